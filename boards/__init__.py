@@ -1,0 +1,1 @@
+"""Board tops and the bitstream build/report flow (amaranth-boards + YoWASP)."""

@@ -1,0 +1,1 @@
+"""NumPy golden models of hetq (no Amaranth imports)."""
