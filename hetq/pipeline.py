@@ -1,0 +1,90 @@
+"""Library functions behind ``hetq calibrate`` and ``hetq run`` (the CLI only parses and prints)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .golden.connectivity import default_prop, random_connectivity, validate_connectivity
+from .golden.network import Network, validate_samples
+from .golden.weights import WeightSpec, column_weights
+
+__all__ = ["calibrate_weights", "RunResult", "run_network", "utilisation"]
+
+
+def calibrate_weights(samples, spec, duration=50, rinse=50):
+    """Run the calibration pass (MODEL.md section 10) of ``samples`` for ``spec``.
+
+    Returns ``(weights, info)``: the float32 (sensors*D, sensors) matrix and a dict with the
+    number of weight updates. Raises ValueError when the data never shows a non-zero value
+    (the reference would leave every weight at zero).
+    """
+    x = validate_samples(samples)
+    if not x.any():
+        raise ValueError("calibration data has no non-zero value; the weights would stay zero")
+    net = Network(np.zeros((x.shape[1] * spec.duplication, x.shape[1]), dtype=np.float32))
+    cal = net.calibrate(x, spec, duration=duration, rinse=rinse)
+    return net.weights, {"updates": cal.updates, "log_rows": len(cal.log)}
+
+
+def utilisation(phase):
+    """Per sample, the percentage of units with a non-zero phase readout (MODEL.md section 12)."""
+    phase = np.asarray(phase)
+    return 100.0 * np.count_nonzero(phase, axis=1) / phase.shape[1]
+
+
+@dataclass
+class RunResult:
+    """Outputs of :func:`run_network` (the keys of ``hetq run``'s OUT.npz)."""
+
+    et: np.ndarray
+    mc_phase: np.ndarray
+    gc_phase: np.ndarray | None
+    mc_gc_weights: np.ndarray | None
+    connectivity: np.ndarray | None
+    mc_raster: np.ndarray | None = None
+
+    def arrays(self):
+        out = {"et": self.et, "mc_phase": self.mc_phase}
+        for name in ("gc_phase", "mc_gc_weights", "connectivity", "mc_raster"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+def run_network(data, weights, *, train=None, connectivity=None, n_gc=None, prop=None,
+                iic_weight=0.0, steps=250, rinse=50, seed=0, raster=False, progress=None):
+    """Process ``data`` with a network built from ``weights`` (MODEL.md section 10).
+
+    With ``train``, follow the reference fold: fit on ``train`` (STDP on), then process
+    ``data``. A GC layer is built when ``n_gc`` or ``connectivity`` is given; without a mask,
+    connectivity is drawn from ``numpy.random.default_rng(seed)`` with probability ``prop``
+    (default 1/D, the paper's grid). ``progress(n)`` is called as samples finish.
+    """
+    d, _ = column_weights(weights)
+    sensors = np.shape(weights)[1]
+    n_mc = sensors * d
+    x = validate_samples(data, sensors, name="data")
+    xt = None if train is None else validate_samples(train, sensors, name="train")
+    mask = None
+    if connectivity is not None:
+        mask = validate_connectivity(connectivity, n_mc, n_gc)
+        n_gc = mask.shape[0]
+    elif n_gc:
+        prop = default_prop(d) if prop is None else prop
+        mask = random_connectivity(n_gc, n_mc, prop, np.random.default_rng(seed))
+    if xt is not None and not n_gc:
+        raise ValueError("training (--train) needs a GC layer: give --gc N or --connectivity")
+    net = Network(weights, n_gc=n_gc or 0, connectivity=mask, iic_weight=iic_weight)
+    if xt is not None:
+        net.fit(xt, duration=steps, rinse=rinse, progress=progress)
+    out = net.process(x, duration=steps, rinse=rinse, raster=raster, progress=progress)
+    return RunResult(et=out.et, mc_phase=out.mc_phase, gc_phase=out.gc_phase,
+                     mc_gc_weights=net.mc_gc_weights, connectivity=mask,
+                     mc_raster=out.mc_raster)
+
+
+def weight_spec(mode, duplication, gain=25.0, smoothing=0.25, payload=25.0, limit=0.01):
+    """A validated :class:`~hetq.golden.weights.WeightSpec` (convenience for the CLI)."""
+    return WeightSpec(mode=mode, duplication=duplication, gain=gain, smoothing=smoothing,
+                      payload=payload, limit=limit)
