@@ -21,11 +21,14 @@ from .iic import IICSynapse
 from .lif import CYCLE, GC_PARAMS, MC_PARAMS, LIFLayer, gamma_drive_table
 from .normaliser import ShuntNormaliser
 from .stdp import DecaySTDP, DelayLine, STDPParams
-from .weights import Calibrator, column_weights
+from . import engine
+from .weights import Calibrator, adaptive_weights, column_weights, data_blind_weights
 
-__all__ = ["Network", "Readout", "validate_samples", "validate_schedule"]
+__all__ = ["ENGINES", "Calibration", "Network", "Readout", "validate_samples",
+           "validate_schedule"]
 
 F32 = np.float32
+ENGINES = ("numba", "numpy")
 
 
 def validate_samples(samples, sensors=None, name="samples"):
@@ -172,11 +175,14 @@ class Network:
         GC->MC weight of every connected pair (<= 0; 0 as in the paper).
     stdp : STDPParams
     t0 : int
-        The global step counter at creation.
+        The global step counter at creation (a multiple of 50).
+    engine : {"numba", "numpy"}
+        "numba" runs calibrate, fit and process through the compiled kernels of
+        :mod:`.engine` (bit-identical results); "numpy" steps the NumPy definition.
     """
 
     def __init__(self, weights, *, n_gc=0, connectivity=None, iic_weight=0.0,
-                 stdp=STDPParams(), t0=0):
+                 stdp=STDPParams(), t0=0, engine="numba"):
         weights = np.asarray(weights)
         self.duplication, _ = column_weights(weights)
         self.sensors = weights.shape[1]
@@ -198,6 +204,10 @@ class Network:
         if t0 % CYCLE:
             raise ValueError(f"t0 must be a multiple of {CYCLE} so that windows start at p = 0")
         self.t = int(t0)
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        self.engine = engine
+        self._csr_cache = self._dw_cache = None
         self._rt = _Runtime(self, 1)
 
     # -- parameters ---------------------------------------------------------------------------
@@ -235,7 +245,7 @@ class Network:
             if learn:
                 self.stdp.update(t, rt.delivered[0], rt.gc.spiked[0])
             d = rt.delay.push(mc)
-            o_mg = d.astype(F32) @ self.stdp.transposed() if d.any() else rt.zero_gc
+            o_mg = self._gc_input(d) if d.any() else rt.zero_gc
             gc = rt.gc.step(o_mg, t)
             rt.src_last[gc] = t
             rt.dst_last[mc] = t
@@ -247,6 +257,14 @@ class Network:
             rt.delivered = d
         self.t = t + 1
         return et, mc, gc
+
+    def _gc_input(self, delivered):
+        """``delivered @ (W*C).T`` summed in ascending MC order (a fixed float32 rounding)."""
+        wt = self.stdp.transposed()
+        o = np.zeros((delivered.shape[0], self.n_gc), dtype=F32)
+        for m in np.flatnonzero(delivered.any(axis=0)):
+            o += delivered[:, m:m + 1] * wt[m]
+        return o
 
     def _window(self, rt, x, duration, rinse, learn=False, calibrator=None, recorder=None):
         zeros = np.zeros_like(x)
@@ -269,21 +287,35 @@ class Network:
         validate_schedule(duration, rinse)
         if spec.duplication != self.duplication:
             raise ValueError(f"spec duplication {spec.duplication} != network's {self.duplication}")
-        cal = Calibrator(spec, self.sensors, self.weights)
         rt = self._rt
-        if simulate:
-            for row in x:
-                self._window(rt, row[None], duration, rinse, calibrator=cal)
-        else:
-            zeros = np.zeros((1, self.sensors), dtype=F32)
-            for row in x:
-                for step in range(duration + rinse):
-                    et = rt.et.step(row[None] if step < duration else zeros)
-                    cal.observe(et[0])
+        if not simulate and self.engine == "numba":
+            log, shunt = engine.et_calibration(x, duration, rinse, rt.et.shunt[0, 0])
+            rt.et.shunt[0, 0] = shunt
+            log = np.concatenate([np.zeros((1, self.sensors), dtype=F32), log])
+            flags = engine.new_extremes(log)
+            weights = self.weights
+            if flags.any():
+                last = int(np.flatnonzero(flags)[-1])
+                weights = (adaptive_weights(log[:last + 1], spec) if spec.mode == "adaptive"
+                           else data_blind_weights(spec, self.sensors))
+            result = Calibration(weights, int(flags.sum()), log)
             self.t += len(x) * (duration + rinse)
-        self.set_weights(cal.weights)
+        else:
+            cal = Calibrator(spec, self.sensors, self.weights)
+            if simulate:
+                for row in x:
+                    self._window(rt, row[None], duration, rinse, calibrator=cal)
+            else:
+                zeros = np.zeros((1, self.sensors), dtype=F32)
+                for row in x:
+                    for step in range(duration + rinse):
+                        et = rt.et.step(row[None] if step < duration else zeros)
+                        cal.observe(et[0])
+                self.t += len(x) * (duration + rinse)
+            result = Calibration(cal.weights, cal.updates, cal.log)
+        self.set_weights(result.weights)
         rt.reset_neurons()
-        return cal
+        return result
 
     def fit(self, samples, duration=250, rinse=CYCLE, progress=None):
         """Train the MC->GC weights (STDP and IIC learning on), then zero weights <= 29.
@@ -293,10 +325,16 @@ class Network:
         validate_schedule(duration, rinse)
         if not self.n_gc:
             raise ValueError("fit needs a GC layer (n_gc > 0)")
-        for row in x:
-            self._window(self._rt, row[None], duration, rinse, learn=True)
-            if progress is not None:
-                progress(1)
+        if self.engine == "numba" and np.isscalar(self._rt.o_gm):
+            for row in x:
+                self._fit_compiled(row[None], duration, rinse)
+                if progress is not None:
+                    progress(1)
+        else:
+            for row in x:
+                self._window(self._rt, row[None], duration, rinse, learn=True)
+                if progress is not None:
+                    progress(1)
         self.stdp.clamp_after_training()
 
     def process(self, samples, duration=250, rinse=CYCLE, raster=False, batch_size=128,
@@ -318,7 +356,8 @@ class Network:
             part = None
             if (parallel and not (self.iic is not None and self.iic.active)
                     and self._rt.at_rest()[0]):
-                part = self._process_batch(chunk, duration, rinse, lo, hi, raster)
+                run = self._process_compiled if self.engine == "numba" else self._process_batch
+                part = run(chunk, duration, rinse, lo, hi, raster)
             if part is None:
                 rec = _Recorder(self, len(chunk), steps, lo, hi, raster)
                 for i, row in enumerate(chunk):
@@ -355,6 +394,87 @@ class Network:
                 stamps = np.where(stamps >= t0, stamps + shift, stamps)
                 getattr(self._rt, name)[...] = stamps.max(axis=0)
         return rec.readout()
+
+
+    # -- compiled engine ----------------------------------------------------------------------
+
+    def _lif_params(self, layer):
+        return engine.lif_params(layer.params)
+
+    def _csr(self):
+        """The MC->GC pairs grouped by MC (ascending GC within): pointers, GCs, pair indices."""
+        if self._csr_cache is None:
+            order = np.lexsort((self.stdp.g_idx, self.stdp.m_idx))
+            ptr = np.zeros(self.n_mc + 1, dtype=np.int64)
+            ptr[1:] = np.cumsum(np.bincount(self.stdp.m_idx, minlength=self.n_mc))
+            self._csr_cache = (ptr, self.stdp.g_idx[order].astype(np.int64), order.astype(np.int64))
+        return self._csr_cache
+
+    def _process_compiled(self, x, duration, rinse, lo, hi, raster):
+        n, steps = len(x), duration + rinse
+        rt = self._rt
+        rec = _Recorder(self, n, steps, lo, hi, raster)
+        empty = np.zeros((0, 0, 0), dtype=bool)
+        if self.n_gc:
+            ptr, gcs, pair = self._csr()
+            w, delay = self.stdp.w, self.stdp.params.delay
+            src, dst = rt.src_last[0].copy(), rt.dst_last[0].copy()
+            gc_p = self._lif_params(rt.gc)
+            gc_last, gc_inwin = rec.last["gc"], rec.inwin["gc"]
+            gc_raster = rec.raster["gc"] if raster else empty
+        else:
+            ptr = gcs = pair = np.zeros(1, dtype=np.int64)
+            w, delay = np.zeros(1, dtype=F32), 1
+            src = dst = np.zeros(1, dtype=np.int64)
+            gc_p = self._lif_params(rt.mc)
+            gc_last = np.zeros((n, 0), dtype=np.int32)
+            gc_inwin = np.zeros((n, 0), dtype=bool)
+            gc_raster = empty
+        ok = engine.process_kernel(
+            x, self._w_mc, self._col, self._gamma, duration, rinse, self.t,
+            self._lif_params(rt.mc), gc_p, self.n_gc, ptr, gcs, pair, w, delay, src, dst,
+            rec.et_sum, rec.last["mc"], rec.inwin["mc"], gc_last, gc_inwin,
+            rec.raster["mc"] if raster else empty, gc_raster)
+        if not ok:
+            return None
+        if self.n_gc:
+            rt.src_last[0], rt.dst_last[0] = src, dst
+        self.t += n * steps
+        return rec.readout()
+
+    def _fit_compiled(self, x, duration, rinse):
+        rt, stdp, iic = self._rt, self.stdp, self.iic
+        p = stdp.params
+        ptr, gcs, pair = self._csr()
+        pos = np.array([rt.delay._pos], dtype=np.int64)
+        shunt = rt.et.shunt.reshape(1)
+        self.t = engine.fit_kernel(
+            x, self._w_mc, self._col, self._gamma, duration, rinse, self.t,
+            self._lif_params(rt.mc), self._lif_params(rt.gc),
+            shunt, rt.mc.v[0], rt.mc.r[0], rt.mc.spiked[0], rt.gc.v[0], rt.gc.r[0],
+            rt.gc.spiked[0], rt.delay._buf[:, 0, :], pos, rt.delivered[0],
+            rt.src_last[0], rt.dst_last[0], ptr, gcs, pair, stdp.g_idx, stdp.m_idx, stdp.w,
+            stdp.pre, stdp.post, self._dw_table(),
+            (F32(p.w_max), F32(p.w_min), F32(p.prune_fraction * p.w_max), F32(p.penalty),
+             p.cycle),
+            iic.target, iic.blocking, iic.frozen)
+        rt.delay._pos = int(pos[0])
+        stdp._wt = None
+
+    def _dw_table(self):
+        if self._dw_cache is None:
+            self._dw_cache = engine.stdp_table(self.stdp.params)
+        return self._dw_cache
+
+
+@dataclass
+class Calibration:
+    """Result of :meth:`Network.calibrate`: the weights, the number of steps that recomputed
+    them, and the observation log (initial zero row, then one row per step)."""
+
+    weights: np.ndarray
+    updates: int
+    log: np.ndarray
 
 
 def _merge(rec, one, i):
