@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from .golden.synth import SynthConfig, synthesize
-from .pipeline import calibrate_weights, run_network, utilisation, weight_spec
+from .pipeline import calibrate_weights, run_network, weight_spec
+from .protocol import utilisation
 
 __all__ = ["DEMO_CONDITIONS", "run_demo"]
 

@@ -8,7 +8,7 @@ from .golden.connectivity import default_prop, random_connectivity, validate_con
 from .golden.network import Network, validate_samples
 from .golden.weights import WeightSpec, column_weights
 
-__all__ = ["calibrate_weights", "RunResult", "run_network", "utilisation"]
+__all__ = ["calibrate_weights", "RunResult", "run_network", "weight_spec"]
 
 
 def calibrate_weights(samples, spec, duration=50, rinse=50):
@@ -24,12 +24,6 @@ def calibrate_weights(samples, spec, duration=50, rinse=50):
     net = Network(np.zeros((x.shape[1] * spec.duplication, x.shape[1]), dtype=np.float32))
     cal = net.calibrate(x, spec, duration=duration, rinse=rinse)
     return net.weights, {"updates": cal.updates, "log_rows": len(cal.log)}
-
-
-def utilisation(phase):
-    """Per sample, the percentage of units with a non-zero phase readout (MODEL.md section 12)."""
-    phase = np.asarray(phase)
-    return 100.0 * np.count_nonzero(phase, axis=1) / phase.shape[1]
 
 
 @dataclass

@@ -1,0 +1,108 @@
+"""Figures of ``hetq experiment`` (PNG, matplotlib with the Agg backend)."""
+
+import numpy as np
+
+from .experiment import CONDITIONS
+from .protocol import utilisation
+
+__all__ = ["plot_accuracy", "plot_sd_utilisation", "plot_utilisation", "plot_raster"]
+
+LAYERS = (("mc", "MC"), ("gc", "GC"))
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _grid(summary, title, metric, path, ylabel, et=False):
+    plt = _plt()
+    sessions = sorted({r["session"] for r in summary})
+    fig, axes = plt.subplots(len(sessions), 2, figsize=(11, 3.6 * len(sessions)), squeeze=False)
+    names = [c.name for c in CONDITIONS.values()]
+    for i, s in enumerate(sessions):
+        rows = [r for r in summary if r["session"] == s]
+        for j, (layer, label) in enumerate(LAYERS):
+            ax = axes[i, j]
+            for k, name in enumerate(names):
+                sel = sorted((r for r in rows if r["condition"] == name),
+                             key=lambda r: r["duplication"])
+                if not sel:
+                    continue
+                d = [r["duplication"] for r in sel]
+                ax.errorbar(d, [r[f"{layer}_{metric}"] for r in sel],
+                            yerr=[r[f"{layer}_{metric}_sd"] for r in sel], marker="o",
+                            capsize=3, label=name, color=f"C{k}")
+            if et and rows:
+                ax.axhline(rows[0]["et_acc"], color="k", ls="--", lw=1, label="ET")
+            ax.set_xscale("log", base=2)
+            ds = sorted({r["duplication"] for r in rows})
+            ax.set_xticks(ds, [str(d) for d in ds])
+            ax.set(title=f"{s}: {label} {title}", xlabel="duplication D", ylabel=ylabel)
+            ax.grid(alpha=0.3)
+        axes[i, 0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_accuracy(summary, path):
+    """SVM accuracy against D per condition; rows = sessions, columns = MC, GC."""
+    _grid(summary, "accuracy", "acc", path, "accuracy % (mean, SD over folds)", et=True)
+
+
+def plot_sd_utilisation(summary, path):
+    """SD of per-sample utilisation (mean over folds) against D."""
+    _grid(summary, "SD of utilisation", "util_sd", path, "SD of utilisation (% points)")
+
+
+def plot_utilisation(records, path, duplication):
+    """Distributions of per-sample utilisation (all test samples of all folds) at one D."""
+    plt = _plt()
+    recs = [r for r in records if r["condition"] != "et" and r["duplication"] == duplication]
+    sessions = sorted({r["session"] for r in recs})
+    fig, axes = plt.subplots(len(sessions), 2, figsize=(11, 3.4 * len(sessions)), squeeze=False)
+    bins = np.linspace(0, 100, 41)
+    for i, s in enumerate(sessions):
+        for j, (layer, label) in enumerate(LAYERS):
+            ax = axes[i, j]
+            for k, (key, cond) in enumerate(CONDITIONS.items()):
+                u = [r[f"{layer}_util"] for r in recs if r["session"] == s
+                     and r["condition"] == key]
+                if u:
+                    ax.hist(np.concatenate(u), bins=bins, histtype="step", density=True, lw=1.5,
+                            label=cond.name, color=f"C{k}")
+            ax.set(title=f"{s}: {label} utilisation per test sample, D = {duplication}",
+                   xlabel="% units active", ylabel="density")
+        axes[i, 0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_raster(examples, labels, path):
+    """MC spike rasters (one test sample per class, back to back) and MC phase histograms for
+    each condition in ``examples`` (name -> Readout with ``mc_raster``)."""
+    plt = _plt()
+    n = len(examples)
+    fig, axes = plt.subplots(n, 2, figsize=(13, 2.8 * n), squeeze=False,
+                             gridspec_kw={"width_ratios": [3, 1]})
+    classes = np.unique(labels)
+    picks = [int(np.flatnonzero(labels == c)[0]) for c in classes]
+    for i, (name, out) in enumerate(examples.items()):
+        steps = out.mc_raster.shape[1]
+        ax = axes[i, 0]
+        for k, s in enumerate(picks):
+            t, unit = np.nonzero(out.mc_raster[s])
+            ax.scatter(t + k * steps, unit, s=1.5, color=f"C{k % 10}")
+        ax.set(title=f"{name}: MC spikes, one test sample per class "
+                     f"(MC utilisation {utilisation(out.mc_phase).mean():.0f}%)",
+               xlabel="step (samples back to back)", ylabel="MC")
+        ph = out.mc_phase[out.mc_phase > 0]
+        axes[i, 1].hist(ph, bins=np.arange(0.5, 19.5), color="C0")
+        axes[i, 1].set(title="MC phase readout", xlabel="phase", ylabel="count")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from hetq import experiment as ex
+from hetq.cli import main
+
+
+def test_plan_counts_and_order():
+    sessions = ex.paper_sessions()
+    jobs = ex.plan(sessions, ex.ExperimentConfig(duplications=(4, 16)))
+    # per session and fold: ET + (10 homogeneous gains + uniform + scaled + adaptive) per D
+    assert len(jobs) == 2 * 8 * (1 + 13 * 2)
+    assert [j.duplication for j in jobs[:3]] == [16] * 3 and jobs[-1].condition == "et"
+
+
+def test_gc_count_rule():
+    assert ex.gc_count("uniform", "concentration", 32) == 128
+    assert ex.gc_count("adaptive", "concentration", 32) == 64
+    assert ex.gc_count("scaled", "saturation", 256) == 1024
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="unknown condition 'fancy'"):
+        ex.ExperimentConfig(conditions=("fancy",))
+    with pytest.raises(ValueError, match="folds must be >= 2"):
+        ex.ExperimentConfig(folds=1)
+
+
+def fake(session, condition, d, gain, fold, **metrics):
+    rec = {"session": session, "condition": condition, "duplication": d, "gain": gain,
+           "fold": fold}
+    rec.update({m: 0.0 for m in ex.METRICS})
+    rec.update(metrics)
+    return rec
+
+
+def test_homogeneous_is_averaged_over_gains_per_fold_then_over_folds():
+    recs = [fake("s", "homogeneous", 4, 25.0, 0, mc_acc=50.0),
+            fake("s", "homogeneous", 4, 45.0, 0, mc_acc=70.0),
+            fake("s", "homogeneous", 4, 25.0, 1, mc_acc=80.0),
+            fake("s", "homogeneous", 4, 45.0, 1, mc_acc=100.0),
+            fake("s", "uniform", 4, None, 0, mc_acc=90.0),
+            fake("s", "uniform", 4, None, 1, mc_acc=94.0),
+            {"session": "s", "condition": "et", "duplication": 0, "gain": None, "fold": 0,
+             "et_acc": 97.0},
+            {"session": "s", "condition": "et", "duplication": 0, "gain": None, "fold": 1,
+             "et_acc": 99.0}]
+    rows = ex.fold_table(recs)
+    assert [r["mc_acc"] for r in rows if r["condition"] == "homogeneous"] == [60.0, 90.0]
+    summary = ex.summarise(recs, ex.ExperimentConfig())
+    hom = next(r for r in summary if r["condition"] == "Homogeneous")
+    assert hom["mc_acc"] == 75.0 and hom["mc_acc_sd"] == pytest.approx(np.std([60, 90], ddof=1))
+    assert hom["et_acc"] == 98.0
+    assert [r["condition"] for r in summary] == ["Homogeneous", "Uniform"]
+
+
+def test_small_real_run_in_two_processes():
+    session = ex.paper_sessions(["saturation"])[0]
+    config = ex.ExperimentConfig(conditions=("uniform",), duplications=(4,), folds=8)
+    records = ex.run_experiment([session], config, jobs=2)
+    assert len(records) == 16
+    summary = ex.summarise(records, config)
+    assert len(summary) == 1
+    row = summary[0]
+    assert row["folds"] == 8 and 30 < row["mc_util_mean"] < 60 and row["mc_util_sd"] < 5
+    assert row["mc_acc"] > 60 and row["et_acc"] > 60
+    uni = [r for r in records if r["condition"] == "uniform"]
+    assert all(r["mc_util"].shape == (112,) for r in uni)
+
+
+def test_experiment_cli_on_drift_files(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    lines = []
+    for k in range(60):
+        cls = k % 3 + 1
+        values = rng.uniform(1, 5, size=128)
+        values[0:128:8][:8] *= 1 + 3 * (np.arange(8) == cls)  # each class drives one sensor
+        lines.append(f"{cls};1.0 " + " ".join(f"{i + 1}:{v:.5f}" for i, v in enumerate(values)))
+    (tmp_path / "batch1.dat").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert main(["experiment", "--data", str(tmp_path), "--conditions", "uniform", "-D", "4",
+                 "-j", "1", "-q", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "3 classes x 16 samples" in text and "Uniform" in text
+    for f in ("summary.csv", "folds.csv", "jobs.csv", "accuracy.png", "sd_utilisation.png",
+              "utilisation.png", "raster.png"):
+        assert (out / f).stat().st_size > 0, f
+    head, row = (out / "summary.csv").read_text().splitlines()[:2]
+    assert head.startswith("session,condition,duplication,folds,mc_acc")
+    assert float(row.split(",")[4]) > 60  # MC accuracy on 3 separable classes
+
+
+def test_experiment_cli_errors(tmp_path, capsys):
+    assert main(["experiment", "--data", str(tmp_path / "none.dat"), "-o", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such file" in err[0]
+    np.savetxt(tmp_path / "one.csv", np.c_[np.ones((10, 3)), np.zeros(10)], delimiter=",")
+    assert main(["experiment", "--data", str(tmp_path / "one.csv"), "-o", str(tmp_path)]) == 1
+    assert "at least two classes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["experiment", "--conditions", "fancy", "-o", str(tmp_path)])
