@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export AMARANTH_USE_YOSYS ?= builtin
 
-.PHONY: install iverilog demo test test-all clean
+.PHONY: install iverilog demo bench test test-all clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,10 @@ iverilog:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends iverilog; }
 
 demo: install
-	$(BIN)/hetq demo -o build/demo
+	$(BIN)/hetq experiment --quick -o build/experiment
+
+bench: install
+	$(BIN)/hetq bench golden
 
 test: install iverilog
 	$(BIN)/python -m pytest
