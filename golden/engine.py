@@ -233,6 +233,18 @@ def process_kernel(x, w_mc, col, gamma, duration, rinse, t0, mc_p, gc_p, n_gc,
     return True
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _enter(k, w, w_max, live, n_live, n_both, n_both_max):
+    """Pair k now has both stamps: count it, and list it if its weight can still change."""
+    n_both += 1
+    if w[k] == w_max:
+        n_both_max += 1
+    elif w[k] != ZERO:
+        live[n_live] = k
+        n_live += 1
+    return n_live, n_both, n_both_max
+
+
 @nb.njit(cache=True, error_model="numpy")
 def fit_kernel(x, w_mc, col, gamma, duration, rinse, t, mc_p, gc_p,
                shunt_a, v, r, spk, gv, gr, gspk, buf, pos_a, delivered, src_last, dst_last,
@@ -255,6 +267,27 @@ def fit_kernel(x, w_mc, col, gamma, duration, rinse, t, mc_p, gc_p,
     d = np.zeros(n_mc, dtype=np.bool_)
     shunt = shunt_a[0]
     pos = pos_a[0]
+    gptr = np.zeros(n_gc + 1, dtype=np.int64)
+    for k in range(g_idx.size):
+        gptr[g_idx[k] + 1] += 1
+    for q in range(n_gc):
+        gptr[q + 1] += gptr[q]
+    n_am = 0
+    for m in range(n_mc):
+        if pre[m] != 0:
+            n_am += 1
+    n_ag = 0
+    for q in range(n_gc):
+        if post[q] != 0:
+            n_ag += 1
+    live = np.zeros(w.size, dtype=np.int64)
+    n_live = n_both = n_both_max = 0
+    for k in range(w.size):
+        if pre[m_idx[k]] != 0 and post[g_idx[k]] != 0:
+            n_live, n_both, n_both_max = _enter(k, w, w_max, live, n_live, n_both, n_both_max)
+    new_m = np.zeros(n_mc, dtype=np.int64)
+    is_new_m = np.zeros(n_mc, dtype=np.bool_)
+    new_g = np.zeros(n_gc, dtype=np.int64)
     for i in range(n):
         for step in range(steps):
             shunt = _normalise(x[i] if step < duration else zero, shunt, et)
@@ -262,47 +295,67 @@ def fit_kernel(x, w_mc, col, gamma, duration, rinse, t, mc_p, gc_p,
             for m in range(n_mc):
                 drive[m] = w_mc[m] * et[col[m]] + g
             _lif(v, r, spk, drive, t, mc_thr, mc_rest, mc_tau, mc_ref, mc_rel)
-            # STDP from the previous step's delivered MC spikes and GC spikes
-            n_am = 0
+            # STDP from the previous step's delivered MC spikes and GC spikes. Only pairs with
+            # both stamps and 0 < w < w_max can change; they are kept in the list ``live``.
+            n_new_m = 0
             for m in range(n_mc):
                 if delivered[m]:
+                    if pre[m] == 0:
+                        new_m[n_new_m] = m
+                        is_new_m[m] = True
+                        n_new_m += 1
+                        n_am += 1
                     pre[m] = t
-                if pre[m] != 0:
-                    n_am += 1
-            n_ag = 0
+            n_new_g = 0
             for q in range(n_gc):
                 if gspk[q]:
+                    if post[q] == 0:
+                        new_g[n_new_g] = q
+                        n_new_g += 1
+                        n_ag += 1
                     post[q] = t
-                if post[q] != 0:
-                    n_ag += 1
-            if n_am * n_ag:
-                n_both = 0
-                any_incl = False
-                for k in range(w.size):
-                    if pre[m_idx[k]] != 0 and post[g_idx[k]] != 0:
-                        n_both += 1
-                        if w[k] != w_max:
-                            any_incl = True
-                if any_incl or n_am * n_ag != n_both:
-                    for k in range(w.size):
-                        wk = w[k]
-                        pruned = abs(wk) < prune
-                        a, b = pre[m_idx[k]], post[g_idx[k]]
-                        if a != 0 and b != 0 and wk != w_max:
-                            delta = a - b
-                            if -half_range <= delta <= half_range:
-                                wk = wk + dw_table[delta + half_range]
-                            else:
-                                wk = wk + ZERO
-                            if delta < -cycle:
-                                wk = wk - penalty
-                        if pruned:
-                            wk = ZERO
-                        if wk < w_min:
-                            wk = w_min
-                        elif wk > w_max:
-                            wk = w_max
-                        w[k] = wk
+            for i_ in range(n_new_m):
+                m = new_m[i_]
+                for k in range(ptr[m], ptr[m + 1]):
+                    if post[gcs[k]] != 0:
+                        n_live, n_both, n_both_max = _enter(pair[k], w, w_max, live, n_live,
+                                                            n_both, n_both_max)
+            for i_ in range(n_new_g):
+                q = new_g[i_]
+                for k in range(gptr[q], gptr[q + 1]):
+                    m = m_idx[k]
+                    if pre[m] != 0 and not is_new_m[m]:
+                        n_live, n_both, n_both_max = _enter(k, w, w_max, live, n_live,
+                                                            n_both, n_both_max)
+            for i_ in range(n_new_m):
+                is_new_m[new_m[i_]] = False
+            if n_am * n_ag and (n_both != n_both_max or n_am * n_ag != n_both):
+                i_ = 0
+                while i_ < n_live:
+                    k = live[i_]
+                    wk = w[k]
+                    pruned = abs(wk) < prune
+                    delta = pre[m_idx[k]] - post[g_idx[k]]
+                    if -half_range <= delta <= half_range:
+                        wk = wk + dw_table[delta + half_range]
+                    else:
+                        wk = wk + ZERO
+                    if delta < -cycle:
+                        wk = wk - penalty
+                    if pruned:
+                        wk = ZERO
+                    if wk < w_min:
+                        wk = w_min
+                    elif wk > w_max:
+                        wk = w_max
+                    w[k] = wk
+                    if wk == w_max or wk == ZERO:
+                        if wk == w_max:
+                            n_both_max += 1
+                        n_live -= 1
+                        live[i_] = live[n_live]
+                    else:
+                        i_ += 1
             # delay line and GCs
             any_d = False
             for m in range(n_mc):

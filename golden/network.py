@@ -325,11 +325,14 @@ class Network:
         validate_schedule(duration, rinse)
         if not self.n_gc:
             raise ValueError("fit needs a GC layer (n_gc > 0)")
-        if self.engine == "numba" and np.isscalar(self._rt.o_gm):
-            for row in x:
+        p = self.stdp.params
+        if (self.engine == "numba" and np.isscalar(self._rt.o_gm) and p.w_min == 0
+                and p.prune_fraction * p.w_max <= p.w_init <= p.w_max and self.iic.rate == 1):
+            if progress is None:
+                self._fit_compiled(x, duration, rinse)
+            for row in x if progress is not None else ():
                 self._fit_compiled(row[None], duration, rinse)
-                if progress is not None:
-                    progress(1)
+                progress(1)
         else:
             for row in x:
                 self._window(self._rt, row[None], duration, rinse, learn=True)

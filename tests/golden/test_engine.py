@@ -7,6 +7,7 @@ from hetq.golden.connectivity import random_connectivity
 from hetq.golden.engine import lif_params, lif_run
 from hetq.golden.lif import GC_PARAMS, MC_PARAMS, LIFLayer
 from hetq.golden.network import Network
+from hetq.golden.stdp import STDPParams
 from hetq.golden.synth import SynthConfig, synthesize
 from hetq.golden.weights import MODES, WeightSpec
 
@@ -184,3 +185,37 @@ def test_subthreshold_gc_state_after_training(sessions):
     assert_same_state(*nets)
     v = nets[0]._rt.gc.v[0, :32]
     assert (v > -60).any() and (v < -50).all()
+
+
+@pytest.mark.parametrize("params", [STDPParams(w_init=30.0), STDPParams(w_init=12.0),
+                                    STDPParams(alpha_plus=1.0, penalty=5.0, tau_minus=2.0)])
+def test_training_with_other_stdp_parameters(sessions, params):
+    x = sessions["saturation"][::8]
+    mask = random_connectivity(96, 24, 0.3, 8)
+    w = np.zeros((24, 8), dtype=np.float32)
+    w[np.arange(24), np.arange(24) // 3] = np.tile([30.0, 80.0, 2500.0], 8)
+    nets = [Network(w, n_gc=96, connectivity=mask, stdp=params, engine=e)
+            for e in ("numba", "numpy")]
+    for n in nets:
+        n.fit(x, duration=100)
+    assert_same_state(*nets)
+    assert_same_readout(*(n.process(x) for n in nets))
+
+
+def test_first_mc_and_gc_stamps_in_the_same_step():
+    """MCs 0 and 1 (phase 2) make the GC fire exactly when MC 2's first spike (phase 3) is
+    delivered, so pair (GC, MC 2) gets both of its first stamps in one step; a second sample
+    moves MC 2 to phase 6 so that pair learns (no post-training clamp, to see the weights)."""
+    w = np.array([[100, 0], [100, 0], [0, 70], [0, 0]], dtype=np.float32)
+    mask = np.ones((1, 4), dtype=bool)
+    params = STDPParams(clamp_threshold=-1.0)
+    nets = [Network(w, n_gc=1, connectivity=mask, stdp=params, engine=e)
+            for e in ("numba", "numpy")]
+    first = Network(w, n_gc=1, connectivity=mask, stdp=params, engine="numpy")
+    first.fit(np.array([[1.0, 1.0]]), duration=50, rinse=0)
+    np.testing.assert_equal(first.stdp.pre, [27, 27, 28, 0])  # stamps are one step late
+    assert first.stdp.post[0] == 28
+    for n in nets:  # one call: the compiled fit keeps its bookkeeping across both samples
+        n.fit(np.array([[1.0, 1.0], [1.0, 0.5]]), duration=50, rinse=0)
+    assert_same_state(*nets)
+    assert 0 < nets[1].mc_gc_weights[0, 2] < 25
