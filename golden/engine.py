@@ -136,13 +136,19 @@ def new_extremes(log):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _gc_input(delivered, ptr, gcs, pair, w, o):
+def _deliver(buf, pos, spikes, delivered, ptr, gcs, pair, w, o):
+    """Push this step's MC spikes into the delay line (ring buffer ``buf`` at ``pos``), take out
+    the spikes of ``len(buf)`` steps ago into ``delivered`` and sum their weights into the GC
+    input ``o`` in ascending MC order. Returns the next position."""
     for g in range(o.size):
         o[g] = ZERO
     for m in range(delivered.size):
+        delivered[m] = buf[pos, m]
+        buf[pos, m] = spikes[m]
         if delivered[m]:
             for k in range(ptr[m], ptr[m + 1]):
                 o[gcs[k]] += w[pair[k]]
+    return (pos + 1) % buf.shape[0]
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -193,17 +199,7 @@ def process_kernel(x, w_mc, col, gamma, duration, rinse, t0, mc_p, gc_p, n_gc,
                     if raster:
                         mc_raster[i, step, m] = True
             if n_gc:
-                any_d = False
-                for m in range(n_mc):
-                    d[m] = buf[pos, m]
-                    buf[pos, m] = spk[m]
-                    any_d |= d[m]
-                pos = (pos + 1) % delay
-                if any_d:
-                    _gc_input(d, ptr, gcs, pair, w, o)
-                else:
-                    for q in range(n_gc):
-                        o[q] = ZERO
+                pos = _deliver(buf, pos, spk, d, ptr, gcs, pair, w, o)
                 _lif(gv, gr, gspk, o, t, gc_thr, gc_rest, gc_tau, gc_ref, gc_rel)
                 for q in range(n_gc):
                     if gspk[q]:
@@ -255,7 +251,6 @@ def fit_kernel(x, w_mc, col, gamma, duration, rinse, t, mc_p, gc_p,
     n, s = x.shape
     n_mc, n_gc = w_mc.size, gv.size
     steps = duration + rinse
-    delay = buf.shape[0]
     mc_thr, mc_rest, mc_tau, mc_ref, mc_rel = mc_p
     gc_thr, gc_rest, gc_tau, gc_ref, gc_rel = gc_p
     w_max, w_min, prune, penalty, cycle = stdp_p
@@ -357,17 +352,7 @@ def fit_kernel(x, w_mc, col, gamma, duration, rinse, t, mc_p, gc_p,
                     else:
                         i_ += 1
             # delay line and GCs
-            any_d = False
-            for m in range(n_mc):
-                d[m] = buf[pos, m]
-                buf[pos, m] = spk[m]
-                any_d |= d[m]
-            pos = (pos + 1) % delay
-            if any_d:
-                _gc_input(d, ptr, gcs, pair, w, o)
-            else:
-                for q in range(n_gc):
-                    o[q] = ZERO
+            pos = _deliver(buf, pos, spk, d, ptr, gcs, pair, w, o)
             _lif(gv, gr, gspk, o, t, gc_thr, gc_rest, gc_tau, gc_ref, gc_rel)
             for q in range(n_gc):
                 if gspk[q]:
