@@ -330,9 +330,10 @@ class Network:
                 and p.prune_fraction * p.w_max <= p.w_init <= p.w_max and self.iic.rate == 1):
             if progress is None:
                 self._fit_compiled(x, duration, rinse)
-            for row in x if progress is not None else ():
-                self._fit_compiled(row[None], duration, rinse)
-                progress(1)
+            else:
+                for row in x:
+                    self._fit_compiled(row[None], duration, rinse)
+                    progress(1)
         else:
             for row in x:
                 self._window(self._rt, row[None], duration, rinse, learn=True)
