@@ -151,8 +151,22 @@ def _deliver(buf, pos, spikes, delivered, ptr, gcs, pair, w, o):
     return (pos + 1) % buf.shape[0]
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _mc_step(phases, i, step, duration, et, w_mc, col, gamma, t, drive, v, r, spk, mc_p):
+    """The MC layer's step: simulated, or from given phases (row i) when ``phases`` has rows."""
+    if phases.shape[0]:
+        for m in range(spk.size):
+            spk[m] = step < duration and phases[i, m] == step % 50 + 1
+        return
+    thr, rest, tau, ref, release = mc_p
+    g = gamma[t % 50]
+    for m in range(spk.size):
+        drive[m] = w_mc[m] * et[col[m]] + g
+    _lif(v, r, spk, drive, t, thr, rest, tau, ref, release)
+
+
 @nb.njit(cache=True, error_model="numpy")
-def process_kernel(x, w_mc, col, gamma, duration, rinse, t0, mc_p, gc_p, n_gc,
+def process_kernel(x, phases, w_mc, col, gamma, duration, rinse, t0, mc_p, gc_p, n_gc,
                    ptr, gcs, pair, w, delay, src_last, dst_last,
                    et_sum, mc_last, mc_inwin, gc_last, gc_inwin, mc_raster, gc_raster):
     """Every sample from the resting state, one after another, with learning off and no
@@ -183,10 +197,7 @@ def process_kernel(x, w_mc, col, gamma, duration, rinse, t0, mc_p, gc_p, n_gc,
         for step in range(steps):
             t = t0 + i * steps + step
             shunt = _normalise(x[i] if step < duration else zero, shunt, et)
-            g = gamma[t % 50]
-            for m in range(n_mc):
-                drive[m] = w_mc[m] * et[col[m]] + g
-            _lif(v, r, spk, drive, t, mc_thr, mc_rest, mc_tau, mc_ref, mc_rel)
+            _mc_step(phases, i, step, duration, et, w_mc, col, gamma, t, drive, v, r, spk, mc_p)
             inwin = lo <= step < duration
             if inwin:
                 for k in range(s):
@@ -242,7 +253,7 @@ def _enter(k, w, w_max, live, n_live, n_both, n_both_max):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def fit_kernel(x, w_mc, col, gamma, duration, rinse, t, mc_p, gc_p,
+def fit_kernel(x, phases, w_mc, col, gamma, duration, rinse, t, mc_p, gc_p,
                shunt_a, v, r, spk, gv, gr, gspk, buf, pos_a, delivered, src_last, dst_last,
                ptr, gcs, pair, g_idx, m_idx, w, pre, post, dw_table, stdp_p,
                target, blocking, frozen):
@@ -286,10 +297,7 @@ def fit_kernel(x, w_mc, col, gamma, duration, rinse, t, mc_p, gc_p,
     for i in range(n):
         for step in range(steps):
             shunt = _normalise(x[i] if step < duration else zero, shunt, et)
-            g = gamma[t % 50]
-            for m in range(n_mc):
-                drive[m] = w_mc[m] * et[col[m]] + g
-            _lif(v, r, spk, drive, t, mc_thr, mc_rest, mc_tau, mc_ref, mc_rel)
+            _mc_step(phases, i, step, duration, et, w_mc, col, gamma, t, drive, v, r, spk, mc_p)
             # STDP from the previous step's delivered MC spikes and GC spikes. Only pairs with
             # both stamps and 0 < w < w_max can change; they are kept in the list ``live``.
             n_new_m = 0

@@ -176,13 +176,19 @@ class Network:
     stdp : STDPParams
     t0 : int
         The global step counter at creation (a multiple of 50).
+    mc_model : callable, optional
+        Replaces the simulated MCs (e.g. by the fixed-point phase quantizer):
+        ``mc_model(samples, weights)`` returns integer phases (samples, n_mc), 0 = silent,
+        and each MC then spikes at step ``phase - 1`` of every exposure cycle, never in the
+        rinse. The float model itself does exactly that when its MC phases are the same in
+        every cycle.
     engine : {"numba", "numpy"}
         "numba" runs calibrate, fit and process through the compiled kernels of
         :mod:`.engine` (bit-identical results); "numpy" steps the NumPy definition.
     """
 
     def __init__(self, weights, *, n_gc=0, connectivity=None, iic_weight=0.0,
-                 stdp=STDPParams(), t0=0, engine="numba"):
+                 stdp=STDPParams(), t0=0, mc_model=None, engine="numba"):
         weights = np.asarray(weights)
         self.duplication, _ = column_weights(weights)
         self.sensors = weights.shape[1]
@@ -207,6 +213,7 @@ class Network:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.engine = engine
+        self.mc_model = mc_model
         self._csr_cache = self._dw_cache = None
         self._rt = _Runtime(self, 1)
 
@@ -231,15 +238,18 @@ class Network:
 
     # -- one step -----------------------------------------------------------------------------
 
-    def _step(self, rt, x, learn=False, calibrator=None):
+    def _step(self, rt, x, learn=False, calibrator=None, mc_spikes=None):
         t = self.t
         et = rt.et.step(x)
         if calibrator is not None and calibrator.observe(et[0]):
             self.set_weights(calibrator.weights)
-        i_mc = self._w_mc * et[:, self._col] + self._gamma[t % CYCLE]
-        if not np.isscalar(rt.o_gm):
-            i_mc += rt.o_gm
-        mc = rt.mc.step(i_mc, t)
+        if mc_spikes is None:
+            i_mc = self._w_mc * et[:, self._col] + self._gamma[t % CYCLE]
+            if not np.isscalar(rt.o_gm):
+                i_mc += rt.o_gm
+            mc = rt.mc.step(i_mc, t)
+        else:
+            mc = rt.mc.spiked = mc_spikes
         gc = None
         if rt.gc is not None:
             if learn:
@@ -268,10 +278,25 @@ class Network:
 
     def _window(self, rt, x, duration, rinse, learn=False, calibrator=None, recorder=None):
         zeros = np.zeros_like(x)
+        phases = None if self.mc_model is None or calibrator else self._mc_phases(x)
         for step in range(duration + rinse):
-            et, mc, gc = self._step(rt, x if step < duration else zeros, learn, calibrator)
+            spikes = None
+            if phases is not None:
+                spikes = (phases == step % CYCLE + 1) & (step < duration)
+            et, mc, gc = self._step(rt, x if step < duration else zeros, learn, calibrator,
+                                    spikes)
             if recorder is not None:
                 recorder.record(step, et, {"mc": mc, "gc": gc})
+
+    def _mc_phases(self, x):
+        """MC phases of the samples ``x`` from :attr:`mc_model`, checked."""
+        phases = np.asarray(self.mc_model(x, self.weights))
+        if phases.shape != (len(x), self.n_mc) or not np.issubdtype(phases.dtype, np.integer):
+            raise ValueError(f"mc_model must return integer phases of shape {(len(x), self.n_mc)},"
+                             f" got {phases.dtype} {phases.shape}")
+        if phases.min() < 0 or phases.max() > CYCLE:
+            raise ValueError(f"mc_model phases must lie in 0..{CYCLE}")
+        return phases.astype(np.int16)
 
     # -- procedures ---------------------------------------------------------------------------
 
@@ -435,7 +460,7 @@ class Network:
             gc_inwin = np.zeros((n, 0), dtype=bool)
             gc_raster = empty
         ok = engine.process_kernel(
-            x, self._w_mc, self._col, self._gamma, duration, rinse, self.t,
+            x, self._kernel_phases(x), self._w_mc, self._col, self._gamma, duration, rinse, self.t,
             self._lif_params(rt.mc), gc_p, self.n_gc, ptr, gcs, pair, w, delay, src, dst,
             rec.et_sum, rec.last["mc"], rec.inwin["mc"], gc_last, gc_inwin,
             rec.raster["mc"] if raster else empty, gc_raster)
@@ -453,7 +478,7 @@ class Network:
         pos = np.array([rt.delay._pos], dtype=np.int64)
         shunt = rt.et.shunt.reshape(1)
         self.t = engine.fit_kernel(
-            x, self._w_mc, self._col, self._gamma, duration, rinse, self.t,
+            x, self._kernel_phases(x), self._w_mc, self._col, self._gamma, duration, rinse, self.t,
             self._lif_params(rt.mc), self._lif_params(rt.gc),
             shunt, rt.mc.v[0], rt.mc.r[0], rt.mc.spiked[0], rt.gc.v[0], rt.gc.r[0],
             rt.gc.spiked[0], rt.delay._buf[:, 0, :], pos, rt.delivered[0],
@@ -464,6 +489,11 @@ class Network:
             iic.target, iic.blocking, iic.frozen)
         rt.delay._pos = int(pos[0])
         stdp._wt = None
+
+    def _kernel_phases(self, x):
+        if self.mc_model is None:
+            return np.zeros((0, self.n_mc), dtype=np.int16)
+        return self._mc_phases(x)
 
     def _dw_table(self):
         if self._dw_cache is None:

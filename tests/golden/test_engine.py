@@ -219,3 +219,34 @@ def test_first_mc_and_gc_stamps_in_the_same_step():
         n.fit(np.array([[1.0, 1.0], [1.0, 0.5]]), duration=50, rinse=0)
     assert_same_state(*nets)
     assert 0 < nets[1].mc_gc_weights[0, 2] < 25
+
+
+def float_mc_phases(x, weights):
+    """The float model's own MC phases, as an ``mc_model``."""
+    return Network(weights, engine="numpy").process(x).mc_phase
+
+
+def test_mc_model_injection(sessions):
+    x = sessions["concentration"]
+    train, test = x[::8], x[3::5]
+    runs = {}
+    for name, kw in (("simulated", {}), ("numba", {"mc_model": float_mc_phases}),
+                     ("numpy", {"mc_model": float_mc_phases, "engine": "numpy"})):
+        mask = random_connectivity(128, 64, 1 / 8, 6)
+        net = Network(np.zeros((64, 8), dtype=np.float32), n_gc=128, connectivity=mask, **kw)
+        net.calibrate(train, WeightSpec("uniform", 8))
+        net.fit(train)
+        runs[name] = (net, net.process(test, raster=True))
+    # the float MC phases are the same in every cycle here, so injecting them changes nothing
+    for name in ("numba", "numpy"):
+        np.testing.assert_equal(runs[name][0].mc_gc_weights, runs["simulated"][0].mc_gc_weights)
+        assert_same_readout(runs[name][1], runs["simulated"][1])
+
+
+def test_mc_model_output_checked():
+    net = Network(np.ones((2, 1), dtype=np.float32), mc_model=lambda x, w: np.zeros((1, 3), int))
+    with pytest.raises(ValueError, match=r"integer phases of shape \(1, 2\)"):
+        net.process(np.ones((1, 1)))
+    net.mc_model = lambda x, w: np.full((1, 2), 60)
+    with pytest.raises(ValueError, match="phases must lie in 0..50"):
+        net.process(np.ones((1, 1)))
