@@ -4,19 +4,26 @@ Bit-exact twin: :mod:`hetq.golden.quantizer` (:class:`~hetq.golden.quantizer.Qua
 """
 
 import numpy as np
-from amaranth import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth import Cat, Const, Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..golden.fixed import DEFAULT_FORMAT, PhaseTable, phase_thresholds
 from .normaliser import Normaliser, check_format, check_sensors
 
-__all__ = ["PhaseQuantizer", "SensorQuantizer", "output_layout", "MAX_OPERAND_BITS"]
+__all__ = ["PhaseQuantizer", "SensorQuantizer", "output_layout", "lanes_for", "MAX_OPERAND_BITS"]
 
 #: The multiplier is built from 16 x 16 partial products; each operand may have two chunks.
 CHUNK = 16
 MAX_OPERAND_BITS = 2 * CHUNK
+#: Threshold comparisons are made in pieces of at most this many bits, one stage each.
+COMPARE_PIECE = 8
+
+
+def _pieces(width):
+    return list(range(0, width, COMPARE_PIECE)) + [width]
 
 
 def _check_duplication(duplication):
@@ -50,30 +57,50 @@ def _chunks(value, width):
     return [(lo, value[lo:min(lo + CHUNK, width)]) for lo in range(0, width, CHUNK)]
 
 
-def _popcount(bits):
-    terms = [b for b in bits]
+def _tree_sum(terms):
+    terms = list(terms)
     while len(terms) > 1:
         terms = [terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k]
                  for k in range(0, len(terms), 2)]
     return terms[0]
 
 
+def lanes_for(sensors, duplication, fmt=DEFAULT_FORMAT):
+    """The fewest normaliser lanes (a divisor of ``sensors``) whose period does not exceed the
+    ``sensors * duplication`` cycles the quantizer spends on a sample (all lanes if none)."""
+    for lanes in range(1, sensors + 1):
+        if sensors % lanes == 0:
+            if Normaliser(sensors=sensors, fmt=fmt, lanes=lanes).period <= sensors * duplication:
+                return lanes
+    return sensors
+
+
 class PhaseQuantizer(wiring.Component):
     """Drive ``c = w*x`` and spike phase of every MC of a sample, one MC per clock.
 
-    A normalised sample is accepted at once; then MC rows ``r = D*i + k`` are issued in
-    ascending order, one per cycle (II = 1), and the next sample is accepted in the cycle the
-    last MC is issued, so back-to-back samples take ``sensors * duplication`` cycles each.
-    Every MC goes through a pipeline of :attr:`latency` - 1 stages: weight table read (block
-    RAM, plus a register), 16 x 16 partial products, two adder stages, floor shift and
-    saturation to the drive format, comparison with every phase threshold, and the count to
-    phase. A stalled output (``o.ready`` low) stalls the whole pipeline.
+    A normalised sample goes into a one-sample input buffer (``i.ready`` is high while it is
+    empty) and from there to the issue stage, which walks the MC rows ``r = D*i + k`` in
+    ascending order, one per cycle (II = 1); the buffered next sample starts right after the
+    last MC of the current one, so back-to-back samples take ``sensors * duplication`` cycles
+    each.
+
+    The pipeline has no clock enables: every MC issued runs through all :attr:`stages`
+    stages into an output FIFO (block RAM), and an MC is issued only when a FIFO place is
+    reserved for it (credits), so back-pressure on ``o`` stops the issue stage and nothing
+    else. Stages: weight table read (block RAM) and input select, a register after the RAM,
+    multiplier input registers, 16 x 16 partial products (DSP blocks), the products in the
+    fabric, two adder stages, floor shift and saturation to the drive format, comparison with
+    every threshold (in pieces of 8 bits, low piece first, one stage each), and the count of
+    thresholds reached (in two steps) to the phase.
 
     Weights and thresholds are run-time tables: ``weight_w`` writes one entry of the weight
-    RAM, ``threshold_w`` one threshold register. A write is taken only between samples: when
-    no sample is being processed (every MC already past the comparators) and none is offered
-    on ``i``. Samples accepted before a write use the old table, samples accepted after it
-    the new one. Writes to addresses beyond a table are taken and dropped.
+    RAM, ``threshold_w`` one threshold register; a write takes effect one cycle after its
+    transfer. A write is taken only between samples, in a write window: a cycle after one in
+    which no sample was offered, buffered or being processed (every MC already past the
+    comparators); ``i.ready`` is low during the window. Samples have priority: a write waits
+    for a gap in the sample stream, and a sample offered after an idle cycle may wait one
+    cycle for the window to close. Samples taken before a write use the old table, samples
+    taken after it the new one. Writes to addresses beyond a table are taken and dropped.
 
     Parameters
     ----------
@@ -107,6 +134,9 @@ class PhaseQuantizer(wiring.Component):
     TypeError, ValueError
         Bad parameters, or tables that do not fit the formats.
     """
+
+    #: Output FIFO depth (the issue credits): enough for II = 1 with a ready sink.
+    FIFO_DEPTH = 32
 
     def __init__(self, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None,
                  table=None):
@@ -173,147 +203,202 @@ class PhaseQuantizer(wiring.Component):
         """The initial weight codes."""
         return np.array(self._weights, dtype=np.int64)
 
-    #: Register stages from issue to output: RAM, RAM register, products, 2 adders,
-    #: drive, compare, phase.
-    STAGES = 8
+    @property
+    def stages(self):
+        """Register stages from issue to the output FIFO: RAM, RAM register, multiplier
+        inputs, products, products in the fabric, two adders, drive, one stage per compare
+        piece (:data:`COMPARE_PIECE` bits), and the counts."""
+        return 8 + (len(_pieces(self._fmt.drive_bits)) - 1) + 1
 
     @property
     def latency(self):
-        """Cycles from the transfer of a sample on ``i`` (pipeline idle, no stall) to the
-        cycle its first MC is valid on ``o``; later MCs follow one per cycle."""
-        return 1 + self.STAGES
+        """Cycles from the transfer of a sample on ``i`` (everything idle) to the cycle its
+        first MC is valid on ``o``: buffer, issue, the stages, and two through the FIFO."""
+        return 2 + self.stages + 2
 
     def elaborate(self, platform):
         m = Module()
         fmt, n, nsens, dup = self._fmt, self.mcs, self._sensors, self._duplication
         levels = self._table.levels
 
-        advance = Signal()
-        m.d.comb += advance.eq(~self.o.valid | self.o.ready)
-
-        # -- issue: hold the sample, walk the MC rows --------------------------------------
+        # -- issue: a one-sample input buffer, the current sample, the MC row counters -------
+        pending = Signal(data.ArrayLayout(unsigned(fmt.x_bits), nsens), reset_less=True)
+        buffered = Signal()                            # `pending` holds a sample
         active = Signal()
-        xs = Signal(data.ArrayLayout(unsigned(fmt.x_bits), nsens))
-        mc = Signal(range(n))
+        xs = Signal(data.ArrayLayout(unsigned(fmt.x_bits), nsens), reset_less=True)
+        row = Signal(range(n))
         sensor = Signal(range(nsens))
-        k = Signal(range(dup))
-        last = Signal()
+        dup_k = Signal(range(dup))
+        final = Signal(init=int(n == 1))               # `row` is the last MC of the sample
+        # credits: `in_use` counts MCs issued and not yet taken from the FIFO; `credit` is
+        # computed from the registered count, so it lags a cycle (a place is kept in reserve)
+        in_use = Signal(range(self.FIFO_DEPTH + 1))
+        credit = Signal(init=1)
         issue = Signal()
-        m.d.comb += [last.eq(mc == n - 1), issue.eq(active & advance)]
-        m.d.comb += self.i.ready.eq(advance & (~active | last))
-        with m.If(issue):
-            with m.If(last):
-                m.d.sync += [active.eq(0), mc.eq(0), sensor.eq(0), k.eq(0)]
-            with m.Else():
-                m.d.sync += mc.eq(mc + 1)
-                with m.If(k == dup - 1):
-                    m.d.sync += [k.eq(0), sensor.eq(sensor + 1)]
-                with m.Else():
-                    m.d.sync += k.eq(k + 1)
+        start = Signal()
+        writable = Signal()
+        m.d.comb += [
+            self.i.ready.eq(~buffered & ~writable),
+            issue.eq(active & credit),
+            start.eq(buffered & (~active | (issue & final))),
+        ]
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [xs.eq(self.i.payload), active.eq(1)]
+            m.d.sync += [pending.eq(self.i.payload), buffered.eq(1)]
+        with m.If(issue):
+            with m.If(final):
+                m.d.sync += [active.eq(0), row.eq(0), sensor.eq(0), dup_k.eq(0),
+                             final.eq(n == 1)]
+            with m.Else():
+                m.d.sync += [row.eq(row + 1), final.eq(row == n - 2)]
+                with m.If(dup_k == dup - 1):
+                    m.d.sync += [dup_k.eq(0), sensor.eq(sensor + 1)]
+                with m.Else():
+                    m.d.sync += dup_k.eq(dup_k + 1)
+        with m.If(start):
+            m.d.sync += [xs.eq(pending), active.eq(1), buffered.eq(0)]
 
-        # -- pipeline -----------------------------------------------------------------------
+        # -- pipeline: no clock enables -----------------------------------------------------
         meta_layout = data.StructLayout({"mc": unsigned(_bits(n)), "last": unsigned(1)})
 
         def stage(name, prev_valid, prev_meta):
-            v = Signal(name=f"{name}_valid")
-            meta = Signal(meta_layout, name=f"{name}_meta")
-            with m.If(advance):
-                m.d.sync += [v.eq(prev_valid), meta.eq(prev_meta)]
-            return v, meta
+            valid = Signal(name=f"{name}_valid")
+            meta = Signal(meta_layout, name=f"{name}_meta", reset_less=True)
+            m.d.sync += [valid.eq(prev_valid), meta.eq(prev_meta)]
+            return valid, meta
+
+        def reg(name, value, width=None):
+            r = Signal(len(value) if width is None else width, name=name, reset_less=True)
+            m.d.sync += r.eq(value)
+            return r
 
         m.submodules.weights = wmem = Memory(shape=unsigned(fmt.weight_bits), depth=n,
                                              init=self._weights)
         rd = wmem.read_port()
         wr = wmem.write_port()
-        m.d.comb += [rd.addr.eq(mc), rd.en.eq(advance)]
+        m.d.comb += rd.addr.eq(row)
 
         meta0 = Signal(meta_layout)
-        m.d.comb += [meta0.mc.eq(mc), meta0.last.eq(last)]
-        v1, meta1 = stage("s1", issue, meta0)          # RAM read
-        x1 = Signal(fmt.x_bits)
-        with m.If(advance):
-            m.d.sync += x1.eq(xs[sensor])
-        v2, meta2 = stage("s2", v1, meta1)             # register after the RAM
-        w2, x2 = Signal(fmt.weight_bits), Signal(fmt.x_bits)
-        with m.If(advance):
-            m.d.sync += [w2.eq(rd.data), x2.eq(x1)]
+        m.d.comb += [meta0.mc.eq(row), meta0.last.eq(final)]
+        v1, meta1 = stage("s1", issue, meta0)          # weight RAM read, input select
+        x1 = reg("x1", xs[sensor])
+        v2, meta2 = stage("s2", v1, meta1)             # a register after the RAM
+        w2, x2 = reg("w2", rd.data), reg("x2", x1)
 
-        v3, meta3 = stage("s3", v2, meta2)             # partial products
-        groups = {}
+        v3, meta3 = stage("s3", v2, meta2)             # multiplier input registers
+        v4, meta4 = stage("s4", v3, meta3)             # 16 x 16 partial products
+        products = {}
         for wlo, wc in _chunks(w2, fmt.weight_bits):
             for xlo, xc in _chunks(x2, fmt.x_bits):
-                pp = Signal(len(wc) + len(xc), name=f"pp_{wlo}_{xlo}")
-                with m.If(advance):
-                    m.d.sync += pp.eq(wc * xc)
-                groups.setdefault(wlo + xlo, []).append(pp)
+                a = reg(f"a_{wlo}_{xlo}", wc)          # one copy per product, so that the
+                b = reg(f"b_{wlo}_{xlo}", xc)          # DSP blocks can absorb them
+                products.setdefault(wlo + xlo, []).append(reg(f"pp_{wlo}_{xlo}", a * b))
 
-        v4, meta4 = stage("s4", v3, meta3)             # sum partial products of equal weight
-        sums = {}
-        for shift, terms in sorted(groups.items()):
-            acc = terms[0] if len(terms) == 1 else terms[0] + terms[1]
-            s = Signal(len(acc), name=f"sum_{shift}")
-            with m.If(advance):
-                m.d.sync += s.eq(acc)
-            sums[shift] = s
+        v5, meta5 = stage("s5", v4, meta4)             # the products in the fabric
+        products = {shift: [reg(f"{t.name}_f", t) for t in terms]
+                    for shift, terms in products.items()}
+        v6, meta6 = stage("s6", v5, meta5)             # add products of equal weight
+        sums = {shift: reg(f"sum_{shift}", terms[0] if len(terms) == 1 else terms[0] + terms[1])
+                for shift, terms in sorted(products.items())}
 
-        v5, meta5 = stage("s5", v4, meta4)             # the full product
-        product = Signal(fmt.product_bits + 1)
+        v7, meta7 = stage("s7", v6, meta6)             # the whole product
         base = sums[0]
         if 2 * CHUNK in sums:
             base = Cat(sums[0], sums[2 * CHUNK])       # sums[0] is exactly 32 bits wide
-        if CHUNK in sums:
-            full = Cat(base[:CHUNK], base[CHUNK:] + sums[CHUNK])
-        else:
-            full = base
-        with m.If(advance):
-            m.d.sync += product.eq(full)
+        whole = Cat(base[:CHUNK], base[CHUNK:] + sums[CHUNK]) if CHUNK in sums else base
+        product = reg("product", whole, fmt.product_bits)
 
-        v6, meta6 = stage("s6", v5, meta5)             # floor shift and saturation
-        drive = Signal(fmt.drive_bits)
+        v8, meta8 = stage("s8", v7, meta7)             # floor shift and saturation
         lo = fmt.product_shift
         hi = lo + fmt.drive_bits
         over = product[hi:].any() if len(product) > hi else Const(0)
-        with m.If(advance):
-            m.d.sync += drive.eq(Mux(over, fmt.drive_max, product[lo:hi]))
+        drive = reg("drive", Mux(over, fmt.drive_max, product[lo:hi]), fmt.drive_bits)
 
-        thresholds = [Signal(fmt.drive_bits, init=int(t), name=f"threshold{j}")
+        # Thresholds are kept inverted (~T), so that c >= T is the carry out of c + ~T + 1
+        # with no inverter in front of the carry chain.
+        mask = (1 << fmt.drive_bits) - 1
+        thresholds = [Signal(fmt.drive_bits, init=mask ^ int(t), name=f"threshold{j}_n")
                       for j, t in enumerate(self._table.thresholds)]
-        v7, meta7 = stage("s7", v6, meta6)             # compare with every threshold
-        above = Signal(levels)
-        drive7 = Signal(fmt.drive_bits)
-        with m.If(advance):
-            m.d.sync += [above.eq(Cat(drive >= t for t in thresholds)), drive7.eq(drive)]
 
-        count = Signal(range(levels + 1))
-        m.d.comb += count.eq(_popcount(above))
-        with m.If(advance):                            # count to phase, output register
-            m.d.sync += [
-                self.o.valid.eq(v7),
-                self.o.payload.mc.eq(meta7.mc),
-                self.o.payload.last.eq(meta7.last),
-                self.o.payload.drive.eq(drive7),
-                self.o.payload.phase.eq(Mux(count == 0, 0,
-                                            self._table.top_phase + 1 - count)),
-            ]
+        # c >= T piecewise, low piece first, so that no carry chain is longer than a piece:
+        # with g = (c_lo >= T_lo),  c >= T  <=>  2*c_hi + g >= 2*T_hi + 1  (repeatedly)
+        cuts = _pieces(fmt.drive_bits)
+        one, nil = Const(1, 1), Const(0, 1)
+        ge, cmp_drive, cmp_valid, cmp_meta = None, drive, v8, meta8
+        feeding = [v8]                                 # stages whose next step reads thresholds
+        for p, (lo_p, hi_p) in enumerate(zip(cuts[:-1], cuts[1:])):
+            width = hi_p - lo_p
+            cmp_valid, cmp_meta = stage(f"cmp{p}", cmp_valid, cmp_meta)
+            if ge is None:
+                terms = [(Cat(one, cmp_drive[lo_p:hi_p]) + Cat(one, t[lo_p:hi_p]))[width + 1]
+                         for t in thresholds]
+            else:
+                terms = [(Cat(one, ge[j], cmp_drive[lo_p:hi_p])
+                          + Cat(one, nil, t[lo_p:hi_p]))[width + 2]
+                         for j, t in enumerate(thresholds)]
+            ge = reg(f"ge{p}", Cat(terms))
+            cmp_drive = reg(f"drive_c{p}", cmp_drive)
+            feeding.append(cmp_valid)
+        feeding.pop()
+        above, drive10, v10, meta10 = ge, cmp_drive, cmp_valid, cmp_meta
 
-        # -- table writes, between samples --------------------------------------------------
-        busy = Signal()
-        m.d.comb += busy.eq(active | v1 | v2 | v3 | v4 | v5 | v6)
-        free = Signal()
-        m.d.comb += free.eq(~busy & ~self.i.valid)
-        m.d.comb += [self.weight_w.ready.eq(free), self.threshold_w.ready.eq(free)]
+        # phase = top + 1 - count(above) = offset + count(not above); 0 when none is above
+        v11, meta11 = stage("counts", v10, meta10)     # counts of 4 thresholds each
+        offset = self._table.top_phase + 1 - levels
+        partial = []
+        for g, lo4 in enumerate(range(0, levels, 4)):
+            bits = [~above[j] for j in range(lo4, min(lo4 + 4, levels))]
+            partial.append(reg(f"zeros{g}", sum(bits, start=Const(offset if g == 0 else 0, 6))))
+        silent = reg("silent", above == 0)
+        drive11 = reg("drive11", drive10)
+
+        # -- output FIFO, with credits --------------------------------------------------------
+        out_layout = self.o.payload.shape()
+        result = Signal(out_layout)
         m.d.comb += [
-            wr.addr.eq(self.weight_w.payload.addr),
-            wr.data.eq(self.weight_w.payload.data),
-            wr.en.eq(self.weight_w.valid & free & (self.weight_w.payload.addr < n)),
+            result.mc.eq(meta11.mc),
+            result.last.eq(meta11.last),
+            result.drive.eq(drive11),
+            result.phase.eq(Mux(silent, 0, _tree_sum(partial))),
         ]
-        with m.If(self.threshold_w.valid & free):
-            with m.Switch(self.threshold_w.payload.addr):
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=Shape.cast(out_layout).width,
+                                                    depth=self.FIFO_DEPTH)
+        pop = Signal()
+        m.d.comb += [
+            fifo.w_data.eq(result),
+            fifo.w_en.eq(v11),
+            self.o.valid.eq(fifo.r_rdy),
+            self.o.payload.eq(fifo.r_data),
+            fifo.r_en.eq(self.o.ready),
+            pop.eq(fifo.r_rdy & self.o.ready),
+        ]
+        with m.If(issue & ~pop):
+            m.d.sync += in_use.eq(in_use + 1)
+        with m.Elif(pop & ~issue):
+            m.d.sync += in_use.eq(in_use - 1)
+        m.d.sync += credit.eq(in_use < self.FIFO_DEPTH - 2)
+
+        # -- table writes, between samples; applied one cycle after the transfer ------------
+        # A write window opens (registered) in the cycle after one in which nothing was in
+        # flight and no sample was offered; `i.ready` is low while it is open, so nothing is
+        # in flight during the window and a sample and a write are never taken together.
+        busy = Signal()
+        m.d.comb += busy.eq(Cat(buffered, active, v1, v2, v3, v4, v5, v6, v7, *feeding).any())
+        m.d.sync += writable.eq(~busy & ~self.i.valid)
+        m.d.comb += [self.weight_w.ready.eq(writable), self.threshold_w.ready.eq(writable)]
+        w_en, t_en = Signal(), Signal()
+        w_req = Signal.like(self.weight_w.payload, reset_less=True)
+        t_req = Signal.like(self.threshold_w.payload, reset_less=True)
+        m.d.sync += [w_en.eq(self.weight_w.valid & writable),
+                     t_en.eq(self.threshold_w.valid & writable)]
+        with m.If(writable):
+            m.d.sync += [w_req.eq(self.weight_w.payload), t_req.eq(self.threshold_w.payload)]
+        m.d.comb += [wr.addr.eq(w_req.addr), wr.data.eq(w_req.data),
+                     wr.en.eq(w_en & (w_req.addr < n))]
+        with m.If(t_en):
+            with m.Switch(t_req.addr):
                 for j, t in enumerate(thresholds):
                     with m.Case(j):
-                        m.d.sync += t.eq(self.threshold_w.payload.data)
+                        m.d.sync += t.eq(~t_req.data)
         return m
 
 
@@ -321,14 +406,21 @@ class SensorQuantizer(wiring.Component):
     """Raw sensor codes in, one MC drive and phase per clock out: a :class:`~.normaliser.\
 Normaliser` feeding a :class:`PhaseQuantizer`.
 
-    While a table write is offered, no new sample is accepted; the write is taken once every
-    accepted sample has passed the comparators. So the order of transfers on ``i``,
-    ``weight_w`` and ``threshold_w`` is the order in which the golden model applies them.
+    Each write port has a one-entry register slice. While a write waits there, no new sample
+    is accepted; it reaches the quantizer's tables once every sample taken before it (or in
+    the same cycle) has passed the comparators. So the golden model applies the transfers on
+    ``i``, ``weight_w`` and ``threshold_w`` in the order they were taken, a sample before a
+    write taken in the same cycle.
 
     Parameters
     ----------
     sensors, duplication, fmt, weights, table
         As for :class:`PhaseQuantizer` (``fmt.sensor_bits`` sets the input width).
+    lanes : int, optional
+        Dividers of the :class:`~.normaliser.Normaliser` (default: one per sensor). The
+        normaliser keeps up with the quantizer while its :attr:`~.normaliser.Normaliser.period`
+        is at most ``sensors * duplication`` cycles; :func:`lanes_for` picks the fewest lanes
+        that do.
 
     Members
     -------
@@ -339,8 +431,8 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
     """
 
     def __init__(self, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None,
-                 table=None):
-        self._normaliser = Normaliser(sensors=sensors, fmt=fmt)
+                 table=None, lanes=None):
+        self._normaliser = Normaliser(sensors=sensors, fmt=fmt, lanes=lanes)
         self._quantizer = PhaseQuantizer(sensors=sensors, duplication=duplication, fmt=fmt,
                                          weights=weights, table=table)
         q = self._quantizer.signature.members
@@ -379,18 +471,27 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
         wiring.connect(m, norm.o, quant.i)
         wiring.connect(m, wiring.flipped(self.o), quant.o)
 
-        pending = Signal()
-        m.d.comb += pending.eq(self.weight_w.valid | self.threshold_w.valid)
-        m.d.comb += [
-            norm.i.payload.eq(self.i.payload),
-            norm.i.valid.eq(self.i.valid & ~pending),
-            self.i.ready.eq(norm.i.ready & ~pending),
-        ]
+        # Each write port has a one-entry register slice (its `ready` is a flip-flop). While a
+        # write sits in a slice no new sample is accepted; it goes to the quantizer once the
+        # normaliser is empty and the quantizer is free, i.e. after every sample taken before
+        # it or in the same cycle.
+        slots = []
         for port in ("weight_w", "threshold_w"):
             outer, inner = getattr(self, port), getattr(quant, port)
-            m.d.comb += [
-                inner.payload.eq(outer.payload),
-                inner.valid.eq(outer.valid & ~norm.busy),
-                outer.ready.eq(inner.ready & ~norm.busy),
-            ]
+            full = Signal(name=f"{port}_full")
+            held = Signal.like(outer.payload, name=f"{port}_held", reset_less=True)
+            m.d.comb += outer.ready.eq(~full)
+            with m.If(~full):
+                m.d.sync += held.eq(outer.payload)
+            m.d.comb += [inner.payload.eq(held), inner.valid.eq(full & ~norm.busy)]
+            # one 4-input function: filled when empty and offered, emptied when taken
+            m.d.sync += full.eq(Mux(full, ~(inner.valid & inner.ready), outer.valid))
+            slots.append(full)
+        hold = Signal()
+        m.d.comb += [
+            hold.eq(slots[0] | slots[1]),
+            norm.i.payload.eq(self.i.payload),
+            norm.i.valid.eq(self.i.valid & ~hold),
+            self.i.ready.eq(norm.i.ready & ~hold),
+        ]
         return m

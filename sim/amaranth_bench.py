@@ -11,7 +11,7 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from ..hdl.quantizer import PhaseQuantizer, SensorQuantizer
-from .stimulus import merge_order
+from .stimulus import merge_order, same_cycle_rule
 
 __all__ = ["BenchResult", "build_dut", "stream_source", "stream_sink", "run_amaranth"]
 
@@ -140,6 +140,7 @@ def run_amaranth(stim, *, seed=0, stall=0.0, dut=None, vcd=None):
     else:
         sim.run()
     records = np.array([r for _, r in outputs], dtype=np.int64).reshape(-1, 4)
-    return BenchResult(records=records, order=merge_order(sample_cycles, write_cycles),
+    return BenchResult(records=records, order=merge_order(sample_cycles, write_cycles,
+                                                         same_cycle_rule(stim)),
                        first_in=sample_cycles[0] if sample_cycles else 0,
                        last_out=outputs[-1][0] if outputs else 0, samples=len(stim.samples))

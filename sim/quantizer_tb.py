@@ -16,7 +16,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from hetq.sim.amaranth_bench import build_dut
-from hetq.sim.stimulus import expected_records, load_stimulus, merge_order
+from hetq.sim.stimulus import expected_records, load_stimulus, merge_order, same_cycle_rule
 from hetq.sim.verilog import pack_array, pack_struct
 
 __all__ = ["run_quantizer"]
@@ -124,7 +124,7 @@ async def run_quantizer(dut, path):
     fields = [(f.offset, f.width) for _, f in out_layout]
     records = np.array([[(word >> off) & ((1 << width) - 1) for off, width in fields]
                         for _, word in outputs], dtype=np.int64).reshape(-1, 4)
-    order = merge_order(sample_cycles, write_cycles)
+    order = merge_order(sample_cycles, write_cycles, same_cycle_rule(stim))
     expected = expected_records(stim, order)
     mismatches = int(np.any(records != expected, axis=1).sum()) if len(records) == len(
         expected) else max(len(records), len(expected))

@@ -15,7 +15,8 @@ from ..golden.quantizer import QuantizerModel
 from ..golden.weights import WeightSpec, data_blind_weights
 
 __all__ = ["Write", "Stimulus", "edge_samples", "random_samples", "make_stimulus",
-           "initial_weights", "expected_records", "merge_order", "save_stimulus",
+           "initial_weights", "expected_records", "merge_order", "same_cycle_rule",
+           "save_stimulus",
            "load_stimulus"]
 
 
@@ -117,8 +118,10 @@ def make_stimulus(seed, n, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, writ
         per_sample = max(mcs, sensors + fmt.x_bits + 2)
         levels = phase_thresholds(fmt).levels
         thresholds = phase_thresholds(fmt).thresholds
-        for _ in range(max(2, n // 16)):
-            delay = int(rng.integers(0, 3 * per_sample))
+        count = max(2, n // 16)
+        spacing = max(1, 2 * n * per_sample // count)  # spread over the whole run
+        for _ in range(count):
+            delay = int(rng.integers(0, spacing))
             if rng.random() < 0.6:
                 code = int(rng.choice([0, fmt.weight_max, int(rng.integers(0, fmt.weight_max + 1))]))
                 wlist.append(Write("weight", int(rng.integers(0, mcs)), code, delay))
@@ -134,12 +137,15 @@ def make_stimulus(seed, n, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, writ
                     writes=wlist, fmt=fmt, normalised=normalised)
 
 
-def merge_order(sample_cycles, write_cycles):
+def merge_order(sample_cycles, write_cycles, same_cycle="error"):
     """Acceptance order from the cycles at which samples and writes were taken.
 
-    Returns a list of ("sample", index) / ("write", index). A sample and a write taken in
-    the same cycle would have no defined order: that raises RuntimeError (the hardware must
-    never do it)."""
+    Returns a list of ("sample", index) / ("write", index). For a sample and a write taken in
+    the same cycle, ``same_cycle="sample-first"`` puts the sample first (the rule of
+    :class:`~hetq.hdl.quantizer.SensorQuantizer`); ``"error"`` raises RuntimeError (the bare
+    :class:`~hetq.hdl.quantizer.PhaseQuantizer` must never take both)."""
+    if same_cycle not in ("error", "sample-first"):
+        raise ValueError(f"same_cycle must be 'error' or 'sample-first', not {same_cycle!r}")
     taken = {}
     for i, c in enumerate(sample_cycles):
         taken.setdefault(int(c), []).append(("sample", i))
@@ -148,10 +154,17 @@ def merge_order(sample_cycles, write_cycles):
     order = []
     for c in sorted(taken):
         group = taken[c]
-        if any(k == "sample" for k, _ in group) and any(k == "write" for k, _ in group):
+        if (same_cycle == "error" and any(k == "sample" for k, _ in group)
+                and any(k == "write" for k, _ in group)):
             raise RuntimeError(f"a sample and a table write were both accepted in cycle {c}")
-        order.extend(group)
+        order.extend(sorted(group, key=lambda e: e[0] != "sample"))
     return order
+
+
+def same_cycle_rule(stim):
+    """How a bench orders a sample and a write taken in the same cycle (see
+    :func:`merge_order`)."""
+    return "error" if stim.normalised else "sample-first"
 
 
 def expected_records(stim, order):
