@@ -98,12 +98,14 @@ def initial_weights(sensors, duplication, fmt=DEFAULT_FORMAT, rng=None):
 
 
 def make_stimulus(seed, n, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, writes=True,
-                  normalised=False, edges=True):
+                  normalised=False, edges=True, weights=None):
     """A seeded :class:`Stimulus` of ``n`` samples (edge cases first when ``edges``) and, with
-    ``writes``, table writes offered at random moments: weights (random entries, zero and
-    saturating codes) and thresholds (nudged by a few codes, or moved far, which may make the
-    table non-monotone). ``normalised`` makes samples of UQ1.Fx codes for the bare quantizer
-    (via the golden normaliser)."""
+    ``writes``, about one table write per 16 samples, offered at random moments spread over
+    the run: weights (random entries, zero and saturating codes) and thresholds (nudged by a
+    few codes, or moved far, which may make the table non-monotone). ``normalised`` makes
+    samples of UQ1.Fx codes for the bare quantizer (via the golden normaliser). ``seed`` is
+    anything :func:`numpy.random.default_rng` takes; ``weights`` fixes the initial table
+    (default :func:`initial_weights` with random replacements)."""
     from ..golden.fixed import normalise
 
     rng = np.random.default_rng(seed)
@@ -132,8 +134,10 @@ def make_stimulus(seed, n, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, writ
                 else:
                     code = int(rng.integers(0, fmt.drive_max + 1))
                 wlist.append(Write("threshold", j, code, delay))
+    if weights is None:
+        weights = initial_weights(sensors, duplication, fmt, rng)
     return Stimulus(sensors=sensors, duplication=duplication,
-                    weights=initial_weights(sensors, duplication, fmt, rng), samples=samples,
+                    weights=np.asarray(weights, dtype=np.int64), samples=samples,
                     writes=wlist, fmt=fmt, normalised=normalised)
 
 
