@@ -264,14 +264,14 @@ def weight_table(weights, fmt=None):
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         r = int(np.argmax(bad))
-        raise ValueError(f"weight of MC {r} is {w[r]!r}; weights must be finite and >= 0")
+        raise ValueError(f"weight of MC {r} is {float(w[r]):g}; weights must be finite and >= 0")
     q = np.rint(w * float(1 << fmt.weight_frac))
     over = q > fmt.weight_max
     if over.any():
         r = int(np.argmax(over))
         limit = fmt.weight_max / (1 << fmt.weight_frac)
         raise ValueError(f"weight of MC {r} ({w[r]:.6g}) does not fit the weight table format "
-                         f"UQ{fmt.weight_int}.{fmt.weight_frac} (largest weight {limit:.6g})")
+                         f"UQ{fmt.weight_int}.{fmt.weight_frac} (largest weight {limit:.10g})")
     return q.astype(np.int64)
 
 

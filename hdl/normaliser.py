@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..golden.fixed import DEFAULT_FORMAT, FixedFormat
 
-__all__ = ["Normaliser", "check_sensors", "check_format"]
+__all__ = ["Normaliser", "normaliser_latency", "check_sensors", "check_format"]
 
 
 def check_sensors(sensors):
@@ -25,6 +25,12 @@ def check_format(fmt):
     if not isinstance(fmt, FixedFormat):
         raise TypeError(f"fmt must be a FixedFormat, not {type(fmt).__name__}")
     return fmt
+
+
+def normaliser_latency(sensors, fmt, lanes):
+    """Cycles from a sample's transfer to its valid result: the sum (``sensors + 2``), then
+    two cycles per quotient bit for each group of ``lanes`` sensors."""
+    return sensors + 2 + (sensors // lanes) * 2 * fmt.x_bits
 
 
 class Normaliser(wiring.Component):
@@ -63,16 +69,25 @@ class Normaliser(wiring.Component):
         Bad ``sensors``, ``fmt`` or ``lanes``.
     """
 
-    def __init__(self, *, sensors=8, fmt=DEFAULT_FORMAT, lanes=None):
-        self._sensors = check_sensors(sensors)
-        self._fmt = check_format(fmt)
+    def __new__(cls, **kwargs):
+        cls._validate(**kwargs)        # before the object exists: a bad call leaves nothing
+        return super().__new__(cls, src_loc_at=1)
+
+    @staticmethod
+    def _validate(*, sensors=8, fmt=DEFAULT_FORMAT, lanes=None):
+        check_sensors(sensors)
+        check_format(fmt)
         if lanes is None:
             lanes = sensors
         if isinstance(lanes, bool) or not isinstance(lanes, int):
             raise TypeError(f"lanes must be an integer, not {lanes!r}")
         if not 1 <= lanes <= sensors or sensors % lanes:
             raise ValueError(f"lanes must divide sensors ({sensors}), not {lanes}")
-        self._lanes = lanes
+        return sensors, fmt, lanes
+
+    def __init__(self, *, sensors=8, fmt=DEFAULT_FORMAT, lanes=None):
+        self._sensors, self._fmt, self._lanes = self._validate(sensors=sensors, fmt=fmt,
+                                                               lanes=lanes)
         super().__init__({
             "i": In(stream.Signature(data.ArrayLayout(unsigned(fmt.sensor_bits), sensors))),
             "o": Out(stream.Signature(data.ArrayLayout(unsigned(fmt.x_bits), sensors))),
@@ -94,8 +109,7 @@ class Normaliser(wiring.Component):
     @property
     def latency(self):
         """Cycles from the input transfer to the cycle the result is valid."""
-        groups = self._sensors // self._lanes
-        return self._sensors + 2 + groups * 2 * self._fmt.x_bits
+        return normaliser_latency(self._sensors, self._fmt, self._lanes)
 
     @property
     def period(self):

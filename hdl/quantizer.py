@@ -11,7 +11,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..golden.fixed import DEFAULT_FORMAT, PhaseTable, phase_thresholds
-from .normaliser import Normaliser, check_format, check_sensors
+from .normaliser import Normaliser, check_format, check_sensors, normaliser_latency
 
 __all__ = ["PhaseQuantizer", "SensorQuantizer", "output_layout", "lanes_for", "MAX_OPERAND_BITS"]
 
@@ -70,7 +70,7 @@ def lanes_for(sensors, duplication, fmt=DEFAULT_FORMAT):
     ``sensors * duplication`` cycles the quantizer spends on a sample (all lanes if none)."""
     for lanes in range(1, sensors + 1):
         if sensors % lanes == 0:
-            if Normaliser(sensors=sensors, fmt=fmt, lanes=lanes).period <= sensors * duplication:
+            if normaliser_latency(sensors, fmt, lanes) + 1 <= sensors * duplication:
                 return lanes
     return sensors
 
@@ -96,10 +96,9 @@ class PhaseQuantizer(wiring.Component):
     Weights and thresholds are run-time tables: ``weight_w`` writes one entry of the weight
     RAM, ``threshold_w`` one threshold register; a write takes effect one cycle after its
     transfer. A write is taken only between samples, in a write window: a cycle after one in
-    which no sample was offered, buffered or being processed (every MC already past the
-    comparators); ``i.ready`` is low during the window. Samples have priority: a write waits
-    for a gap in the sample stream, and a sample offered after an idle cycle may wait one
-    cycle for the window to close. Samples taken before a write use the old table, samples
+    which the write was offered and no sample was offered, buffered or being processed (every
+    MC already past the comparators); ``i.ready`` is low during the window. Samples have
+    priority: a write waits for a gap in the sample stream. Samples taken before a write use the old table, samples
     taken after it the new one. Writes to addresses beyond a table are taken and dropped.
 
     Parameters
@@ -138,26 +137,27 @@ class PhaseQuantizer(wiring.Component):
     #: Output FIFO depth (the issue credits): enough for II = 1 with a ready sink.
     FIFO_DEPTH = 32
 
-    def __init__(self, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None,
-                 table=None):
-        self._sensors = check_sensors(sensors)
-        self._duplication = _check_duplication(duplication)
-        self._fmt = check_format(fmt)
+    def __new__(cls, **kwargs):
+        cls._validate(**kwargs)        # before the object exists: a bad call leaves nothing
+        return super().__new__(cls, src_loc_at=1)
+
+    @staticmethod
+    def _validate(*, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None, table=None):
+        check_sensors(sensors)
+        _check_duplication(duplication)
+        check_format(fmt)
         for name, bits in (("weight", fmt.weight_bits), ("input", fmt.x_bits)):
             if bits > MAX_OPERAND_BITS:
                 raise ValueError(f"{name} codes of {bits} bits do not fit the multiplier "
                                  f"(at most {MAX_OPERAND_BITS} bits)")
-        n = self.mcs
-        if weights is None:
-            weights = np.zeros(n, dtype=np.int64)
-        w = np.asarray(weights)
+        n = sensors * duplication
+        w = np.zeros(n, dtype=np.int64) if weights is None else np.asarray(weights)
         if w.shape != (n,) or not np.issubdtype(w.dtype, np.integer):
             raise ValueError(f"weights must be {n} integer codes (sensors * duplication), "
                              f"got shape {w.shape} and dtype {w.dtype}")
         if w.min() < 0 or w.max() > fmt.weight_max:
             raise ValueError(f"weight codes must lie in [0, {fmt.weight_max}] "
                              f"({fmt.weight_bits} bits), got range [{w.min()}, {w.max()}]")
-        self._weights = [int(v) for v in w]
         if table is None:
             table = phase_thresholds(fmt)
         if not isinstance(table, PhaseTable):
@@ -167,7 +167,15 @@ class PhaseQuantizer(wiring.Component):
             raise ValueError(f"thresholds must be 1 or more codes in [0, {fmt.drive_max}]")
         if not table.levels <= table.top_phase < 64:
             raise ValueError(f"top_phase {table.top_phase} must be in [levels, 63]")
-        self._table = PhaseTable(t.astype(np.int64).copy(), int(table.top_phase))
+        return [int(v) for v in w], PhaseTable(t.astype(np.int64).copy(), int(table.top_phase))
+
+    def __init__(self, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None,
+                 table=None):
+        self._weights, self._table = self._validate(sensors=sensors, duplication=duplication,
+                                                    fmt=fmt, weights=weights, table=table)
+        self._sensors, self._duplication, self._fmt = sensors, duplication, fmt
+        n = self.mcs
+        table = self._table
         super().__init__({
             "i": In(stream.Signature(data.ArrayLayout(unsigned(fmt.x_bits), sensors))),
             "o": Out(stream.Signature(output_layout(sensors, duplication, fmt,
@@ -378,12 +386,14 @@ class PhaseQuantizer(wiring.Component):
         m.d.sync += credit.eq(in_use < self.FIFO_DEPTH - 2)
 
         # -- table writes, between samples; applied one cycle after the transfer ------------
-        # A write window opens (registered) in the cycle after one in which nothing was in
-        # flight and no sample was offered; `i.ready` is low while it is open, so nothing is
-        # in flight during the window and a sample and a write are never taken together.
+        # A write window opens (registered) in the cycle after one in which a write was
+        # offered, nothing was in flight and no sample was offered; `i.ready` is low while it
+        # is open, so nothing is in flight during the window and a sample and a write are
+        # never taken together.
         busy = Signal()
         m.d.comb += busy.eq(Cat(buffered, active, v1, v2, v3, v4, v5, v6, v7, *feeding).any())
-        m.d.sync += writable.eq(~busy & ~self.i.valid)
+        m.d.sync += writable.eq(~busy & ~self.i.valid
+                                & (self.weight_w.valid | self.threshold_w.valid))
         m.d.comb += [self.weight_w.ready.eq(writable), self.threshold_w.ready.eq(writable)]
         w_en, t_en = Signal(), Signal()
         w_req = Signal.like(self.weight_w.payload, reset_less=True)
@@ -429,6 +439,12 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
     o, weight_w, threshold_w
         As for :class:`PhaseQuantizer`.
     """
+
+    def __new__(cls, *, lanes=None, **kwargs):
+        Normaliser._validate(sensors=kwargs.get("sensors", 8),
+                             fmt=kwargs.get("fmt", DEFAULT_FORMAT), lanes=lanes)
+        PhaseQuantizer._validate(**kwargs)
+        return super().__new__(cls, src_loc_at=1)
 
     def __init__(self, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None,
                  table=None, lanes=None):

@@ -242,8 +242,6 @@ def compare_quantizer(vectors, seed, *, simulator="icarus", sensors=8, duplicati
     for name, value in (("sensors", sensors), ("duplication", duplication)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
-    from .hdl.quantizer import SensorQuantizer
-    SensorQuantizer(sensors=sensors, duplication=duplication, fmt=fmt)   # validates sizes
     mcs = sensors * duplication
     size = chunk or _chunk_size(simulator, mcs)
     weights = initial_weights(sensors, duplication, fmt, np.random.default_rng([seed, 0]))
