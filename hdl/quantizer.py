@@ -4,9 +4,8 @@ Bit-exact twin: :mod:`hetq.golden.quantizer` (:class:`~hetq.golden.quantizer.Qua
 """
 
 import numpy as np
-from amaranth import Cat, Const, Module, Mux, Shape, Signal, unsigned
+from amaranth import Cat, Const, Elaboratable, Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -19,7 +18,7 @@ __all__ = ["PhaseQuantizer", "SensorQuantizer", "output_layout", "lanes_for", "M
 CHUNK = 16
 MAX_OPERAND_BITS = 2 * CHUNK
 #: Threshold comparisons are made in pieces of at most this many bits, one stage each.
-COMPARE_PIECE = 8
+COMPARE_PIECE = 6
 
 
 def _pieces(width):
@@ -75,6 +74,54 @@ def lanes_for(sensors, duplication, fmt=DEFAULT_FORMAT):
     return sensors
 
 
+class _OutputFIFO(Elaboratable):
+    """First-word-fall-through FIFO: a block RAM of ``2**bits`` entries and an output
+    register, with registered flags so that every enable is a few LUTs from a flip-flop.
+    There is no full flag: the writer must reserve places (the quantizer's credits); it
+    holds ``2**bits + 1`` entries in all.
+
+    ``w_data``/``w_en`` write; ``r_data``/``r_rdy`` are the output, ``r_en`` takes it.
+    """
+
+    def __init__(self, width, bits):
+        self.width, self.bits = width, bits
+        self.w_data = Signal(width)
+        self.w_en = Signal()
+        self.r_data = Signal(width)
+        self.r_rdy = Signal()
+        self.r_en = Signal()
+
+    def elaborate(self, platform):
+        m = Module()
+        depth = 1 << self.bits
+        m.submodules.storage = storage = Memory(shape=unsigned(self.width), depth=depth,
+                                                init=[])
+        wr = storage.write_port()
+        rd = storage.read_port()
+        wp = Signal(self.bits)
+        rp = Signal(self.bits)
+        count = Signal(range(depth + 1))               # entries in the RAM
+        some = Signal()                                # count != 0, registered
+        fetch = Signal()
+        m.d.comb += [
+            wr.addr.eq(wp), wr.data.eq(self.w_data), wr.en.eq(self.w_en),
+            fetch.eq(some & (~self.r_rdy | self.r_en)),
+            rd.addr.eq(rp), rd.en.eq(fetch), self.r_data.eq(rd.data),
+        ]
+        with m.If(self.w_en):
+            m.d.sync += wp.eq(wp + 1)
+        with m.If(fetch):
+            m.d.sync += [rp.eq(rp + 1), self.r_rdy.eq(1)]
+        with m.Elif(self.r_en):
+            m.d.sync += self.r_rdy.eq(0)
+        with m.If(self.w_en & ~fetch):
+            m.d.sync += count.eq(count + 1)
+        with m.Elif(fetch & ~self.w_en):
+            m.d.sync += count.eq(count - 1)
+        m.d.sync += some.eq(self.w_en | (count >= 2) | (some & ~fetch))
+        return m
+
+
 class PhaseQuantizer(wiring.Component):
     """Drive ``c = w*x`` and spike phase of every MC of a sample, one MC per clock.
 
@@ -90,7 +137,7 @@ class PhaseQuantizer(wiring.Component):
     else. Stages: weight table read (block RAM) and input select, a register after the RAM,
     multiplier input registers, 16 x 16 partial products (DSP blocks), the products in the
     fabric, two adder stages, floor shift and saturation to the drive format, comparison with
-    every threshold (in pieces of 8 bits, low piece first, one stage each), and the count of
+    every threshold (in pieces of 6 bits, low piece first, one stage each), and the count of
     thresholds reached (in two steps) to the phase.
 
     Weights and thresholds are run-time tables: ``weight_w`` writes one entry of the weight
@@ -134,8 +181,9 @@ class PhaseQuantizer(wiring.Component):
         Bad parameters, or tables that do not fit the formats.
     """
 
-    #: Output FIFO depth (the issue credits): enough for II = 1 with a ready sink.
-    FIFO_DEPTH = 32
+    #: Output FIFO depth (the issue credits): enough for II = 1 with a ready sink; its block
+    #: RAM part then has 32 entries, a power of two (no pointer wrap logic).
+    FIFO_DEPTH = 33
 
     def __new__(cls, **kwargs):
         cls._validate(**kwargs)        # before the object exists: a bad call leaves nothing
@@ -368,8 +416,8 @@ class PhaseQuantizer(wiring.Component):
             result.drive.eq(drive11),
             result.phase.eq(Mux(silent, 0, _tree_sum(partial))),
         ]
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=Shape.cast(out_layout).width,
-                                                    depth=self.FIFO_DEPTH)
+        m.submodules.fifo = fifo = _OutputFIFO(Shape.cast(out_layout).width,
+                                               (self.FIFO_DEPTH - 1).bit_length() - 1)
         pop = Signal()
         m.d.comb += [
             fifo.w_data.eq(result),
