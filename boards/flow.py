@@ -74,8 +74,9 @@ class BuildReport:
         return max(c for _, c in self.fmax.values()) if self.fmax else float("nan")
 
     def lines(self):
+        met = "met" if self.fmax_mhz >= self.target_mhz else "MISSED"
         out = [f"{self.board} ({self.device}): Fmax {self.fmax_mhz:.1f} MHz "
-               f"(target {self.target_mhz:.0f} MHz, {'met' if self.fmax_mhz >= self.target_mhz else 'MISSED'})"]
+               f"(target {self.target_mhz:.0f} MHz, {met})"]
         for cell, (used, avail) in sorted(self.utilisation.items()):
             if used:
                 out.append(f"  {cell:<14} {used:>6} / {avail:<6} ({100 * used / avail:5.1f}%)")

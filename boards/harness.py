@@ -3,8 +3,9 @@
 Nothing of the block may be constant, or the tools would fold it away: a 64-bit LFSR feeds a
 shift register whose bits are the sensor samples and the table-write payloads, the write
 ports are offered now and then, ``o.ready`` follows an LFSR bit, and every output bit is
-registered and folded (XOR) into a register that drives an LED. The clock is the board's default clock; the
-build flow constrains it at the target frequency so that nextpnr reports the reachable Fmax.
+registered and folded (XOR) into a register that drives an LED. The clock is the board's
+default clock; the build flow constrains it at the target frequency so that nextpnr reports
+the reachable Fmax.
 """
 
 from amaranth import Cat, Elaboratable, Module, Signal

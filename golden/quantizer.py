@@ -59,7 +59,8 @@ def quantize_normalised(x_codes, weight_codes, table, duplication, fmt=DEFAULT_F
         raise ValueError(f"normalised codes must lie in [0, {1 << fmt.x_frac}]")
     w = np.asarray(weight_codes, dtype=np.int64)
     if w.shape != (x.shape[1] * duplication,):
-        raise ValueError(f"weight table has shape {w.shape}, expected ({x.shape[1] * duplication},)")
+        raise ValueError(f"weight table has shape {w.shape}, "
+                         f"expected ({x.shape[1] * duplication},)")
     c = drive(w[None, :], np.repeat(x, duplication, axis=1), fmt)
     return Output(drive=c, phase=phase_from_thresholds(c, table))
 
@@ -201,7 +202,8 @@ def fixed_mc_phases(samples, weights, *, sensor_bits=None, fmt=None, table=None)
         raise ValueError(f"weights must be a (sensors*D, sensors) matrix, got shape {w.shape}")
     x = np.asarray(samples, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != w.shape[1]:
-        raise ValueError(f"samples of shape {x.shape} do not match weights for {w.shape[1]} sensors")
+        raise ValueError(f"samples of shape {x.shape} do not match weights for "
+                         f"{w.shape[1]} sensors")
     codes = weight_table(w, fmt)
     s = to_sensor_ints(x, fmt.sensor_bits)
     table = phase_thresholds(fmt) if table is None else table

@@ -36,12 +36,13 @@ def normaliser_latency(sensors, fmt, lanes):
 class Normaliser(wiring.Component):
     """L1 normalisation ``x_i = floor(s_i * 2**Fx / sum(s))`` of one sample per transfer.
 
-    The sum is accumulated over ``sensors`` cycles; then ``lanes`` restoring dividers produce
-    the quotients of a group of ``lanes`` sensors, one bit every two cycles (the difference
-    ``remainder - sum`` is registered, then selected, so that no cycle holds more than one
-    carry chain). A zero sum gives ``x = 0`` for every sensor. One sample is held at a time: the next is accepted once
-    the result has been taken, so a sample takes :attr:`period` cycles when the output is
-    never stalled.
+    The sum is accumulated over ``sensors + 1`` cycles; then ``lanes`` restoring dividers
+    produce the quotients of a group of ``lanes`` sensors, one bit every two cycles (the
+    difference ``remainder - sum`` is registered, then selected, so that no cycle holds more
+    than one carry chain). The datapath is driven by a registered control word that a
+    sequencer computes one cycle ahead. A zero sum gives ``x = 0`` for every sensor. One
+    sample is held at a time: the next is accepted once the result has been taken, so a
+    sample takes :attr:`period` cycles when the output is never stalled.
 
     Parameters
     ----------

@@ -126,7 +126,7 @@ class PhaseQuantizer(wiring.Component):
     """Drive ``c = w*x`` and spike phase of every MC of a sample, one MC per clock.
 
     A normalised sample goes into a one-sample input buffer (``i.ready`` is high while it is
-    empty) and from there to the issue stage, which walks the MC rows ``r = D*i + k`` in
+    empty and no write window is open, see below) and from there to the issue stage, which walks the MC rows ``r = D*i + k`` in
     ascending order, one per cycle (II = 1); the buffered next sample starts right after the
     last MC of the current one, so back-to-back samples take ``sensors * duplication`` cycles
     each.
@@ -145,8 +145,9 @@ class PhaseQuantizer(wiring.Component):
     transfer. A write is taken only between samples, in a write window: a cycle after one in
     which the write was offered and no sample was offered, buffered or being processed (every
     MC already past the comparators); ``i.ready`` is low during the window. Samples have
-    priority: a write waits for a gap in the sample stream. Samples taken before a write use the old table, samples
-    taken after it the new one. Writes to addresses beyond a table are taken and dropped.
+    priority: a write waits for a gap in the sample stream. Samples taken before a write use
+    the old table, samples taken after it the new one. Writes to addresses beyond a table are
+    taken and dropped.
 
     Parameters
     ----------

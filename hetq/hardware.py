@@ -6,6 +6,7 @@ bench.
 
 import csv
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -231,7 +232,7 @@ def compare_quantizer(vectors, seed, *, simulator="icarus", sensors=8, duplicati
     called with the samples finished after each chunk. Returns a :class:`CompareReport`.
     Raises ValueError for bad arguments, RuntimeError when a simulator is missing.
     """
-    from .sim.stimulus import expected_records, initial_weights, make_stimulus
+    from .sim.stimulus import initial_weights
 
     if isinstance(vectors, bool) or not isinstance(vectors, (int, np.integer)) or vectors < 1:
         raise ValueError(f"vectors must be an integer >= 1, not {vectors!r}")
@@ -246,6 +247,31 @@ def compare_quantizer(vectors, seed, *, simulator="icarus", sensors=8, duplicati
     size = chunk or _chunk_size(simulator, mcs)
     weights = initial_weights(sensors, duplication, fmt, np.random.default_rng([seed, 0]))
     build_dir = Path(build_dir) / f"{simulator}_{sensors}x{duplication}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(build_dir):
+        return _compare_chunks(vectors, seed, simulator, sensors, duplication, fmt, stall,
+                               writes, build_dir, size, weights, progress)
+
+
+@contextmanager
+def _exclusive(directory):
+    """Hold an exclusive lock on ``directory`` (two runs in one bench folder would overwrite
+    each other's files); ValueError if another process holds it."""
+    import fcntl
+
+    with open(Path(directory) / ".lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"another run is using {directory}; give it another "
+                             "--build-dir") from None
+        yield
+
+
+def _compare_chunks(vectors, seed, simulator, sensors, duplication, fmt, stall, writes,
+                    build_dir, size, weights, progress):
+    from .sim.stimulus import expected_records, make_stimulus
+
     start = time.perf_counter()
     done = outputs = nwrites = mismatches = cycles = 0
     examples = []

@@ -125,7 +125,8 @@ def make_stimulus(seed, n, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, writ
         for _ in range(count):
             delay = int(rng.integers(0, spacing))
             if rng.random() < 0.6:
-                code = int(rng.choice([0, fmt.weight_max, int(rng.integers(0, fmt.weight_max + 1))]))
+                pick = int(rng.integers(0, fmt.weight_max + 1))
+                code = int(rng.choice([0, fmt.weight_max, pick]))
                 wlist.append(Write("weight", int(rng.integers(0, mcs)), code, delay))
             else:
                 j = int(rng.integers(0, levels))

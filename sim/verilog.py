@@ -10,8 +10,8 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["builtin_yosys", "write_verilog", "kick_time_zero", "pack_array", "unpack_array", "pack_struct",
-           "unpack_struct"]
+__all__ = ["builtin_yosys", "write_verilog", "kick_time_zero", "pack_array", "unpack_array",
+           "pack_struct", "unpack_struct"]
 
 
 @contextmanager

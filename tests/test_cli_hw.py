@@ -91,3 +91,13 @@ def test_wired_into_the_hetq_command(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert r.stderr.strip().startswith("hetq report: error: no build reports under")
+
+
+def test_compare_refuses_a_busy_build_dir(tmp_path):
+    from hetq.hardware import _exclusive, compare_quantizer
+    busy = tmp_path / "amaranth_8x4"
+    busy.mkdir()
+    with _exclusive(busy):
+        with pytest.raises(ValueError, match="another run is using"):
+            compare_quantizer(2, 0, simulator="amaranth", sensors=8, duplication=4,
+                              build_dir=tmp_path)

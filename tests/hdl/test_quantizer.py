@@ -51,9 +51,10 @@ def test_writes_of_every_kind_and_address_edge():
     to both ends of the table, a write beyond the table (dropped), back to back."""
     table = phase_thresholds()
     stim = make_stimulus(5, 12, sensors=8, duplication=4, writes=False)
-    stim.writes = [Write("weight", 0, 0, 40), Write("weight", 31, DEFAULT_FORMAT.weight_max, 0),
+    top_w, top_c = DEFAULT_FORMAT.weight_max, DEFAULT_FORMAT.drive_max
+    stim.writes = [Write("weight", 0, 0, 40), Write("weight", 31, top_w, 0),
                    Write("threshold", 0, int(table.thresholds[0]) + 4096, 0),
-                   Write("threshold", 15, 0, 90), Write("threshold", 15, DEFAULT_FORMAT.drive_max, 0)]
+                   Write("threshold", 15, 0, 90), Write("threshold", 15, top_c, 0)]
     res = run_amaranth(stim, seed=4, stall=0.0)
     np.testing.assert_equal(res.records, expected_records(stim, res.order))
 

