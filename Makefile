@@ -11,7 +11,7 @@ export AMARANTH_USE_YOSYS ?= builtin
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,build,sim]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,0 +1,177 @@
+"""Hardware subcommands of ``hetq``: fidelity, compare, build, report.
+
+Registered by :func:`add_commands` (``hetq.cli.build_parser`` calls it). Each command only
+parses, calls the library (:mod:`hetq.hardware`, :mod:`hetq.boards.flow`) and prints; user
+errors are raised as ValueError / :class:`hetq.io.InputError`.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["add_commands"]
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _format(sensor_bits):
+    from .golden.fixed import FixedFormat
+    return FixedFormat(sensor_bits=sensor_bits)
+
+
+def cmd_fidelity(args):
+    from .golden.synth import SESSIONS
+    from .hardware import FIDELITY_MODES, fidelity, pool_rows, write_fidelity
+
+    sessions = SESSIONS if args.session is None else (args.session,)
+    fmt = _format(args.sensor_bits)
+    say = (lambda text: None) if args.quiet else (lambda text: print(f"  {text}",
+                                                                     file=sys.stderr))
+    rows = fidelity(sessions=sessions, duplications=tuple(args.duplication),
+                    modes=FIDELITY_MODES, fmt=fmt, noise=args.noise, progress=say)
+    shown = rows if args.per_gain else pool_rows(rows)
+    print(f"MC phases of the fixed-point model equal to the float model "
+          f"({args.sensor_bits}-bit sensors, noise {args.noise}):")
+    print(f"{'session':<14}{'mode':<16}{'D':>3}  {'gain':>6}{'phases':>9}{'equal %':>10}"
+          f"{'differ':>8}{'max step':>10}")
+    for r in shown:
+        gain = "" if r.gain is None else f"{r.gain:g}"
+        if r.mode == "homogeneous" and r.gain is None:
+            gain = "pooled"
+        print(f"{r.session:<14}{r.mode:<16}{r.duplication:>3}  {gain:>6}{r.total:>9}"
+              f"{100 * r.fraction:>10.4f}{r.total - r.equal:>8}{r.max_step:>10}")
+    pooled = pool_rows(rows)
+    worst = min(pooled, key=lambda r: r.fraction)
+    total = sum(r.total for r in pooled)
+    equal = sum(r.equal for r in pooled)
+    print(f"overall {100 * equal / total:.4f} % equal of {total} phases; lowest "
+          f"{100 * worst.fraction:.4f} % ({worst.session} {worst.mode} D={worst.duplication}); "
+          f"largest difference {max(r.max_step for r in pooled)} step(s)")
+    csv_path, png_path = write_fidelity(rows, args.output)
+    print(f"-> {csv_path}, {png_path}")
+
+
+def cmd_compare(args):
+    from .hardware import compare_quantizer
+
+    fmt = _format(args.sensor_bits)
+    rep = compare_quantizer(args.vectors, args.seed, simulator=args.sim, sensors=args.sensors,
+                            duplication=args.duplication, fmt=fmt, stall=args.stall,
+                            writes=not args.no_writes, build_dir=args.build_dir)
+    print(f"quantizer {rep.sensors} sensors x D = {rep.duplication} under {rep.simulator}: "
+          f"{rep.samples} samples, {rep.outputs} MC outputs, {rep.writes} table writes "
+          f"mid-stream, stall {rep.stall:g}")
+    print(f"mismatches: {rep.mismatches}")
+    for chunk, index, got, expected in rep.examples:
+        print(f"  chunk {chunk} output {index}: got (mc, drive, phase, last) = {tuple(got)}, "
+              f"expected {tuple(expected)}")
+    print(f"cycles per sample: {rep.cycles_per_sample:.2f} "
+          f"({rep.sensors * rep.duplication} MCs per sample); wall time {rep.seconds:.1f} s")
+    if rep.mismatches:
+        from .cli import CommandError
+        raise CommandError(f"{rep.mismatches} outputs differ from the fixed-point model")
+
+
+def cmd_build(args):
+    from .boards.flow import build
+
+    out = Path(args.output) / args.board
+    rep = build(args.board, out, sensors=args.sensors, duplication=args.duplication,
+                fmt=_format(args.sensor_bits), seed=args.seed)
+    print(f"quantizer {args.sensors} sensors x D = {args.duplication} "
+          f"(lanes {rep.params.get('lanes')}, nextpnr seed {args.seed}), "
+          f"built in {rep.seconds:.0f} s -> {out}")
+    print("\n".join(rep.lines()))
+
+
+def cmd_report(args):
+    from .boards.flow import read_report
+    from .io import InputError
+
+    dirs = [Path(d) for d in args.dirs] if args.dirs else sorted(
+        p.parent for p in Path(args.root).glob("*/top.report.json"))
+    if not dirs:
+        raise InputError(f"no build reports under {args.root} (run `hetq build` first)")
+    for d in dirs:
+        try:
+            rep = read_report(d)
+        except FileNotFoundError as e:
+            raise InputError(str(e)) from None
+        size = ""
+        if rep.params:
+            size = f" - {rep.params.get('sensors')} sensors x D = {rep.params.get('duplication')}"
+        print(f"{d}{size}")
+        print("\n".join("  " + line for line in rep.lines()))
+
+
+def add_commands(subparsers):
+    """Register ``fidelity``, ``compare``, ``build`` and ``report`` on an argparse
+    subparsers object."""
+    from .golden.synth import NOISE_VARIANTS, SESSIONS
+    from .hardware import SIMULATORS
+
+    f = subparsers.add_parser("fidelity",
+                              help="fixed-point vs float model: equal MC phases per condition")
+    f.add_argument("-o", "--output", default="build/fidelity", metavar="DIR",
+                   help="where fidelity.csv and fidelity.png go (default build/fidelity)")
+    f.add_argument("--session", choices=SESSIONS, default=None, help="one session (default both)")
+    f.add_argument("--duplication", "-D", type=_positive_int, nargs="+", default=[4, 8, 16, 32],
+                   metavar="D")
+    f.add_argument("--sensor-bits", type=_positive_int, default=16,
+                   help="bits per sensor code of the hardware input (default 16)")
+    f.add_argument("--noise", choices=NOISE_VARIANTS, default="config")
+    f.add_argument("--per-gain", action="store_true",
+                   help="one row per homogeneous gain instead of the pooled row")
+    f.add_argument("-q", "--quiet", action="store_true")
+    f.set_defaults(func=cmd_fidelity)
+
+    c = subparsers.add_parser("compare", help="RTL against the fixed-point model")
+    c.add_argument("block", choices=["quantizer"])
+    c.add_argument("--vectors", type=_positive_int, default=1000, metavar="N",
+                   help="random samples (edge cases first; default 1000)")
+    c.add_argument("--seed", type=int, default=0, metavar="S")
+    c.add_argument("--sim", choices=SIMULATORS, default="icarus",
+                   help="amaranth: Amaranth simulator; cocotb: cocotb + Icarus; icarus / "
+                        "verilator: file-driven Verilog bench (verilator for long runs)")
+    c.add_argument("--sensors", type=_positive_int, default=8)
+    c.add_argument("--duplication", "-D", type=_positive_int, default=32, metavar="D")
+    c.add_argument("--sensor-bits", type=_positive_int, default=16)
+    c.add_argument("--stall", type=_fraction, default=0.0,
+                   help="probability of an idle input cycle and of o.ready low (default 0)")
+    c.add_argument("--no-writes", action="store_true", help="no table writes mid-stream")
+    c.add_argument("--build-dir", default="build/compare", metavar="DIR")
+    c.set_defaults(func=cmd_compare)
+
+    b = subparsers.add_parser("build", help="bitstream of a block in a board harness (YoWASP)")
+    b.add_argument("block", choices=["quantizer"])
+    b.add_argument("--board", choices=["icebreaker", "ulx3s"], required=True)
+    b.add_argument("--sensors", type=_positive_int, default=8)
+    b.add_argument("--duplication", "-D", type=_positive_int, default=32, metavar="D")
+    b.add_argument("--sensor-bits", type=_positive_int, default=16)
+    b.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
+    b.add_argument("-o", "--output", default="build/boards", metavar="DIR")
+    b.set_defaults(func=cmd_build)
+
+    r = subparsers.add_parser("report", help="Fmax and utilisation of finished builds")
+    r.add_argument("dirs", nargs="*", metavar="DIR", help="build folders (default: all under "
+                                                          "--root)")
+    r.add_argument("--root", default="build/boards", metavar="DIR")
+    r.set_defaults(func=cmd_report)

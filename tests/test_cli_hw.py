@@ -1,0 +1,103 @@
+"""The hardware subcommands (hetq.cli_hw): happy paths and one-line errors."""
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hetq.cli_hw import add_commands
+from hetq.io import InputError
+
+
+def parse(*argv):
+    p = argparse.ArgumentParser(prog="hetq")
+    sub = p.add_subparsers(dest="command", required=True)
+    add_commands(sub)
+    return p.parse_args([str(a) for a in argv])
+
+
+def run(*argv):
+    args = parse(*argv)
+    args.func(args)
+
+
+def test_fidelity_one_session(tmp_path, capsys):
+    run("fidelity", "--session", "saturation", "-D", 4, "-o", tmp_path, "-q")
+    out = capsys.readouterr().out
+    assert "saturation    uniform           4" in out
+    assert "overall" in out and "largest difference" in out
+    with open(tmp_path / "fidelity.csv") as f:
+        rows = list(csv.DictReader(f))
+    modes = {r["mode"] for r in rows}
+    assert modes == {"homogeneous", "uniform", "linear", "adaptive-0.25", "adaptive-0.5"}
+    assert sum(r["mode"] == "homogeneous" for r in rows) == 11         # 10 gains + pooled
+    assert all(float(r["equal_fraction"]) >= 0.999 for r in rows)
+    assert (tmp_path / "fidelity.png").stat().st_size > 1000
+
+
+def test_compare_amaranth(tmp_path, capsys):
+    run("compare", "quantizer", "--vectors", 25, "--seed", 3, "--sim", "amaranth", "-D", 4,
+        "--stall", 0.2, "--build-dir", tmp_path)
+    out = capsys.readouterr().out
+    assert "mismatches: 0" in out and "25 samples, 800 MC outputs" in out
+    assert "cycles per sample:" in out
+
+
+def test_report_reads_builds(tmp_path, capsys):
+    d = tmp_path / "icebreaker"
+    d.mkdir()
+    (d / "top.report.json").write_text(json.dumps({
+        "fmax": {"clk": {"achieved": 62.5, "constraint": 60.0}},
+        "utilization": {"ICESTORM_LC": {"used": 3000, "available": 5280}}}))
+    (d / "hetq_build.json").write_text(json.dumps({"board": "icebreaker", "sensors": 8,
+                                                   "duplication": 32}))
+    run("report", "--root", tmp_path)
+    out = capsys.readouterr().out
+    assert "8 sensors x D = 32" in out and "Fmax 62.5 MHz" in out
+
+
+def test_report_without_builds(tmp_path):
+    with pytest.raises(InputError, match="no build reports under"):
+        run("report", "--root", tmp_path)
+
+
+@pytest.mark.parametrize("argv", [
+    ["compare", "quantizer", "--vectors", "0"],
+    ["compare", "quantizer", "--stall", "1.5"],
+    ["compare", "quantizer", "--sim", "xsim"],
+    ["build", "quantizer", "--board", "de0"],
+    ["fidelity", "-D", "0"],
+])
+def test_argument_errors(argv):
+    with pytest.raises(SystemExit) as e:
+        parse(*argv)
+    assert e.value.code == 2
+
+
+def test_bad_sizes_are_one_line_errors(tmp_path):
+    with pytest.raises(ValueError, match="duplication must be in \\[1, 1024\\], not 2000"):
+        run("compare", "quantizer", "--vectors", 2, "--sim", "amaranth", "-D", 2000,
+            "--build-dir", tmp_path)
+    with pytest.raises(ValueError, match="sensor_bits must be in \\[1, 32\\], not 40"):
+        run("compare", "quantizer", "--vectors", 2, "--sensor-bits", 40)
+
+
+def test_wired_into_the_hetq_command(tmp_path):
+    """`hetq` itself knows the commands (hetq/cli.py calls add_commands)."""
+    r = subprocess.run([sys.executable, "-m", "hetq", "report", "--root", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.strip().startswith("hetq report: error: no build reports under")
+
+
+def test_compare_refuses_a_busy_build_dir(tmp_path):
+    from hetq.hardware import _exclusive, compare_quantizer
+    busy = tmp_path / "amaranth_8x4"
+    busy.mkdir()
+    with _exclusive(busy):
+        with pytest.raises(ValueError, match="another run is using"):
+            compare_quantizer(2, 0, simulator="amaranth", sensors=8, duplication=4,
+                              build_dir=tmp_path)
