@@ -288,6 +288,9 @@ def build_parser():
     b.add_argument("--jobs", "-j", type=_positive_int)
     b.set_defaults(func=cmd_bench)
 
+    from .cli_hw import add_commands
+    add_commands(sub)
+
     d = sub.add_parser("demo", help="synthetic data -> calibrate -> run -> summary and PNG")
     d.add_argument("-o", "--output", default="build/demo", metavar="DIR")
     d.add_argument("-q", "--quiet", action="store_true")
