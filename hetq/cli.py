@@ -111,7 +111,7 @@ def cmd_experiment(args):
         grid["folds"] = args.folds
     if args.conditions:
         grid["conditions"] = tuple(args.conditions)
-    config = ex.ExperimentConfig(seed=args.seed, **grid)
+    config = ex.ExperimentConfig(seed=args.seed, model=args.model, **grid)
     if args.data:
         sessions = [_data_session(args, config)]
     else:
@@ -122,7 +122,7 @@ def cmd_experiment(args):
     jobs = ex.plan(sessions, config)
     print(f"{len(jobs)} jobs: sessions {', '.join(s.name for s in sessions)}; conditions "
           f"{', '.join(config.conditions)}; D {', '.join(map(str, config.duplications))}; "
-          f"{config.folds} folds; seed {config.seed}", flush=True)
+          f"{config.folds} folds; seed {config.seed}; {config.model} MC model", flush=True)
     from tqdm import tqdm
     t0 = time.perf_counter()
     with tqdm(total=len(jobs), desc="experiment", unit="job", file=sys.stderr,
@@ -263,6 +263,8 @@ def build_parser():
     e.add_argument("--folds", type=_positive_int, help="default 8")
     e.add_argument("--jobs", "-j", type=_positive_int, help="worker processes (default: cores)")
     e.add_argument("--quick", action="store_true", help="a reduced grid: D 4 and 8 only")
+    e.add_argument("--model", choices=("float", "fixed"), default="float",
+                   help="MC layer: the float model, or the hardware's fixed-point quantizer")
     e.add_argument("--seed", type=int, default=314)
     e.add_argument("--noise", choices=NOISE_VARIANTS, default="config")
     e.add_argument("--data", metavar="PATH",

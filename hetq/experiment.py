@@ -21,7 +21,7 @@ from .protocol import folds, separability, utilisation
 
 __all__ = ["CONDITIONS", "DUPLICATIONS", "Condition", "Session", "ExperimentConfig", "Job",
            "gc_count", "plan", "run_job", "run_experiment", "summarise", "fold_table",
-           "paper_sessions", "QUICK", "METRICS"]
+           "paper_sessions", "mc_model", "MODELS", "QUICK", "METRICS"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,10 @@ class Session:
     note: str = ""
 
 
+#: MC models: the float model's LIF layer, or the hardware's fixed-point phase quantizer.
+MODELS = ("float", "fixed")
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     conditions: tuple = tuple(CONDITIONS)
@@ -75,8 +79,11 @@ class ExperimentConfig:
     seed: int = 314
     steps: int = 250
     rinse: int = 50
+    model: str = "float"
 
     def __post_init__(self):
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
         for c in self.conditions:
             if c not in CONDITIONS:
                 raise ValueError(f"unknown condition {c!r} (choose from {', '.join(CONDITIONS)})")
@@ -128,11 +135,22 @@ def fold_network(job, session, config, raster=False):
     n_gc = gc_count(job.condition, session.name, n_mc)
     rng = np.random.default_rng((config.seed, job.fold, d))
     mask = random_connectivity(n_gc, n_mc, 1.0 / d, rng)
-    net = Network(np.zeros((n_mc, x.shape[1]), dtype=np.float32), n_gc=n_gc, connectivity=mask)
+    net = Network(np.zeros((n_mc, x.shape[1]), dtype=np.float32), n_gc=n_gc, connectivity=mask,
+                  mc_model=mc_model(config.model))
     net.calibrate(x[job.train], spec)
     net.fit(x[job.train], duration=config.steps, rinse=config.rinse)
     return net, net.process(x[job.test], duration=config.steps, rinse=config.rinse,
                             raster=raster)
+
+
+def mc_model(model):
+    """The ``mc_model`` of :class:`~.golden.network.Network` for a model name: None (the float
+    LIF layer) or the fixed-point phase quantizer of the hardware, whose MC phases then drive
+    the (float) GC layer."""
+    if model == "fixed":
+        from .golden.quantizer import fixed_mc_phases
+        return fixed_mc_phases
+    return None
 
 
 def run_job(job, session, config):
