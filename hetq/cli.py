@@ -297,6 +297,8 @@ def build_parser():
     d.add_argument("-o", "--output", default="build/demo", metavar="DIR")
     d.add_argument("-q", "--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
+    from .cli_hw import add_commands
+    add_commands(sub)
     return p
 
 
