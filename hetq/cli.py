@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import __version__
+from . import __version__, cli_hw
 from .golden.network import validate_samples
 from .golden.synth import NOISE_VARIANTS, SESSIONS, SynthConfig, synthesize
 from .golden.weights import MODES
@@ -290,15 +290,12 @@ def build_parser():
     b.add_argument("--jobs", "-j", type=_positive_int)
     b.set_defaults(func=cmd_bench)
 
-    from .cli_hw import add_commands
-    add_commands(sub)
+    cli_hw.add_commands(sub)
 
     d = sub.add_parser("demo", help="synthetic data -> calibrate -> run -> summary and PNG")
     d.add_argument("-o", "--output", default="build/demo", metavar="DIR")
     d.add_argument("-q", "--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
-    from .cli_hw import add_commands
-    add_commands(sub)
     return p
 
 
