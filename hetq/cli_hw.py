@@ -106,10 +106,12 @@ def cmd_report(args):
     from .boards.flow import read_report
     from .io import InputError
 
-    dirs = [Path(d) for d in args.dirs] if args.dirs else sorted(
-        p.parent for p in Path(args.root).glob("*/top.report.json"))
-    if not dirs:
-        raise InputError(f"no build reports under {args.root} (run `hetq build` first)")
+    dirs = []
+    for d in map(Path, args.dirs or [args.root]):
+        # a build folder, or a folder of build folders (as `hetq build -o DIR` makes)
+        found = [] if (d / "top.report.json").exists() else sorted(
+            p.parent for p in d.glob("*/top.report.json"))
+        dirs += found or [d]
     for d in dirs:
         try:
             rep = read_report(d)
