@@ -109,9 +109,13 @@ def cmd_report(args):
     dirs = []
     for d in map(Path, args.dirs or [args.root]):
         # a build folder, or a folder of build folders (as `hetq build -o DIR` makes)
-        found = [] if (d / "top.report.json").exists() else sorted(
-            p.parent for p in d.glob("*/top.report.json"))
-        dirs += found or [d]
+        if (d / "top.report.json").exists():
+            dirs.append(d)
+            continue
+        found = sorted(p.parent for p in d.glob("*/top.report.json"))
+        if not found:
+            raise InputError(f"no build reports under {d} (run `hetq build` first)")
+        dirs += found
     for d in dirs:
         try:
             rep = read_report(d)
