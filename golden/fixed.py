@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "CYCLE", "LEAK_NUM", "LEAK_SHIFT", "REST_MV", "THRESHOLD_MV", "GAMMA_AMPLITUDE",
+    "CYCLE", "check_int", "LEAK_NUM", "LEAK_SHIFT", "REST_MV", "THRESHOLD_MV", "GAMMA_AMPLITUDE",
     "V_INT", "GAMMA_INT", "FixedFormat", "DEFAULT_FORMAT", "to_sensor_ints", "check_sensor_ints",
     "normalise", "weight_table", "drive", "gamma_rom", "lif_step", "lif_phase",
     "PhaseTable", "phase_thresholds", "phase_from_thresholds",
@@ -52,7 +52,8 @@ GAMMA_INT = 7
 _MAX_BITS = 62  # every intermediate must fit an int64
 
 
-def _check_int(name, value, lo, hi=None):
+def check_int(name, value, lo, hi=None):
+    """Raise TypeError unless ``value`` is an integer, ValueError unless lo <= value (<= hi)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, not {value!r}")
     if value < lo or (hi is not None and value > hi):
@@ -93,12 +94,12 @@ class FixedFormat:
     drive_frac: int = 16
 
     def __post_init__(self):
-        _check_int("sensor_bits", self.sensor_bits, 1, 32)
-        _check_int("x_frac", self.x_frac, 1, 40)
-        _check_int("weight_int", self.weight_int, 0, 40)
-        _check_int("weight_frac", self.weight_frac, 0, 40)
-        _check_int("drive_int", self.drive_int, 1, 16)
-        _check_int("drive_frac", self.drive_frac, 0, 32)
+        check_int("sensor_bits", self.sensor_bits, 1, 32)
+        check_int("x_frac", self.x_frac, 1, 40)
+        check_int("weight_int", self.weight_int, 0, 40)
+        check_int("weight_frac", self.weight_frac, 0, 40)
+        check_int("drive_int", self.drive_int, 1, 16)
+        check_int("drive_frac", self.drive_frac, 0, 32)
         if self.weight_bits < 1:
             raise ValueError("the weight format needs at least one bit "
                              f"(weight_int + weight_frac = {self.weight_bits})")
@@ -196,7 +197,7 @@ def to_sensor_ints(samples, sensor_bits=16):
     sample becomes ``2**B - 1``; all-zero rows stay zero. The normalisation makes the result
     independent of the scale. Raises ValueError for non-finite or negative values.
     """
-    _check_int("sensor_bits", sensor_bits, 1, 32)
+    check_int("sensor_bits", sensor_bits, 1, 32)
     x = np.asarray(samples, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"samples must be 2-D (samples x sensors), got shape {x.shape}")

@@ -7,17 +7,14 @@ from amaranth import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed import DEFAULT_FORMAT, FixedFormat
+from ..golden.fixed import DEFAULT_FORMAT, FixedFormat, check_int
 
 __all__ = ["Normaliser", "normaliser_latency", "check_sensors", "check_format"]
 
 
 def check_sensors(sensors):
     """Validate a sensor count (an int in [1, 64]); raises TypeError/ValueError."""
-    if isinstance(sensors, bool) or not isinstance(sensors, int):
-        raise TypeError(f"sensors must be an integer, not {sensors!r}")
-    if not 1 <= sensors <= 64:
-        raise ValueError(f"sensors must be in [1, 64], not {sensors}")
+    check_int("sensors", sensors, 1, 64)
     return sensors
 
 

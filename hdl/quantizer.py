@@ -9,7 +9,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed import DEFAULT_FORMAT, PhaseTable, phase_thresholds
+from ..golden.fixed import DEFAULT_FORMAT, PhaseTable, check_int, phase_thresholds
 from .normaliser import Normaliser, check_format, check_sensors, normaliser_latency
 
 __all__ = ["PhaseQuantizer", "SensorQuantizer", "output_layout", "lanes_for", "MAX_OPERAND_BITS"]
@@ -23,14 +23,6 @@ COMPARE_PIECE = 6
 
 def _pieces(width):
     return list(range(0, width, COMPARE_PIECE)) + [width]
-
-
-def _check_duplication(duplication):
-    if isinstance(duplication, bool) or not isinstance(duplication, int):
-        raise TypeError(f"duplication must be an integer, not {duplication!r}")
-    if not 1 <= duplication <= 1024:
-        raise ValueError(f"duplication must be in [1, 1024], not {duplication}")
-    return duplication
 
 
 def _bits(n):
@@ -193,7 +185,7 @@ class PhaseQuantizer(wiring.Component):
     @staticmethod
     def _validate(*, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None, table=None):
         check_sensors(sensors)
-        _check_duplication(duplication)
+        check_int("duplication", duplication, 1, 1024)
         check_format(fmt)
         for name, bits in (("weight", fmt.weight_bits), ("input", fmt.x_bits)):
             if bits > MAX_OPERAND_BITS:

@@ -33,14 +33,21 @@ def _idle(rng, stall):
     return n
 
 
-class StreamSource:
-    """Drives a flattened stream port ``<name>__{payload,valid,ready}``."""
+class _StreamPort:
+    """The signals of a flattened stream port ``<name>__{payload,valid,ready}``."""
 
     def __init__(self, dut, name):
         self.clk = dut.clk
         self.payload = getattr(dut, f"{name}__payload")
         self.valid = getattr(dut, f"{name}__valid")
         self.ready = getattr(dut, f"{name}__ready")
+
+
+class StreamSource(_StreamPort):
+    """Drives a stream port's payload and valid."""
+
+    def __init__(self, dut, name):
+        super().__init__(dut, name)
         self.valid.value = 0
 
     async def send(self, words, rng, stall, delays, taken, start=0):
@@ -60,12 +67,11 @@ class StreamSource:
             self.valid.value = 0
 
 
-class StreamSink:
+class StreamSink(_StreamPort):
+    """Drives a stream port's ready and collects its payloads."""
+
     def __init__(self, dut, name):
-        self.clk = dut.clk
-        self.payload = getattr(dut, f"{name}__payload")
-        self.valid = getattr(dut, f"{name}__valid")
-        self.ready = getattr(dut, f"{name}__ready")
+        super().__init__(dut, name)
         self.ready.value = 0
 
     async def receive(self, count, rng, stall, out, timeout):
