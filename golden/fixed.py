@@ -19,6 +19,11 @@ gamma ``g[p]``     SQ7.Fc       ``round_half_even(-20 * (1 - sin(2 pi p / 50)) *
 leak               453/2048     ``v += (453 * (rest + c + g[p] - v)) >> 11`` (floor, i.e.
                                 arithmetic shift right); exact RK4 factor of section 17
 threshold ``T``    UQ(Ic.Fc)    smallest drive code whose MC fires at or before a phase
+extra current      SQ(Ie.Fc)    per-MC extra input of the MC array (GC->MC), any code
+``e``                           (``current_int`` = Ie, default 7: [-64, 64) mV)
+array voltage      SQ(Iv.Fc)    the MC array's stored voltage; Iv (``state_int``, 9 by
+                                default) is derived from the bounds so that no intermediate of
+                                the step can overflow for any drive, gamma and extra current
 =================  ===========  ==============================================================
 
 The MC recursion (:func:`lif_phase`) is the arithmetic of the time-stepped neuron array; the
@@ -92,6 +97,7 @@ class FixedFormat:
     weight_frac: int = 11
     drive_int: int = 6
     drive_frac: int = 16
+    current_int: int = 7
 
     def __post_init__(self):
         check_int("sensor_bits", self.sensor_bits, 1, 32)
@@ -100,6 +106,7 @@ class FixedFormat:
         check_int("weight_frac", self.weight_frac, 0, 40)
         check_int("drive_int", self.drive_int, 1, 16)
         check_int("drive_frac", self.drive_frac, 0, 32)
+        check_int("current_int", self.current_int, 1, 16)
         if self.weight_bits < 1:
             raise ValueError("the weight format needs at least one bit "
                              f"(weight_int + weight_frac = {self.weight_bits})")
@@ -155,6 +162,46 @@ class FixedFormat:
         return self.sensor_bits + max(int(sensors) - 1, 0).bit_length()
 
     @property
+    def current_bits(self):
+        """Width of a signed extra-current code (SQ(Ie.Fc))."""
+        return self.current_int + self.drive_frac
+
+    @property
+    def current_min(self):
+        return -(1 << (self.current_bits - 1))
+
+    @property
+    def current_max(self):
+        return (1 << (self.current_bits - 1)) - 1
+
+    def state_bounds(self):
+        """Bounds of the MC array's integer step with any drive and extra current:
+        ``(v_min, v_max, diff_min, diff_max)`` for the voltage and for ``rest + c + g + e - v``.
+
+        The voltage only moves toward the target ``T = rest + c + g + e`` (by a fraction
+        453/2048 of the distance, rounded down), so it stays within ``[min(rest, T_min) - 1,
+        threshold]`` (the clamp caps it at the threshold, a release or fire sets it to rest).
+        """
+        g = gamma_rom(self)
+        t_min = self.rest + int(g.min()) + self.current_min
+        t_max = self.rest + self.drive_max + int(g.max()) + self.current_max
+        v_min = min(self.rest, t_min) - 1
+        v_max = self.threshold
+        return v_min, v_max, t_min - v_max, t_max - v_min
+
+    @property
+    def state_int(self):
+        """Integer bits (sign included) of the MC array's voltage and step difference: the
+        fewest that hold every value of :meth:`state_bounds`."""
+        bits = max(_signed_bits(b) for b in self.state_bounds())
+        return bits - self.drive_frac
+
+    @property
+    def state_bits(self):
+        """Width of the MC array's signed voltage (SQ(Iv.Fc))."""
+        return self.state_int + self.drive_frac
+
+    @property
     def rest(self):
         """Resting voltage code (-60 mV)."""
         return REST_MV << self.drive_frac
@@ -173,7 +220,15 @@ class FixedFormat:
             "drive": f"UQ{self.drive_int}.{self.drive_frac} (saturating)",
             "voltage": f"SQ{V_INT}.{self.drive_frac}",
             "gamma": f"SQ{GAMMA_INT}.{self.drive_frac}",
+            "current": f"SQ{self.current_int}.{self.drive_frac}",
+            "array voltage": f"SQ{self.state_int}.{self.drive_frac}",
         }
+
+
+def _signed_bits(value):
+    """Width of the two's-complement code that holds ``value``."""
+    value = int(value)
+    return (value if value >= 0 else ~value).bit_length() + 1
 
 
 DEFAULT_FORMAT = FixedFormat()
@@ -298,12 +353,13 @@ def gamma_rom(fmt=None):
     return np.rint(g * float(1 << fmt.drive_frac)).astype(np.int64)
 
 
-def lif_step(v, refractory, c, g, fmt=None):
+def lif_step(v, refractory, c, g, fmt=None, extra=0):
     """One step of the fixed-point MC neuron; returns ``(v, refractory, fire)``.
 
     1. ``fire = v >= threshold`` (the voltage left by the previous step); firing units go to
        rest and become refractory.
-    2. ``v += (453 * (rest + c + g - v)) >> 11`` (floor).
+    2. ``v += (453 * (rest + c + g + extra - v)) >> 11`` (floor); ``extra`` is the MC array's
+       extra input current (GC->MC), 0 for the quantizer.
     3. ``v = min(v, threshold)``; refractory units above rest are set to rest.
 
     The release at the end of the cycle (p = 49) is left to the caller.
@@ -313,7 +369,7 @@ def lif_step(v, refractory, c, g, fmt=None):
     fire = v >= thr
     v = np.where(fire, rest, v)
     refractory = refractory | fire
-    v = v + ((LEAK_NUM * (rest + c + g - v)) >> LEAK_SHIFT)
+    v = v + ((LEAK_NUM * (rest + c + g + extra - v)) >> LEAK_SHIFT)
     v = np.minimum(v, thr)
     v = np.where(refractory & (v > rest), rest, v)
     return v, refractory, fire

@@ -4,12 +4,13 @@ Bit-exact twin: :mod:`hetq.golden.quantizer` (:class:`~hetq.golden.quantizer.Qua
 """
 
 import numpy as np
-from amaranth import Cat, Const, Elaboratable, Module, Mux, Shape, Signal, unsigned
+from amaranth import Cat, Const, Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..golden.fixed import DEFAULT_FORMAT, PhaseTable, check_int, phase_thresholds
+from .fifo import OutputFIFO
 from .normaliser import Normaliser, check_format, check_sensors, normaliser_latency
 
 __all__ = ["PhaseQuantizer", "SensorQuantizer", "output_layout", "lanes_for", "MAX_OPERAND_BITS"]
@@ -64,54 +65,6 @@ def lanes_for(sensors, duplication, fmt=DEFAULT_FORMAT):
             if normaliser_latency(sensors, fmt, lanes) + 1 <= sensors * duplication:
                 return lanes
     return sensors
-
-
-class _OutputFIFO(Elaboratable):
-    """First-word-fall-through FIFO: a block RAM of ``2**bits`` entries and an output
-    register, with registered flags so that every enable is a few LUTs from a flip-flop.
-    There is no full flag: the writer must reserve places (the quantizer's credits); it
-    holds ``2**bits + 1`` entries in all.
-
-    ``w_data``/``w_en`` write; ``r_data``/``r_rdy`` are the output, ``r_en`` takes it.
-    """
-
-    def __init__(self, width, bits):
-        self.width, self.bits = width, bits
-        self.w_data = Signal(width)
-        self.w_en = Signal()
-        self.r_data = Signal(width)
-        self.r_rdy = Signal()
-        self.r_en = Signal()
-
-    def elaborate(self, platform):
-        m = Module()
-        depth = 1 << self.bits
-        m.submodules.storage = storage = Memory(shape=unsigned(self.width), depth=depth,
-                                                init=[])
-        wr = storage.write_port()
-        rd = storage.read_port()
-        wp = Signal(self.bits)
-        rp = Signal(self.bits)
-        count = Signal(range(depth + 1))               # entries in the RAM
-        some = Signal()                                # count != 0, registered
-        fetch = Signal()
-        m.d.comb += [
-            wr.addr.eq(wp), wr.data.eq(self.w_data), wr.en.eq(self.w_en),
-            fetch.eq(some & (~self.r_rdy | self.r_en)),
-            rd.addr.eq(rp), rd.en.eq(fetch), self.r_data.eq(rd.data),
-        ]
-        with m.If(self.w_en):
-            m.d.sync += wp.eq(wp + 1)
-        with m.If(fetch):
-            m.d.sync += [rp.eq(rp + 1), self.r_rdy.eq(1)]
-        with m.Elif(self.r_en):
-            m.d.sync += self.r_rdy.eq(0)
-        with m.If(self.w_en & ~fetch):
-            m.d.sync += count.eq(count + 1)
-        with m.Elif(fetch & ~self.w_en):
-            m.d.sync += count.eq(count - 1)
-        m.d.sync += some.eq(self.w_en | (count >= 2) | (some & ~fetch))
-        return m
 
 
 class PhaseQuantizer(wiring.Component):
@@ -409,7 +362,7 @@ class PhaseQuantizer(wiring.Component):
             result.drive.eq(drive11),
             result.phase.eq(Mux(silent, 0, _tree_sum(partial))),
         ]
-        m.submodules.fifo = fifo = _OutputFIFO(Shape.cast(out_layout).width,
+        m.submodules.fifo = fifo = OutputFIFO(Shape.cast(out_layout).width,
                                                (self.FIFO_DEPTH - 1).bit_length() - 1)
         pop = Signal()
         m.d.comb += [

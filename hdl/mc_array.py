@@ -1,0 +1,494 @@
+"""The time-stepped MC (mitral cell) array: one neuron update per clock per lane.
+
+Bit-exact twin: :class:`hetq.golden.mc_array.MCArrayModel`; the neuron arithmetic is
+:func:`hetq.golden.fixed.lif_step` (MODEL.md sections 2, 4, 10 and 17).
+"""
+
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..golden.fixed import (
+    CYCLE,
+    DEFAULT_FORMAT,
+    GAMMA_INT,
+    LEAK_NUM,
+    LEAK_SHIFT,
+    check_int,
+    gamma_rom,
+)
+from ..golden.mc_array import STEP_BITS, check_window
+from .fifo import OutputFIFO
+from .normaliser import Normaliser, check_format
+from .quantizer import PhaseQuantizer, SensorQuantizer, lanes_for
+
+__all__ = ["MCArray", "SensorMCArray", "drive_layout", "spike_layout", "monitor_layout",
+           "WRITE_STAGE"]
+
+#: Cycles from the issue of a group (state RAM address) to the write of its new state.
+WRITE_STAGE = 10
+
+
+def _signed_digits(n):
+    """``n`` as a sum of signed powers of two with no two adjacent (canonical signed digits):
+    a list of (sign, shift), most significant first."""
+    digits, shift = [], 0
+    while n:
+        if n & 1:
+            d = 2 - (n & 3)                            # +1 or -1
+            digits.append((d, shift))
+            n -= d
+        n >>= 1
+        shift += 1
+    return digits[::-1]
+
+
+#: The leak multiply 453 * d as shifts and adds: 512 - 64 + 4 + 1.
+LEAK_TERMS = _signed_digits(LEAK_NUM)
+if len(LEAK_TERMS) != 4:
+    raise ImportError(f"the leak multiplier expects 4 signed digits, {LEAK_NUM} has "
+                      f"{len(LEAK_TERMS)}")
+
+
+def _bits(n):
+    return max(1, (n - 1).bit_length())
+
+
+def drive_layout(mcs, fmt):
+    """Payload of the drive stream: an MC row, its drive code (UQ(Ic.Fc)), ``last`` closes a
+    sample (the quantizer's output without the phase)."""
+    return data.StructLayout({"mc": unsigned(_bits(mcs)), "drive": unsigned(fmt.drive_bits),
+                              "last": unsigned(1)})
+
+
+def spike_layout(mcs, step_bits=STEP_BITS):
+    """Payload of the spike stream: the step (wrapping at ``2**step_bits``) and the MC."""
+    return data.StructLayout({"step": unsigned(step_bits), "mc": unsigned(_bits(mcs))})
+
+
+def monitor_layout(mcs, lanes, fmt):
+    """The state written back for a group (one MC per lane): for benches."""
+    return data.StructLayout({
+        "valid": unsigned(1),
+        "group": unsigned(_bits(mcs // lanes)),
+        "voltage": data.ArrayLayout(signed(fmt.state_bits), lanes),
+        "refractory": unsigned(lanes),
+    })
+
+
+class MCArray(wiring.Component):
+    """``mcs`` integer LIF neurons updated one step at a time, ``lanes`` updates per clock.
+
+    The MCs are split into groups of ``lanes`` (MC ``n`` is lane ``n % lanes`` of group
+    ``n // lanes``); each lane keeps its neurons' state (voltage SQ(Iv.Fc), refractory bit and
+    an "at threshold" bit) and its drives in block RAM. A step issues the groups in order,
+    one per clock; every group runs through the :data:`WRITE_STAGE`-stage update (a register
+    after each block-RAM read, drive plus gamma, plus extra current and rest, the difference
+    to the voltage, 453 * difference by shifts and adds, the arithmetic shift by 11, the
+    threshold and rest comparisons, then the clamps) and its state is written back. Steps
+    follow each other without a gap when there are at least ``WRITE_STAGE + 1`` groups;
+    with fewer, a step waits for the previous one's write-back.
+
+    Samples: drives arrive on ``i`` and fill one of two drive banks (sample ``k`` in bank
+    ``k % 2``), so the next sample loads while the current one runs. A sample is held for
+    ``hold`` steps, then ``rinse`` steps run with zero drive; the next window starts right
+    after (or as soon as its drives are complete). The step counter advances only while a
+    window runs, and every window starts at phase 0.
+
+    Parameters
+    ----------
+    mcs : int
+        Number of MCs (1..65536).
+    lanes : int
+        Updates per clock: a power of two dividing ``mcs`` (default 1).
+    hold, rinse : int
+        Steps per sample with its drives, then with zero drive (multiples of 50, hold >= 50;
+        default 250 and 50 as in MODEL.md section 10).
+    fmt : FixedFormat
+    step_bits : int
+        Width of the step number of spike events (8..48, default 32; it wraps).
+    inhibition : bool
+        Add the ``extra`` port (GC->MC current); without it the extra current is zero.
+
+    Members
+    -------
+    i : ``In(stream.Signature(drive_layout(mcs, fmt)))``
+        Drive transfers ``(mc, drive, last)``: ``drive`` (UQ(Ic.Fc)) goes to entry ``mc`` of
+        the bank being loaded (``mc >= mcs`` is dropped), ``last`` closes the sample. Entries a
+        sample does not write keep the bank's earlier value (both banks start at zero).
+        ``ready`` is low while both banks hold samples that have not finished.
+    o : ``Out(stream.Signature(spike_layout(mcs, step_bits)))``
+        One transfer per spike: ``step`` (mod ``2**step_bits``) is the step of the fire test
+        (the step after the threshold crossing), ordered by step, then MC. Back-pressure
+        stalls the issue of new groups once the spike FIFO is nearly full.
+    extra : ``In(stream.Signature(ArrayLayout(signed(Ie + Fc), lanes)))``, with ``inhibition``
+        One transfer per group update, in issue order (step by step, groups ascending, also
+        during the rinse): the extra current of each lane's MC, SQ(Ie.Fc). An update waits
+        for it.
+    monitor : ``Out(monitor_layout(mcs, lanes, fmt))``
+        The state written back in this cycle (``valid``, ``group``, per lane ``voltage`` and
+        ``refractory``): every state the array stores, for benches.
+    """
+
+    FIFO_BITS = 5                                      # 32 RAM entries + the output register
+
+    def __new__(cls, **kwargs):
+        cls._validate(**kwargs)
+        return super().__new__(cls, src_loc_at=1)
+
+    @staticmethod
+    def _validate(*, mcs=32, lanes=1, hold=250, rinse=50, fmt=DEFAULT_FORMAT,
+                  step_bits=STEP_BITS, inhibition=False):
+        check_int("mcs", mcs, 1, 1 << 16)
+        check_int("lanes", lanes, 1, 64)
+        if lanes & (lanes - 1) or mcs % lanes:
+            raise ValueError(f"lanes must be a power of two that divides mcs ({mcs}), "
+                             f"not {lanes}")
+        check_window(hold, rinse)
+        check_format(fmt)
+        check_int("step_bits", step_bits, 8, 48)
+        if not isinstance(inhibition, bool):
+            raise TypeError(f"inhibition must be a bool, not {inhibition!r}")
+
+    def __init__(self, *, mcs=32, lanes=1, hold=250, rinse=50, fmt=DEFAULT_FORMAT,
+                 step_bits=STEP_BITS, inhibition=False):
+        self._mcs, self._lanes, self._hold, self._rinse = mcs, lanes, hold, rinse
+        self._fmt, self._step_bits, self._inhibition = fmt, step_bits, inhibition
+        members = {
+            "i": In(stream.Signature(drive_layout(mcs, fmt))),
+            "o": Out(stream.Signature(spike_layout(mcs, step_bits))),
+            "monitor": Out(monitor_layout(mcs, lanes, fmt)),
+        }
+        if inhibition:
+            members["extra"] = In(stream.Signature(
+                data.ArrayLayout(signed(fmt.current_bits), lanes)))
+        super().__init__(members)
+
+    mcs = property(lambda self: self._mcs)
+    lanes = property(lambda self: self._lanes)
+    hold = property(lambda self: self._hold)
+    rinse = property(lambda self: self._rinse)
+    fmt = property(lambda self: self._fmt)
+    step_bits = property(lambda self: self._step_bits)
+    inhibition = property(lambda self: self._inhibition)
+
+    @property
+    def groups(self):
+        """Groups per step: ``mcs / lanes``."""
+        return self._mcs // self._lanes
+
+    @property
+    def window(self):
+        """Steps per sample: hold + rinse."""
+        return self._hold + self._rinse
+
+    @property
+    def cycles_per_step(self):
+        """Clock cycles per step with nothing stalling: the groups, or, with fewer groups than
+        ``WRITE_STAGE + 1``, the groups plus the wait for the write-back."""
+        g = self.groups
+        return g if g > WRITE_STAGE else g + WRITE_STAGE
+
+    @property
+    def cycles_per_cycle(self):
+        """Clock cycles per 50-step gamma cycle with nothing stalling."""
+        return CYCLE * self.cycles_per_step
+
+    @property
+    def cycles_per_sample(self):
+        """Clock cycles per sample window back to back (drives loaded during the previous
+        window): the window's steps and one cycle between windows."""
+        return self.window * self.cycles_per_step + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt, lanes, groups = self._fmt, self._lanes, self.groups
+        gbits = _bits(groups)
+        lbits = (lanes - 1).bit_length()
+        vbits = fmt.state_bits
+        rest, thr = fmt.rest, fmt.threshold
+        vmask = (1 << vbits) - 1
+        state_width = vbits + 2                        # voltage, refractory, at threshold
+
+        def reg(name, value, shape=None):
+            r = Signal(shape if shape is not None else value.shape(), name=name,
+                       reset_less=True)
+            m.d.sync += r.eq(value)
+            return r
+
+        # -- loading: two drive banks per lane ----------------------------------------------
+        load_bank = Signal()
+        full = Signal(2)                               # bank holds a sample not yet finished
+        w_en = Signal()
+        w_last = Signal()
+        w_req = Signal.like(self.i.payload, reset_less=True)
+        w_bank = Signal(reset_less=True)
+        m.d.comb += self.i.ready.eq(~full.bit_select(load_bank, 1))
+        taken = self.i.valid & self.i.ready
+        m.d.sync += [w_en.eq(taken), w_last.eq(taken & self.i.payload.last)]
+        with m.If(taken):
+            m.d.sync += [w_req.eq(self.i.payload), w_bank.eq(load_bank)]
+            with m.If(self.i.payload.last):
+                m.d.sync += load_bank.eq(~load_bank)
+        filled = Signal(2)                             # bank closed by the registered last
+        m.d.comb += filled.eq(Mux(w_last, Mux(w_bank, 0b10, 0b01), 0))
+        w_group = Signal(gbits)
+        m.d.comb += w_group.eq(w_req.mc[lbits:])
+
+        # -- the step sequencer -------------------------------------------------------------
+        running = Signal()
+        run_bank = Signal()
+        group = Signal(gbits)
+        phase = Signal(range(CYCLE))
+        wstep = Signal(range(self.window))
+        rinse = Signal()
+        step = Signal(self._step_bits)
+        credit = Signal(init=1)
+        issue = Signal()
+        ready = Signal()                               # may issue, save for `extra`
+        busy = Signal()                                # an update between issue and write
+        drain = groups <= WRITE_STAGE                  # a step must wait for the write-back
+        m.d.comb += ready.eq(running & credit & ~(busy & (group == 0) if drain else 0))
+        if self._inhibition:
+            m.d.comb += [self.extra.ready.eq(ready), issue.eq(ready & self.extra.valid)]
+        else:
+            m.d.comb += issue.eq(ready)
+        last_group = group == groups - 1
+        last_step = wstep == self.window - 1
+        done = issue & last_group & last_step          # the window's final update
+
+        with m.If(~running & full.bit_select(run_bank, 1)):
+            m.d.sync += running.eq(1)
+        with m.If(issue):
+            with m.If(last_group):
+                m.d.sync += [group.eq(0), step.eq(step + 1),
+                             phase.eq(Mux(phase == CYCLE - 1, 0, phase + 1))]
+                with m.If(last_step):
+                    m.d.sync += [wstep.eq(0), rinse.eq(0), running.eq(0),
+                                 run_bank.eq(~run_bank)]
+                with m.Else():
+                    m.d.sync += [wstep.eq(wstep + 1), rinse.eq(rinse | (wstep == self._hold - 1))]
+            with m.Else():
+                m.d.sync += group.eq(group + 1)
+        freed = Signal(2)
+        m.d.comb += freed.eq(Mux(done, Mux(run_bank, 0b10, 0b01), 0))
+        m.d.sync += full.eq((full | filled) & ~freed)
+
+        # -- the update pipeline ------------------------------------------------------------
+        meta_layout = data.StructLayout({"valid": 1, "group": gbits, "step": self._step_bits,
+                                         "rinse": 1, "release": 1})
+        meta0 = Signal(meta_layout)
+        m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.step.eq(step),
+                     meta0.rinse.eq(rinse), meta0.release.eq(phase == CYCLE - 1)]
+        metas = [meta0]
+        for k in range(1, WRITE_STAGE + 1):
+            meta = Signal(meta_layout, name=f"meta{k}")
+            m.d.sync += meta.eq(metas[-1])
+            metas.append(meta)
+        m.d.comb += busy.eq(Cat(mt.valid for mt in metas[1:]).any())
+
+        m.submodules.gamma = gamma_mem = Memory(shape=signed(GAMMA_INT + fmt.drive_frac),
+                                                depth=CYCLE, init=[int(v) for v in
+                                                                   gamma_rom(fmt)])
+        gamma_rd = gamma_mem.read_port()
+        m.d.comb += gamma_rd.addr.eq(phase)
+        gamma2 = reg("gamma2", gamma_rd.data)
+
+        e_shape = signed(fmt.current_bits)
+        extra1 = [reg(f"extra1_{lane}", self.extra.payload[lane]) if self._inhibition
+                  else Const(0, e_shape) for lane in range(lanes)]
+
+        fires3, writes = [], []
+        rest_state = rest & vmask
+        for lane in range(lanes):
+            n = f"_{lane}"
+            m.submodules[f"state{lane}"] = smem = Memory(
+                shape=unsigned(state_width), depth=groups, init=[rest_state] * groups)
+            m.submodules[f"drives{lane}"] = dmem = Memory(
+                shape=unsigned(fmt.drive_bits), depth=2 << gbits, init=[])
+            s_rd, s_wr = smem.read_port(), smem.write_port()
+            d_rd, d_wr = dmem.read_port(), dmem.write_port()
+            m.d.comb += [s_rd.addr.eq(group), d_rd.addr.eq(Cat(group, run_bank))]
+            mc_lane = w_req.mc[:lbits] if lbits else Const(0, 1)
+            m.d.comb += [d_wr.addr.eq(Cat(w_group, w_bank)),
+                         d_wr.data.eq(w_req.drive),
+                         d_wr.en.eq(w_en & (mc_lane == lane) & (w_req.mc < self._mcs))]
+
+            # stage 2: a register after each block-RAM read
+            state2 = reg("state2" + n, s_rd.data)
+            drive2 = reg("drive2" + n, d_rd.data)
+            extra2 = reg("extra2" + n, extra1[lane]) if self._inhibition else extra1[lane]
+            v2 = state2[:vbits].as_signed()
+            refr2, fire2 = state2[vbits], state2[vbits + 1]
+
+            # stage 3: fire test (the voltage at threshold), drive + gamma, extra + rest
+            fire3 = reg("fire3" + n, fire2 & metas[2].valid)
+            v3 = reg("v3" + n, Mux(fire2, rest, v2), signed(vbits))
+            r3 = reg("r3" + n, refr2 | fire2)
+            cg3 = reg("cg3" + n, Mux(metas[2].rinse, 0, drive2) + gamma2)
+            er3 = reg("er3" + n, extra2 + rest)
+            fires3.append(fire3)
+
+            # stage 4: the target voltage; stage 5: its difference to the voltage
+            t4 = reg("t4" + n, cg3 + er3, signed(vbits))
+            v4, r4 = reg("v4" + n, v3), reg("r4" + n, r3)
+            diff5 = reg("diff5" + n, t4 - v4, signed(vbits))
+            v5, r5 = reg("v5" + n, v4), reg("r5" + n, r4)
+
+            # stages 6, 7: 453 * diff = (diff << 9) - (diff << 6) + (diff << 2) + diff
+            terms = [(diff5 << shift) if sign > 0 else -(diff5 << shift)
+                     for sign, shift in LEAK_TERMS]
+            a6 = reg("a6" + n, terms[0] + terms[1])
+            b6 = reg("b6" + n, terms[2] + terms[3])
+            v6, r6 = reg("v6" + n, v5), reg("r6" + n, r5)
+            prod7 = reg("prod7" + n, a6 + b6, signed(vbits + 10))
+            v7, r7 = reg("v7" + n, v6), reg("r7" + n, r6)
+
+            # stage 8: the new voltage (floor of the product / 2048 is its arithmetic shift)
+            vn8 = reg("vn8" + n, v7 + (prod7 >> LEAK_SHIFT), signed(vbits))
+            r8 = reg("r8" + n, r7)
+
+            # stage 9: comparisons; stage 10: the clamps and the release, the write-back
+            ge9 = reg("ge9" + n, vn8 >= thr)
+            gt9 = reg("gt9" + n, vn8 > rest)
+            vn9, r9 = reg("vn9" + n, vn8), reg("r9" + n, r8)
+            release = metas[9].release
+            v10 = Signal(signed(vbits), name="v10" + n, reset_less=True)
+            with m.If(release | (r9 & (ge9 | gt9))):
+                m.d.sync += v10.eq(rest)
+            with m.Elif(ge9):
+                m.d.sync += v10.eq(thr)
+            with m.Else():
+                m.d.sync += v10.eq(vn9)
+            r10 = reg("r10" + n, r9 & ~release)
+            at10 = reg("at10" + n, ge9 & ~r9 & ~release)
+            m.d.comb += [s_wr.addr.eq(metas[WRITE_STAGE].group),
+                         s_wr.data.eq(Cat(v10, r10, at10)),
+                         s_wr.en.eq(metas[WRITE_STAGE].valid)]
+            writes.append((v10, r10))
+
+        m.d.comb += [self.monitor.valid.eq(metas[WRITE_STAGE].valid),
+                     self.monitor.group.eq(metas[WRITE_STAGE].group)]
+        for lane, (v10, r10) in enumerate(writes):
+            m.d.comb += [self.monitor.voltage[lane].eq(v10), self.monitor.refractory[lane].eq(r10)]
+
+        # -- spikes: groups with a fire go to the FIFO, a serializer emits one per cycle -------
+        entry = data.StructLayout({"step": self._step_bits, "group": gbits, "mask": lanes})
+        m.submodules.fifo = fifo = OutputFIFO(entry.size, self.FIFO_BITS)
+        mask3 = Cat(fires3)
+        push = Signal()
+        drop = Signal()
+        m.d.comb += [push.eq(metas[3].valid & mask3.any()), drop.eq(metas[3].valid & ~mask3.any())]
+        pushed = Signal(entry)
+        m.d.comb += [pushed.step.eq(metas[3].step), pushed.group.eq(metas[3].group),
+                     pushed.mask.eq(mask3), fifo.w_data.eq(pushed), fifo.w_en.eq(push)]
+
+        head = Signal(entry, reset_less=True)
+        have = Signal()
+        low = Signal(lanes)
+        lane_index = Signal(max(lbits, 1))
+        remaining = Signal(lanes)
+        finish = Signal()
+        m.d.comb += [low.eq(head.mask & -head.mask), remaining.eq(head.mask & ~low)]
+        for lane in range(lanes):
+            with m.If(low[lane]):
+                m.d.comb += lane_index.eq(lane)
+        m.d.comb += [
+            self.o.valid.eq(have),
+            self.o.payload.step.eq(head.step),
+            self.o.payload.mc.eq(Cat(lane_index[:lbits], head.group) if lbits else head.group),
+            finish.eq(self.o.ready & (remaining == 0)),
+            fifo.r_en.eq(~have | finish),
+        ]
+        pop = fifo.r_rdy & fifo.r_en
+        with m.If(pop):
+            m.d.sync += [head.eq(fifo.r_data), have.eq(1)]
+        with m.Elif(finish):
+            m.d.sync += have.eq(0)
+        with m.Elif(self.o.ready & have):
+            m.d.sync += head.mask.eq(remaining)
+
+        # credits: groups issued and neither dropped (no fire) nor popped into the head
+        depth = (1 << self.FIFO_BITS) + 1
+        in_use = Signal(range(depth + 1))
+        m.d.sync += [in_use.eq(in_use + issue - drop - pop),
+                     credit.eq(in_use < depth - 2)]
+        return m
+
+
+class SensorMCArray(wiring.Component):
+    """Raw sensor codes in, MC spikes out: a :class:`~.quantizer.SensorQuantizer` (normaliser,
+    drive ``c = w*x`` and phase) feeding an :class:`MCArray` with the drives.
+
+    Parameters
+    ----------
+    sensors, duplication, fmt, weights, table
+        As for :class:`~.quantizer.SensorQuantizer`.
+    lanes : int
+        MC array lanes (default 1).
+    norm_lanes : int, optional
+        Normaliser dividers (default :func:`~.quantizer.lanes_for`).
+    hold, rinse, step_bits, inhibition
+        As for :class:`MCArray`.
+
+    Members
+    -------
+    i, weight_w, threshold_w
+        As for :class:`~.quantizer.SensorQuantizer` (table writes are taken between samples
+        and apply to the drives of later samples).
+    o, monitor, extra
+        As for :class:`MCArray`.
+    """
+
+    def __new__(cls, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None, table=None,
+                norm_lanes=None, lanes=1, hold=250, rinse=50, step_bits=STEP_BITS,
+                inhibition=False):
+        PhaseQuantizer._validate(sensors=sensors, duplication=duplication, fmt=fmt,
+                                 weights=weights, table=table)
+        Normaliser._validate(sensors=sensors, fmt=fmt, lanes=norm_lanes)
+        MCArray._validate(mcs=sensors * duplication, lanes=lanes, hold=hold, rinse=rinse,
+                          fmt=fmt, step_bits=step_bits, inhibition=inhibition)
+        return super().__new__(cls, src_loc_at=1)
+
+    def __init__(self, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None,
+                 table=None, norm_lanes=None, lanes=1, hold=250, rinse=50, step_bits=STEP_BITS,
+                 inhibition=False):
+        if norm_lanes is None:
+            norm_lanes = lanes_for(sensors, duplication, fmt)
+        self._quantizer = SensorQuantizer(sensors=sensors, duplication=duplication, fmt=fmt,
+                                          weights=weights, table=table, lanes=norm_lanes)
+        self._array = MCArray(mcs=sensors * duplication, lanes=lanes, hold=hold, rinse=rinse,
+                              fmt=fmt, step_bits=step_bits, inhibition=inhibition)
+        q, a = self._quantizer.signature.members, self._array.signature.members
+        members = {"i": q["i"], "weight_w": q["weight_w"], "threshold_w": q["threshold_w"],
+                   "o": a["o"], "monitor": a["monitor"]}
+        if inhibition:
+            members["extra"] = a["extra"]
+        super().__init__(members)
+
+    quantizer = property(lambda self: self._quantizer)
+    array = property(lambda self: self._array)
+    sensors = property(lambda self: self._quantizer.sensors)
+    duplication = property(lambda self: self._quantizer.duplication)
+    mcs = property(lambda self: self._quantizer.mcs)
+    fmt = property(lambda self: self._quantizer.fmt)
+    weights = property(lambda self: self._quantizer.weights)
+    table = property(lambda self: self._quantizer.table)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.quantizer = quant = self._quantizer
+        m.submodules.array = array = self._array
+        m.d.comb += [array.i.payload.mc.eq(quant.o.payload.mc),
+                     array.i.payload.drive.eq(quant.o.payload.drive),
+                     array.i.payload.last.eq(quant.o.payload.last),
+                     array.i.valid.eq(quant.o.valid), quant.o.ready.eq(array.i.ready)]
+        for name in ("i", "weight_w", "threshold_w"):
+            wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(quant, name))
+        wiring.connect(m, wiring.flipped(self.o), array.o)
+        m.d.comb += self.monitor.eq(array.monitor)
+        if self._array.inhibition:
+            wiring.connect(m, wiring.flipped(self.extra), array.extra)
+        return m
+
