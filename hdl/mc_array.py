@@ -164,6 +164,7 @@ class MCArray(wiring.Component):
             members["extra"] = In(stream.Signature(
                 data.ArrayLayout(signed(fmt.current_bits), lanes)))
         super().__init__(members)
+        self._state_memories = []
 
     mcs = property(lambda self: self._mcs)
     lanes = property(lambda self: self._lanes)
@@ -172,6 +173,13 @@ class MCArray(wiring.Component):
     fmt = property(lambda self: self._fmt)
     step_bits = property(lambda self: self._step_bits)
     inhibition = property(lambda self: self._inhibition)
+
+    @property
+    def state_memories(self):
+        """The per-lane state memories of the last elaboration (for simulator benches that
+        read the state directly): entry ``g`` of lane ``l`` holds MC ``g * lanes + l`` as
+        ``voltage | refractory << Iv+Fc | at_threshold << Iv+Fc+1``."""
+        return list(self._state_memories)
 
     @property
     def groups(self):
@@ -300,6 +308,7 @@ class MCArray(wiring.Component):
                   else Const(0, e_shape) for lane in range(lanes)]
 
         fires3, writes = [], []
+        self._state_memories = []
         rest_state = rest & vmask
         for lane in range(lanes):
             n = f"_{lane}"
@@ -307,6 +316,7 @@ class MCArray(wiring.Component):
                 shape=unsigned(state_width), depth=groups, init=[rest_state] * groups)
             m.submodules[f"drives{lane}"] = dmem = Memory(
                 shape=unsigned(fmt.drive_bits), depth=2 << gbits, init=[])
+            self._state_memories.append(smem)
             s_rd, s_wr = smem.read_port(), smem.write_port()
             d_rd, d_wr = dmem.read_port(), dmem.write_port()
             m.d.comb += [s_rd.addr.eq(group), d_rd.addr.eq(Cat(group, run_bank))]

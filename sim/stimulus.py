@@ -197,7 +197,7 @@ def save_stimulus(path, stim, *, seed=0, stall=0.0, **extra):
         path, sensors=stim.sensors, duplication=stim.duplication, weights=stim.weights,
         samples=stim.samples, normalised=stim.normalised, seed=seed, stall=stall,
         fmt=np.array([fmt.sensor_bits, fmt.x_frac, fmt.weight_int, fmt.weight_frac,
-                      fmt.drive_int, fmt.drive_frac]),
+                      fmt.drive_int, fmt.drive_frac, fmt.current_int]),
         write_kind=np.array([_KINDS.index(w.kind) for w in stim.writes], dtype=np.int64),
         write_addr=np.array([w.addr for w in stim.writes], dtype=np.int64),
         write_code=np.array([w.code for w in stim.writes], dtype=np.int64),

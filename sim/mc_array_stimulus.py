@@ -1,0 +1,246 @@
+"""Seeded stimulus for the MC array benches and the golden outputs they are checked against.
+
+A bench drives :class:`~hetq.hdl.mc_array.SensorMCArray` (normaliser, quantizer and MC array):
+raw sensor samples and table writes as in the quantizer benches (:mod:`.stimulus`), plus,
+with inhibition, one extra-current transfer per group update. It records the cycles at which
+samples and writes were taken, every spike event and every state write-back (the ``monitor``
+port); :func:`expected_array` replays the accepted events through
+:class:`~hetq.golden.quantizer.QuantizerModel` and :class:`~hetq.golden.mc_array.MCArrayModel`.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..golden.fixed import DEFAULT_FORMAT
+from ..golden.mc_array import STEP_BITS, MCArrayModel, check_window
+from .stimulus import Stimulus, expected_records, load_stimulus, make_stimulus, save_stimulus
+
+__all__ = ["ArrayStimulus", "ArrayExpected", "ArrayBenchResult", "HASH_MULTIPLIER", "state_words",
+           "state_hash", "extra_currents", "make_array_stimulus",
+           "build_array_dut", "expected_array", "save_array_stimulus", "load_array_stimulus"]
+
+
+@dataclass
+class ArrayStimulus:
+    """What an MC array bench drives.
+
+    Members
+    -------
+    quant : :class:`~.stimulus.Stimulus`
+        Sensor samples (raw codes), the initial weight table and the table writes.
+    lanes, hold, rinse, step_bits
+        Parameters of the :class:`~hetq.hdl.mc_array.MCArray`.
+    extra : int64 array (samples, hold + rinse, mcs) or None
+        Extra currents (SQ(Ie.Fc) codes) per sample, step of the window and MC; None builds
+        the array without the ``extra`` port.
+    """
+
+    quant: Stimulus
+    lanes: int = 1
+    hold: int = 50
+    rinse: int = 50
+    extra: np.ndarray | None = None
+    step_bits: int = STEP_BITS
+
+    sensors = property(lambda self: self.quant.sensors)
+    duplication = property(lambda self: self.quant.duplication)
+    fmt = property(lambda self: self.quant.fmt)
+    samples = property(lambda self: self.quant.samples)
+    writes = property(lambda self: self.quant.writes)
+
+    @property
+    def mcs(self):
+        return self.quant.sensors * self.quant.duplication
+
+    @property
+    def groups(self):
+        return self.mcs // self.lanes
+
+    @property
+    def window(self):
+        return self.hold + self.rinse
+
+    @property
+    def steps(self):
+        """Steps the whole run takes."""
+        return len(self.quant.samples) * self.window
+
+    def extra_words(self):
+        """The extra currents in issue order, one row of ``lanes`` codes per group update:
+        int64 (steps * groups, lanes)."""
+        if self.extra is None:
+            return None
+        n = len(self.quant.samples)
+        return self.extra.reshape(n * self.window * self.groups, self.lanes)
+
+
+@dataclass
+class ArrayBenchResult:
+    """What an MC array bench returns (no comparison: see :func:`expected_array`).
+
+    Members
+    -------
+    events : int64 array (spikes, 2)
+        Spike transfers ``(step, mc)`` in the order they left ``o``.
+    voltage, refractory : arrays (steps, mcs) or None
+        Every state write-back seen on ``monitor``, as rows of steps (benches that only hash
+        the states leave them None).
+    hashes : uint64 array (samples,) or None
+        :func:`state_hash` of each window's write-backs, when the bench hashes instead.
+    order : list
+        Acceptance order of samples and table writes (see :func:`~.stimulus.merge_order`).
+    first_in, last_out : int
+        Clock edge of the first sample transfer and of the last write-back or spike.
+    samples : int
+    peeks : int
+        State-memory reads made by the bench (each compared by the bench itself).
+    """
+
+    events: np.ndarray
+    voltage: np.ndarray | None
+    refractory: np.ndarray | None
+    order: list
+    first_in: int
+    last_out: int
+    samples: int
+    hashes: np.ndarray | None = None
+    peeks: int = 0
+
+    @property
+    def cycles_per_sample(self):
+        return (self.last_out - self.first_in + 1) / max(self.samples, 1)
+
+
+#: Multiplier of :func:`state_hash` (odd, so that every word position matters).
+HASH_MULTIPLIER = 0x9E3779B97F4A7C15
+
+
+def state_words(voltage, refractory, fmt=DEFAULT_FORMAT):
+    """State write-backs as the words of the ``monitor`` port's lanes:
+    ``(v mod 2**(Iv+Fc)) | refractory << (Iv+Fc)``, uint64, same shape."""
+    v = np.asarray(voltage, dtype=np.int64) & ((1 << fmt.state_bits) - 1)
+    return (v | (np.asarray(refractory, dtype=np.int64) << fmt.state_bits)).astype(np.uint64)
+
+
+def state_hash(words):
+    """Polynomial hash of write-back words in write order (step by step, MCs ascending):
+    ``sum(word[k] * M**k) mod 2**64`` with ``M`` = :data:`HASH_MULTIPLIER`, ``k`` from 0.
+    Any single changed word changes it (M is odd). Returns a Python int."""
+    w = np.asarray(words, dtype=np.uint64).reshape(-1)
+    powers = np.empty(w.size, dtype=np.uint64)
+    p = np.uint64(1)
+    m = np.uint64(HASH_MULTIPLIER)
+    block = 1024
+    step = [np.uint64(1)]
+    for _ in range(1, block):
+        step.append(step[-1] * m)
+    step = np.array(step, dtype=np.uint64)
+    stride = step[-1] * m
+    with np.errstate(over="ignore"):
+        for lo in range(0, w.size, block):
+            hi = min(lo + block, w.size)
+            powers[lo:hi] = step[:hi - lo] * p
+            p = p * stride
+        return int((w * powers).sum(dtype=np.uint64))
+
+
+def extra_currents(rng, n, window, mcs, fmt=DEFAULT_FORMAT):
+    """Extra currents for ``n`` windows: per window one of zero, uniform over the whole
+    SQ(Ie.Fc) range, small noise (about +-2 mV), sparse inhibitory pulses (-5 to -30 mV for 1
+    to 10 steps, like GC->MC inhibition), or a constant extreme (the smallest or the largest
+    code for the whole window). int64 (n, window, mcs)."""
+    lo, hi = fmt.current_min, fmt.current_max
+    mv = 1 << fmt.drive_frac
+    out = np.zeros((n, window, mcs), dtype=np.int64)
+    kinds = rng.integers(0, 5, n)
+    for k, kind in enumerate(kinds):
+        if kind == 1:
+            out[k] = rng.integers(lo, hi + 1, (window, mcs))
+        elif kind == 2:
+            out[k] = rng.integers(-2 * mv, 2 * mv + 1, (window, mcs))
+        elif kind == 3:
+            for _ in range(int(rng.integers(1, 4 * mcs + 2))):
+                mc, start = int(rng.integers(0, mcs)), int(rng.integers(0, window))
+                length = int(rng.integers(1, 11))
+                out[k, start:start + length, mc] = -int(rng.integers(5 * mv, 30 * mv + 1))
+        elif kind == 4:
+            out[k] = lo if rng.random() < 0.5 else hi
+    return out
+
+
+def make_array_stimulus(seed, n, *, sensors=8, duplication=4, lanes=1, hold=50, rinse=50,
+                        fmt=DEFAULT_FORMAT, writes=True, edges=True, inhibition=False,
+                        weights=None, step_bits=STEP_BITS):
+    """A seeded :class:`ArrayStimulus` of ``n`` samples: the quantizer's stimulus
+    (:func:`~.stimulus.make_stimulus`: edge cases first, random samples, table writes
+    mid-stream) and, with ``inhibition``, :func:`extra_currents` (the first windows zero,
+    the smallest and the largest constant current when ``edges``)."""
+    check_window(hold, rinse)
+    rng = np.random.default_rng(seed)
+    quant = make_stimulus(rng.integers(0, 2**63), n, sensors=sensors, duplication=duplication,
+                          fmt=fmt, writes=writes, edges=edges, weights=weights)
+    extra = None
+    if inhibition:
+        extra = extra_currents(rng, n, hold + rinse, sensors * duplication, fmt)
+        if edges:
+            fixed = [0, fmt.current_min, fmt.current_max]
+            for k, value in enumerate(fixed[:n]):
+                extra[k] = value
+    return ArrayStimulus(quant=quant, lanes=lanes, hold=hold, rinse=rinse, extra=extra,
+                         step_bits=step_bits)
+
+
+def build_array_dut(stim, norm_lanes=None):
+    """The :class:`~hetq.hdl.mc_array.SensorMCArray` a stimulus is meant for."""
+    from ..hdl.mc_array import SensorMCArray
+
+    return SensorMCArray(sensors=stim.sensors, duplication=stim.duplication, fmt=stim.fmt,
+                         weights=np.asarray(stim.quant.weights, dtype=np.int64),
+                         norm_lanes=norm_lanes, lanes=stim.lanes, hold=stim.hold,
+                         rinse=stim.rinse, step_bits=stim.step_bits,
+                         inhibition=stim.extra is not None)
+
+
+@dataclass
+class ArrayExpected:
+    """The golden outputs for a run: ``records`` of the quantizer (mc, drive, phase, last),
+    ``drives`` and ``phases`` per sample (samples, mcs), and the array's
+    :class:`~hetq.golden.mc_array.ArrayOutput` (``events``, ``voltage``, ``refractory``)."""
+
+    records: np.ndarray
+    drives: np.ndarray
+    phases: np.ndarray
+    array: object
+
+
+def expected_array(stim, order):
+    """Golden outputs for ``stim`` with its samples and writes taken in ``order`` (see
+    :func:`~.stimulus.merge_order`)."""
+    records = expected_records(stim.quant, order)
+    n, mcs = len(stim.quant.samples), stim.mcs
+    drives = records[:, 1].reshape(n, mcs)
+    phases = records[:, 2].reshape(n, mcs)
+    model = MCArrayModel(mcs=mcs, hold=stim.hold, rinse=stim.rinse, fmt=stim.fmt,
+                         step_bits=stim.step_bits)
+    return ArrayExpected(records=records, drives=drives, phases=phases,
+                         array=model.run(drives, stim.extra))
+
+
+def save_array_stimulus(path, stim, *, seed=0, stall=0.0):
+    """Write an :class:`ArrayStimulus` and the bench settings to an .npz (see
+    :func:`~.stimulus.save_stimulus`)."""
+    extra = {"lanes": stim.lanes, "hold": stim.hold, "rinse": stim.rinse,
+             "step_bits": stim.step_bits}
+    if stim.extra is not None:
+        extra["extra"] = stim.extra
+    save_stimulus(path, stim.quant, seed=seed, stall=stall, **extra)
+
+
+def load_array_stimulus(path):
+    """Read what :func:`save_array_stimulus` wrote: ``(stim, seed, stall)``."""
+    quant, seed, stall, d = load_stimulus(path)
+    stim = ArrayStimulus(quant=quant, lanes=int(d["lanes"]), hold=int(d["hold"]),
+                         rinse=int(d["rinse"]), extra=d.get("extra"),
+                         step_bits=int(d["step_bits"]))
+    return stim, seed, stall
