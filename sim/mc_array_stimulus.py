@@ -128,15 +128,14 @@ def state_hash(words):
     ``sum(word[k] * M**k) mod 2**64`` with ``M`` = :data:`HASH_MULTIPLIER`, ``k`` from 0.
     Any single changed word changes it (M is odd). Returns a Python int."""
     w = np.asarray(words, dtype=np.uint64).reshape(-1)
+    block = 1024
+    step = [1]
+    for _ in range(1, block):
+        step.append(step[-1] * HASH_MULTIPLIER % 2**64)
+    stride = np.uint64(step[-1] * HASH_MULTIPLIER % 2**64)
+    step = np.array(step, dtype=np.uint64)
     powers = np.empty(w.size, dtype=np.uint64)
     p = np.uint64(1)
-    m = np.uint64(HASH_MULTIPLIER)
-    block = 1024
-    step = [np.uint64(1)]
-    for _ in range(1, block):
-        step.append(step[-1] * m)
-    step = np.array(step, dtype=np.uint64)
-    stride = step[-1] * m
     with np.errstate(over="ignore"):
         for lo in range(0, w.size, block):
             hi = min(lo + block, w.size)
