@@ -22,74 +22,79 @@ from amaranth import Shape
 
 from .amaranth_bench import BenchResult, build_dut
 from .cocotb_runner import icarus_available
-from .verilog import pack_array, pack_struct, write_verilog
+from .verilog import pack_struct, write_verilog
 
-__all__ = ["SIMULATORS", "verilator_root", "run_file_bench"]
+__all__ = ["SIMULATORS", "verilator_root", "run_file_bench", "hex_rows", "hex_words",
+           "split_fields", "source_widths", "write_sources", "compile_bench", "run_compiled",
+           "meta_lines", "write_order", "alloc"]
 
 SIMULATORS = ("icarus", "verilator")
 
-_TB = """`timescale 1ns/1ps
-module hetq_file_bench;
+# -- Verilog shared by the file benches ------------------------------------------------------
+# Fragments of str.format templates (``{{``/``}}`` are literal braces). Every random draw comes
+# from the one ``seed`` variable, in the order the fragments appear in the clock block.
+
+_CLOCK = """`timescale 1ns/1ps
+module {module};
   reg clk = 1'b0;
   always #5 clk = ~clk;
   reg rst = 1'b1;
-  reg [{iw}-1:0] i_payload = 0;
+"""
+
+# samples from samples.hex; table writes from writes.hex, each {delay[31:0], kind, payload}:
+# the write driver waits `delay` idle cycles, then offers the write until it is taken
+_SOURCES_DECL = """  reg [{iw}-1:0] i_payload = 0;
   reg i_valid = 1'b0;
   wire i_ready;
-  wire [{ow}-1:0] o_payload;
-  wire o_valid;
-  reg o_ready = 1'b0;
   reg [{ww}-1:0] w_payload = 0;
   reg w_valid = 1'b0;
   wire w_ready;
   reg [{tw}-1:0] t_payload = 0;
   reg t_valid = 1'b0;
   wire t_ready;
-
-  {top} dut (
-    .clk(clk), .rst(rst),
-    .i__payload(i_payload), .i__valid(i_valid), .i__ready(i_ready),
-    .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready),
-    .weight_w__payload(w_payload), .weight_w__valid(w_valid), .weight_w__ready(w_ready),
-    .threshold_w__payload(t_payload), .threshold_w__valid(t_valid), .threshold_w__ready(t_ready)
-  );
-
   reg [{iw}-1:0] samples [0:{n_alloc}-1];
   reg [{xw}-1:0] writes [0:{nw_alloc}-1];   // {{delay[31:0], kind, payload}}
-  integer n, nw, seed, stall, fd, cycle, si, wi, outs, expected, wait_w, first_in, last_out;
-  integer limit;
+  integer n, nw, seed, stall, limit, fd, cycle, si, wi, wait_w, first_in;
   reg w_kind;
+"""
 
-  initial begin
-    if (!$value$plusargs("n=%d", n)) n = 0;
+_SOURCES_PORTS = """    .i__payload(i_payload), .i__valid(i_valid), .i__ready(i_ready),
+    .weight_w__payload(w_payload), .weight_w__valid(w_valid), .weight_w__ready(w_ready),
+    .threshold_w__payload(t_payload), .threshold_w__valid(t_valid), .threshold_w__ready(t_ready),
+"""
+
+_SOURCES_INIT = """    if (!$value$plusargs("n=%d", n)) n = 0;
     if (!$value$plusargs("nw=%d", nw)) nw = 0;
     if (!$value$plusargs("seed=%d", seed)) seed = 1;
     if (!$value$plusargs("stall=%d", stall)) stall = 0;
     if (!$value$plusargs("limit=%d", limit)) limit = 1000000000;
     $readmemh("samples.hex", samples);
     if (nw > 0) $readmemh("writes.hex", writes);
-    fd = $fopen("outputs.txt", "w");
-    cycle = 0; si = 0; wi = 0; outs = 0; expected = n * {mcs};
-    first_in = -1; last_out = 0;
+    cycle = 0; si = 0; wi = 0; first_in = -1;
     wait_w = (nw > 0) ? writes[0][{xw}-1:{xw}-32] : 0;
-    repeat (2) @(posedge clk);
-    rst <= 1'b0;
-  end
+"""
 
-  always @(posedge clk) if (!rst) begin
-    cycle = cycle + 1;
-    // samples
-    if (i_valid && i_ready) begin
-      if (first_in < 0) first_in = cycle;
-      si = si + 1;
-    end
-    if ((!i_valid || i_ready) && si < n) begin
-      if (($random(seed) & 1023) < stall) i_valid <= 1'b0;
-      else begin
-        i_payload <= samples[si];
-        i_valid <= 1'b1;
-      end
-    end else if (i_valid && i_ready) i_valid <= 1'b0;
+
+def _stream_source(name, index, count, memory):
+    """Verilog clock-block lines driving stream ``name`` (``<name>_valid``, ``_ready``,
+    ``_payload``) from ``memory[index]`` while ``index < count``: after each transfer (and
+    while idle) the next word is offered, or with probability ``stall``/1024 one idle cycle
+    is inserted."""
+    v, r, p = f"{name}_valid", f"{name}_ready", f"{name}_payload"
+    return (f"    if ({v} && {r}) {index} = {index} + 1;\n"
+            f"    if ((!{v} || {r}) && {index} < {count}) begin\n"
+            f"      if (($random(seed) & 1023) < stall) {v} <= 1'b0;\n"
+            f"      else begin\n"
+            f"        {p} <= {memory}[{index}];\n"
+            f"        {v} <= 1'b1;\n"
+            f"      end\n"
+            f"    end else if ({v} && {r}) {v} <= 1'b0;\n")
+
+
+# a table write taken logs "W <write> <samples taken so far> <sample taken in this cycle>"
+_SOURCES_STEP = ("""    // samples
+    if (i_valid && i_ready && first_in < 0) first_in = cycle;
+""" + _stream_source("i", "si", "n", "samples") + """\
     // table writes
     if ((w_valid && w_ready) || (t_valid && t_ready)) begin
       $fwrite(fd, "W %0d %0d %0d\\n", wi, si, i_valid && i_ready);
@@ -110,7 +115,28 @@ module hetq_file_bench;
         end
       end
     end
-    // outputs
+""")
+
+_TB = _CLOCK + _SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
+  wire o_valid;
+  reg o_ready = 1'b0;
+  integer outs, expected, last_out;
+
+  {top} dut (
+    .clk(clk), .rst(rst),
+""" + _SOURCES_PORTS + """    .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready)
+  );
+
+  initial begin
+""" + _SOURCES_INIT + """    fd = $fopen("outputs.txt", "w");
+    outs = 0; expected = n * {mcs}; last_out = 0;
+    repeat (2) @(posedge clk);
+    rst <= 1'b0;
+  end
+
+  always @(posedge clk) if (!rst) begin
+    cycle = cycle + 1;
+""" + _SOURCES_STEP + """    // outputs
     if (o_valid && o_ready) begin
       $fwrite(fd, "%h\\n", o_payload);
       outs = outs + 1;
@@ -131,10 +157,67 @@ module hetq_file_bench;
 endmodule
 """
 
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
-def _hex_lines(words, width):
+
+def hex_rows(values, bits, *, signed=False, block=1 << 16):
+    """``$readmemh`` text: one line per row of ``values`` (int (rows, k)), element ``j`` of a
+    row in bits ``[j*bits, (j+1)*bits)`` (element 0 least significant; two's complement when
+    ``signed``), ``ceil(k*bits/4)`` hex digits. Returns bytes; ValueError when a value does not
+    fit."""
+    v = np.asarray(values, dtype=np.int64)
+    if v.ndim == 1:
+        v = v[:, None]
+    if v.ndim != 2:
+        raise ValueError(f"values must be 1-D or 2-D, got shape {v.shape}")
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if v.size and (v.min() < lo or v.max() > hi):
+        raise ValueError(f"values must lie in [{lo}, {hi}] ({bits} bits"
+                         f"{', signed' if signed else ''})")
+    rows, k = v.shape
+    width = k * bits
     digits = (width + 3) // 4
-    return "".join(f"{w:0{digits}x}\n" for w in words)
+    shifts = np.arange(bits, dtype=np.uint64)
+    weights = np.array([1, 2, 4, 8], dtype=np.uint8)
+    out = []
+    for start in range(0, rows, block):
+        blk = v[start:start + block].astype(np.uint64)       # two's complement, masked below
+        bitm = ((blk[:, :, None] >> shifts) & np.uint64(1)).astype(np.uint8)
+        bitm = bitm.reshape(len(blk), width)
+        bitm = np.pad(bitm, ((0, 0), (0, 4 * digits - width)))
+        nibbles = (bitm.reshape(len(blk), digits, 4) * weights).sum(axis=2, dtype=np.uint8)
+        text = np.empty((len(blk), digits + 1), dtype=np.uint8)
+        text[:, :digits] = _HEX[nibbles[:, ::-1]]
+        text[:, digits] = ord("\n")
+        out.append(text.tobytes())
+    return b"".join(out)
+
+
+def hex_words(lines, width, name):
+    """Hex lines (bytes, each exactly ``ceil(width/4)`` digits, ``width`` <= 64) -> uint64
+    words; RuntimeError naming ``name`` if a line holds undefined (x/z) bits."""
+    digits = (width + 3) // 4
+    if not lines:
+        return np.zeros(0, dtype=np.uint64)
+    buf = np.frombuffer(b"".join(lines), dtype=np.uint8)
+    if buf.size != len(lines) * digits:
+        raise RuntimeError(f"{name}: malformed hex lines")
+    lut = np.full(256, 255, dtype=np.uint8)
+    lut[_HEX] = np.arange(16, dtype=np.uint8)
+    vals = lut[buf.reshape(len(lines), digits)]
+    if (vals == 255).any():
+        raise RuntimeError(f"{name}: output contains undefined (x/z) bits")
+    words = np.zeros(len(lines), dtype=np.uint64)
+    for k in range(digits):
+        words = (words << np.uint64(4)) | vals[:, k].astype(np.uint64)
+    return words
+
+
+def split_fields(words, layout):
+    """uint64 words -> int64 (words, fields) following a ``StructLayout``."""
+    fields = [((words >> np.uint64(f.offset)) & np.uint64((1 << f.width) - 1)).astype(np.int64)
+              for _, f in layout]
+    return np.stack(fields, axis=1) if fields else np.zeros((len(words), 0), dtype=np.int64)
 
 
 def verilator_root():
@@ -162,34 +245,61 @@ def _check_simulator(simulator):
         raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
 
 
-def _compile(dut, build_dir, n_alloc, nw_alloc, simulator):
-    """Write the DUT and bench Verilog and compile them (reused while both are unchanged).
-    Returns the command that runs the bench, the payload layouts and the write word width."""
-    top = "phase_quantizer" if dut.__class__.__name__ == "PhaseQuantizer" else "sensor_quantizer"
-    dut_v = write_verilog(dut, top, build_dir / f"{top}.v")
+def source_widths(dut):
+    """Template values of the sample and table-write sources of ``dut`` (ports ``i``,
+    ``weight_w``, ``threshold_w``): widths ``iw``, ``ww``, ``tw``, the write-word width ``xw``
+    (delay, kind, payload), and ``layouts`` (the payload layouts by port)."""
     layouts = {name: dut.signature.members[name].signature.members["payload"].shape
-               for name in ("i", "o", "weight_w", "threshold_w")}
+               for name in ("i", "weight_w", "threshold_w")}
     width = {name: Shape.cast(layout).width for name, layout in layouts.items()}
-    xw = 32 + 1 + max(width["weight_w"], width["threshold_w"])
-    tb = _TB.format(top=top, iw=width["i"], ow=width["o"], ww=width["weight_w"],
-                    tw=width["threshold_w"], xw=xw, n_alloc=n_alloc, nw_alloc=max(nw_alloc, 1),
-                    mcs=dut.mcs)
-    tb_v = build_dir / "file_bench.v"
+    return {"iw": width["i"], "ww": width["weight_w"], "tw": width["threshold_w"],
+            "xw": 32 + 1 + max(width["weight_w"], width["threshold_w"]), "layouts": layouts}
+
+
+def alloc(count):
+    """Memory depth for ``count`` words: the next power of two (so that runs of similar sizes
+    share a compiled bench)."""
+    return 1 << max(count - 1, 1).bit_length()
+
+
+def write_sources(quant, widths, build_dir):
+    """Write ``samples.hex`` and ``writes.hex`` for the :class:`~.stimulus.Stimulus`
+    ``quant`` (see :data:`_SOURCES_DECL`)."""
+    in_width = quant.fmt.x_bits if quant.normalised else quant.fmt.sensor_bits
+    (build_dir / "samples.hex").write_bytes(hex_rows(quant.samples, in_width))
+    xw = widths["xw"]
+    wwords = []
+    for w in quant.writes:
+        layout = widths["layouts"]["weight_w" if w.kind == "weight" else "threshold_w"]
+        payload = pack_struct(layout, addr=w.addr, data=w.code)
+        kind = int(w.kind == "threshold")
+        wwords.append((w.delay << (xw - 32)) | (kind << (xw - 33)) | payload)
+    digits = (xw + 3) // 4
+    (build_dir / "writes.hex").write_text("".join(f"{w:0{digits}x}\n" for w in wwords)
+                                          if wwords else "0\n")
+
+
+def compile_bench(dut_v, tb, build_dir, simulator, *, module, prefix):
+    """Write the bench ``tb`` (module ``module``) to ``<build_dir>/<prefix>.v`` and compile it
+    with the DUT Verilog ``dut_v`` under ``simulator``; the result is kept per hash of the
+    simulator and both texts (older ``<prefix>_*`` builds are removed). Returns the command
+    that runs it (in the folder holding its input files)."""
+    tb_v = build_dir / f"{prefix}.v"
     if not tb_v.exists() or tb_v.read_text() != tb:
         tb_v.write_text(tb)
     digest = hashlib.sha256(simulator.encode() + dut_v.read_bytes() + tb.encode()).hexdigest()[:16]
     if simulator == "icarus":
-        exe = build_dir / f"bench_{digest}.vvp"
+        exe = build_dir / f"{prefix}_{digest}.vvp"
         if not exe.exists():
-            for old in build_dir.glob("bench_*.vvp"):
+            for old in build_dir.glob(f"{prefix}_*.vvp"):
                 old.unlink()
-            subprocess.run(["iverilog", "-g2005", "-o", str(exe), "-s", "hetq_file_bench",
+            subprocess.run(["iverilog", "-g2005", "-o", str(exe), "-s", module,
                             str(tb_v), str(dut_v)], check=True, capture_output=True, text=True)
-        return ["vvp", "-n", str(exe)], layouts, xw
-    obj = build_dir / f"verilator_{digest}"
+        return ["vvp", "-n", str(exe)]
+    obj = build_dir / f"{prefix}_verilator_{digest}"
     exe = obj / "bench"
     if not exe.exists():
-        for old in build_dir.glob("verilator_*"):
+        for old in build_dir.glob(f"{prefix}_verilator_*"):
             shutil.rmtree(old)
         root = verilator_root()
         env = {**os.environ, "VERILATOR_ROOT": str(root),
@@ -197,40 +307,47 @@ def _compile(dut, build_dir, n_alloc, nw_alloc, simulator):
         proc = subprocess.run(
             [str(root / "bin" / "verilator"), "--binary", "-O3", "-j", "2", "-Wno-fatal",
              "-Wno-lint", "-Wno-style", "-CFLAGS", "-fcoroutines", "--top-module",
-             "hetq_file_bench", "--Mdir", str(obj), "-o", "bench", str(tb_v), str(dut_v)],
+             module, "--Mdir", str(obj), "-o", "bench", str(tb_v), str(dut_v)],
             env=env, capture_output=True, text=True)
         if proc.returncode or not exe.exists():
             raise RuntimeError("Verilator build failed:\n"
                                f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return [str(exe)], layouts, xw
+    return [str(exe)]
 
 
-def _parse_outputs(path, layout, width):
-    """Output hex lines -> int64 (n, fields); write lines; summary."""
-    raw = Path(path).read_bytes()
-    lines = raw.split(b"\n")
-    digits = (width + 3) // 4
-    data = [ln for ln in lines if len(ln) == digits and not ln[:1].isspace()
-            and ln[:1] not in (b"W", b"S", b"T", b"E")]
-    meta = [ln.decode() for ln in lines if ln[:1] in (b"W", b"S", b"T", b"E")]
-    if data:
-        buf = np.frombuffer(b"".join(data), dtype=np.uint8).reshape(len(data), digits)
-        lut = np.full(256, 255, dtype=np.uint8)
-        for k, ch in enumerate(b"0123456789abcdef"):
-            lut[ch] = k
-        vals = lut[buf]
-        if (vals == 255).any():
-            raise RuntimeError(f"{path}: output contains undefined (x/z) bits")
-        words = np.zeros(len(data), dtype=np.uint64)
-        for k in range(digits):
-            words = (words << np.uint64(4)) | vals[:, k].astype(np.uint64)
-    else:
-        words = np.zeros(0, dtype=np.uint64)
-    fields = []
-    for _, f in layout:
-        fields.append(((words >> np.uint64(f.offset)) & np.uint64((1 << f.width) - 1))
-                      .astype(np.int64))
-    return np.stack(fields, axis=1) if fields else np.zeros((0, 0)), meta
+def run_compiled(cmd, build_dir, **plusargs):
+    """Run a compiled bench in ``build_dir`` with ``+name=value`` arguments."""
+    subprocess.run([*cmd, *(f"+{k}={int(v)}" for k, v in plusargs.items())],
+                   cwd=build_dir, check=True, capture_output=True, text=True)
+
+
+def meta_lines(lines):
+    """The bench's status lines: a TIMEOUT or ERROR line raises RuntimeError; returns the
+    fields of the summary line ``S ...`` (ints) and the table-write lines ``W ...``."""
+    errors = [m for m in lines if m.startswith(("ERROR", "TIMEOUT"))]
+    if errors:
+        raise RuntimeError(f"file bench: {errors[0]}")
+    summary = [m for m in lines if m.startswith("S ")]
+    if not summary:
+        raise RuntimeError("file bench ended without its summary line")
+    return [int(v) for v in summary[0].split()[1:]], [m.split() for m in lines
+                                                       if m.startswith("W ")]
+
+
+def write_order(n, wlines, normalised):
+    """Acceptance order of ``n`` samples and the table writes logged as ``W`` lines (a write
+    taken in the cycle of a sample comes after it; the bare quantizer must never take both)."""
+    if normalised and any(int(w[3]) for w in wlines):
+        raise RuntimeError("file bench: a sample and a table write were taken in the same cycle")
+    after = [int(w[2]) for w in wlines]
+    order, w = [], 0
+    for i in range(n + 1):
+        while w < len(after) and after[w] == i:
+            order.append(("write", w))
+            w += 1
+        if i < n:
+            order.append(("sample", i))
+    return order
 
 
 def run_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_dir,
@@ -246,48 +363,30 @@ def run_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_dir,
     build_dir.mkdir(parents=True, exist_ok=True)
     dut = build_dut(stim)
     n, nw = len(stim.samples), len(stim.writes)
-    alloc = 1 << max(n - 1, 1).bit_length()
-    walloc = 1 << max(nw - 1, 1).bit_length()
-    cmd, layouts, xw = _compile(dut, build_dir, alloc, walloc, simulator)
-    in_width = stim.fmt.x_bits if stim.normalised else stim.fmt.sensor_bits
-    (build_dir / "samples.hex").write_text(
-        _hex_lines([pack_array(r, in_width) for r in stim.samples],
-                   Shape.cast(layouts["i"]).width))
-    wwords = []
-    for w in stim.writes:
-        layout = layouts["weight_w" if w.kind == "weight" else "threshold_w"]
-        payload = pack_struct(layout, addr=w.addr, data=w.code)
-        kind = int(w.kind == "threshold")
-        wwords.append((w.delay << (xw - 32)) | (kind << (xw - 33)) | payload)
-    (build_dir / "writes.hex").write_text(_hex_lines(wwords, xw) if wwords else "0\n")
+    top = "phase_quantizer" if stim.normalised else "sensor_quantizer"
+    dut_v = write_verilog(dut, top, build_dir / f"{top}.v")
+    widths = source_widths(dut)
+    o_layout = dut.signature.members["o"].signature.members["payload"].shape
+    tb = _TB.format(module="hetq_file_bench", top=top, ow=Shape.cast(o_layout).width,
+                    n_alloc=alloc(n), nw_alloc=alloc(nw), mcs=dut.mcs, **widths)
+    cmd = compile_bench(dut_v, tb, build_dir, simulator, module="hetq_file_bench",
+                        prefix="file_bench")
+    write_sources(stim, widths, build_dir)
     per_sample = max(stim.sensors * stim.duplication, stim.sensors + stim.fmt.x_bits + 3)
     limit = timeout_cycles or int((n + 4) * per_sample * (1 + 8 * stall) * 2
                                   + sum(w.delay for w in stim.writes) + 1000)
     out = build_dir / "outputs.txt"
     if out.exists():
         out.unlink()
-    subprocess.run([*cmd, f"+n={n}", f"+nw={nw}", f"+seed={int(seed)}",
-                    f"+stall={int(round(stall * 1024))}", f"+limit={limit}"],
-                   cwd=build_dir, check=True, capture_output=True, text=True)
-    o_width = Shape.cast(layouts["o"]).width
-    records, meta = _parse_outputs(out, layouts["o"], o_width)
-    errors = [m for m in meta if m.startswith(("ERROR", "TIMEOUT"))]
-    if errors:
-        raise RuntimeError(f"file bench: {errors[0]}")
-    summary = [m for m in meta if m.startswith("S ")]
-    if not summary:
-        raise RuntimeError("file bench ended without its summary line")
-    first_in, last_out = (int(v) for v in summary[0].split()[1:])
-    wlines = [m.split() for m in meta if m.startswith("W ")]
-    if stim.normalised and any(int(w[3]) for w in wlines):
-        raise RuntimeError("file bench: a sample and a table write were taken in the same cycle")
-    after = [int(w[2]) for w in wlines]
-    order, w = [], 0
-    for i in range(n + 1):
-        while w < len(after) and after[w] == i:
-            order.append(("write", w))
-            w += 1
-        if i < n:
-            order.append(("sample", i))
-    return BenchResult(records=records, order=order, first_in=first_in, last_out=last_out,
-                       samples=n)
+    run_compiled(cmd, build_dir, n=n, nw=nw, seed=int(seed), stall=round(stall * 1024),
+                 limit=limit)
+    lines = out.read_bytes().split(b"\n")
+    o_width = Shape.cast(o_layout).width
+    digits = (o_width + 3) // 4
+    data = [ln for ln in lines if len(ln) == digits and ln[:1] not in (b"W", b"S", b"T", b"E")
+            and not ln[:1].isspace()]
+    meta = [ln.decode() for ln in lines if ln[:1] in (b"W", b"S", b"T", b"E")]
+    records = split_fields(hex_words(data, o_width, out), o_layout)
+    (first_in, last_out), wlines = meta_lines(meta)
+    return BenchResult(records=records, order=write_order(n, wlines, stim.normalised),
+                       first_in=first_in, last_out=last_out, samples=n)
