@@ -1,4 +1,4 @@
-"""Hardware subcommands of ``hetq``: fidelity, compare, build, report.
+"""Hardware subcommands of ``hetq``: fidelity, compare (quantizer, mc-array), build, report.
 
 Registered by :func:`add_commands` (``hetq.cli.build_parser`` calls it). Each command only
 parses, calls the library (:mod:`hetq.hardware`, :mod:`hetq.boards.flow`) and prints; user
@@ -19,6 +19,16 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 
@@ -69,13 +79,27 @@ def cmd_fidelity(args):
     print(f"-> {csv_path}, {png_path}")
 
 
+def _only_for(args, block, names):
+    """ValueError when an option of another block was given."""
+    for name in names:
+        if getattr(args, name.lstrip("-").replace("-", "_")) not in (None, False):
+            raise ValueError(f"{name} applies to `compare {block}` only")
+
+
 def cmd_compare(args):
+    if args.block == "mc-array":
+        return cmd_compare_array(args)
+    from .cli import _progress
     from .hardware import compare_quantizer
 
+    _only_for(args, "mc-array", ("--lanes", "--hold", "--rinse", "--inhibition"))
     fmt = _format(args.sensor_bits)
-    rep = compare_quantizer(args.vectors, args.seed, simulator=args.sim, sensors=args.sensors,
-                            duplication=args.duplication, fmt=fmt, stall=args.stall,
-                            writes=not args.no_writes, build_dir=args.build_dir)
+    duplication = 32 if args.duplication is None else args.duplication
+    with _progress(args.vectors, "compare", args.quiet) as step:
+        rep = compare_quantizer(args.vectors, args.seed, simulator=args.sim,
+                                sensors=args.sensors, duplication=duplication, fmt=fmt,
+                                stall=args.stall, writes=not args.no_writes,
+                                build_dir=args.build_dir, progress=step)
     print(f"quantizer {rep.sensors} sensors x D = {rep.duplication} under {rep.simulator}: "
           f"{rep.samples} samples, {rep.outputs} MC outputs, {rep.writes} table writes "
           f"mid-stream, stall {rep.stall:g}")
@@ -88,6 +112,54 @@ def cmd_compare(args):
     if rep.mismatches:
         from .cli import CommandError
         raise CommandError(f"{rep.mismatches} outputs differ from the fixed-point model")
+
+
+def cmd_compare_array(args):
+    from .cli import CommandError, _progress
+    from .hardware import compare_mc_array
+
+    fmt = _format(args.sensor_bits)
+    try:
+        with _progress(args.vectors, "compare", args.quiet) as step:
+            rep = compare_mc_array(
+                args.vectors, args.seed, simulator=args.sim, sensors=args.sensors,
+                duplication=4 if args.duplication is None else args.duplication,
+                lanes=1 if args.lanes is None else args.lanes,
+                hold=50 if args.hold is None else args.hold,
+                rinse=50 if args.rinse is None else args.rinse, inhibition=args.inhibition,
+                fmt=fmt, stall=args.stall, writes=not args.no_writes,
+                build_dir=args.build_dir, progress=step)
+    except RuntimeError as e:              # a missing simulator, a bench that failed itself
+        raise CommandError(str(e)) from None
+    lanes = f"{rep.lanes} lane{'s' if rep.lanes > 1 else ''}"
+    print(f"MC array {rep.sensors} sensors x D = {rep.duplication} ({rep.mcs} MCs, {lanes}), "
+          f"hold {rep.hold} + rinse {rep.rinse} steps, inhibition "
+          f"{'on' if rep.inhibition else 'off'}, under {rep.simulator}: {rep.samples} samples, "
+          f"{rep.writes} table writes mid-stream, stall {rep.stall:g}")
+    print(f"spikes: {rep.spikes} events, {rep.event_mismatches} mismatches")
+    checks = []
+    if rep.states:
+        checks.append(f"{rep.states} MC states compared, {rep.state_mismatches} differ")
+    if rep.windows:
+        checks.append(f"{rep.windows} window hashes compared, {rep.hash_mismatches} differ")
+    print(f"state write-backs: {rep.writebacks} ({'; '.join(checks)})")
+    if rep.inhibition:
+        print("quantizer equivalence: not checked (inhibition adds extra currents)")
+    else:
+        print(f"quantizer equivalence: {rep.phases} gamma-cycle phases (quantizer phase in "
+              f"every hold cycle, silent rinse), {rep.phase_mismatches} differ")
+    print(f"mismatches: {rep.mismatches}")
+    for chunk, kind, index, got, expected in rep.examples:
+        print(f"  chunk {chunk} {kind} {index}: got {got}, expected {expected}")
+    print(f"cycles per sample: {rep.cycles_per_sample:.2f} (nominal "
+          f"{rep.nominal_cycles_per_sample}); per step {rep.cycles_per_step:.3f} (nominal "
+          f"{rep.nominal_cycles_per_step}); per gamma cycle {50 * rep.cycles_per_step:.1f} "
+          f"(nominal {rep.nominal_cycles_per_cycle}); wall time {rep.seconds:.1f} s")
+    if rep.mismatches:
+        raise CommandError(
+            f"{rep.mismatches} mismatches against the golden model (events "
+            f"{rep.event_mismatches}, states {rep.state_mismatches}, window hashes "
+            f"{rep.hash_mismatches}, quantizer phases {rep.phase_mismatches})")
 
 
 def cmd_build(args):
@@ -150,7 +222,9 @@ def add_commands(subparsers):
     f.set_defaults(func=cmd_fidelity)
 
     c = subparsers.add_parser("compare", help="RTL against the fixed-point model")
-    c.add_argument("block", choices=["quantizer"])
+    c.add_argument("block", choices=["quantizer", "mc-array"],
+                   help="quantizer: SensorQuantizer; mc-array: SensorMCArray (normaliser, "
+                        "quantizer and the time-stepped MC array)")
     c.add_argument("--vectors", type=_positive_int, default=1000, metavar="N",
                    help="random samples (edge cases first; default 1000)")
     c.add_argument("--seed", type=int, default=0, metavar="S")
@@ -158,12 +232,22 @@ def add_commands(subparsers):
                    help="amaranth: Amaranth simulator; cocotb: cocotb + Icarus; icarus / "
                         "verilator: file-driven Verilog bench (verilator for long runs)")
     c.add_argument("--sensors", type=_positive_int, default=8)
-    c.add_argument("--duplication", "-D", type=_positive_int, default=32, metavar="D")
+    c.add_argument("--duplication", "-D", type=_positive_int, default=None, metavar="D",
+                   help="default 32 (quantizer), 4 (mc-array)")
     c.add_argument("--sensor-bits", type=_positive_int, default=16)
     c.add_argument("--stall", type=_fraction, default=0.0,
                    help="probability of an idle input cycle and of o.ready low (default 0)")
     c.add_argument("--no-writes", action="store_true", help="no table writes mid-stream")
     c.add_argument("--build-dir", default="build/compare", metavar="DIR")
+    c.add_argument("--lanes", type=_positive_int, default=None,
+                   help="mc-array: MC updates per clock (default 1)")
+    c.add_argument("--hold", type=_positive_int, default=None,
+                   help="mc-array: steps a sample is held (multiple of 50, default 50)")
+    c.add_argument("--rinse", type=_non_negative_int, default=None,
+                   help="mc-array: steps of zero drive after it (multiple of 50, default 50)")
+    c.add_argument("--inhibition", action="store_true",
+                   help="mc-array: random extra (GC->MC) currents on the extra port")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)
 
     b = subparsers.add_parser("build", help="bitstream of a block in a board harness (YoWASP)")
