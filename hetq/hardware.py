@@ -342,8 +342,9 @@ class ArrayCompareReport:
     phases, phase_mismatches : int
         Without inhibition: first-spike phases of every MC in every gamma cycle (from the
         RTL's events, :func:`~hetq.golden.mc_array.cycle_phases`) checked against the golden
-        quantizer (the quantizer phase in every hold cycle, silence in every rinse cycle), and
-        those that differ; 0 and 0 with inhibition.
+        quantizer (the phase of the sample's drive under the format's threshold table in every
+        hold cycle, silence in every rinse cycle), and those that differ; 0 and 0 with
+        inhibition.
     cycles_per_sample : float
         Clock cycles from the first sample transfer to the last write-back or spike, per
         sample (measured).
@@ -587,10 +588,13 @@ def _hash_mismatches(res, exp, stim):
 
 def _phase_mismatches(events, exp, stim):
     """First-spike phases of every MC in every gamma cycle of the RTL's events against the
-    golden quantizer: the quantizer phase in each hold cycle, 0 in each rinse cycle. Events
+    golden quantizer: in each hold cycle the phase the quantizer gives the sample's drive with
+    the format's threshold table (:func:`~hetq.golden.fixed.phase_thresholds`, the table the
+    array's dynamics embody; threshold writes mid-stream change the quantizer's phases but not
+    the array's, so the records' phases are not the reference), 0 in each rinse cycle. Events
     outside the windows are left out (they are counted as extra events). Returns (checked,
     mismatches, examples ((sample, cycle, mc), got, expected))."""
-    from .golden.fixed import CYCLE
+    from .golden.fixed import CYCLE, phase_from_thresholds, phase_thresholds
     from .golden.mc_array import cycle_phases
 
     n, mcs = len(stim.samples), stim.mcs
@@ -598,7 +602,8 @@ def _phase_mismatches(events, exp, stim):
     inside = (ev[:, 0] >= 0) & (ev[:, 0] < n * stim.window) & (ev[:, 1] >= 0) & (ev[:, 1] < mcs)
     got = cycle_phases(ev[inside], samples=n, mcs=mcs, hold=stim.hold, rinse=stim.rinse)
     want = np.zeros_like(got)
-    want[:, :stim.hold // CYCLE] = exp.phases[:, None, :]
+    want[:, :stim.hold // CYCLE] = phase_from_thresholds(exp.drives,
+                                                         phase_thresholds(stim.fmt))[:, None, :]
     bad = np.argwhere(got != want)
     examples = [("phase", (int(k), int(c), int(m)), int(got[k, c, m]), int(want[k, c, m]))
                 for k, c, m in bad[:MAX_EXAMPLES]]

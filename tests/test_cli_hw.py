@@ -10,6 +10,7 @@ import pytest
 
 from hetq.cli_hw import add_commands
 from hetq.io import InputError
+from hetq.sim.cocotb_runner import icarus_available
 
 
 def parse(*argv):
@@ -46,6 +47,47 @@ def test_compare_amaranth(tmp_path, capsys):
     assert "cycles per sample:" in out
 
 
+@pytest.mark.skipif(not icarus_available(), reason="Icarus Verilog is not installed")
+def test_compare_mc_array_icarus(tmp_path, capsys):
+    run("compare", "mc-array", "--vectors", 4, "--seed", 2, "--sim", "icarus", "-D", 2,
+        "--lanes", 2, "--stall", 0.1, "--build-dir", tmp_path)
+    out = capsys.readouterr().out
+    assert "MC array 8 sensors x D = 2 (16 MCs, 2 lanes), hold 50 + rinse 50 steps, " \
+           "inhibition off, under icarus: 4 samples" in out
+    assert "mismatches: 0" in out and "spikes: " in out
+    assert "state write-backs: 3200 (6400 MC states compared, 0 differ; 4 window hashes " \
+           "compared, 0 differ)" in out
+    assert "quantizer equivalence: 128 gamma-cycle phases" in out and "0 differ" in out
+    assert "(nominal 1801); per step" in out and "(nominal 18); per gamma cycle" in out
+    assert (tmp_path / "mc_array_icarus_8x2_l2_h50_r50").is_dir()
+
+
+def test_compare_mc_array_mismatch_is_a_one_line_error(monkeypatch, capsys):
+    import hetq.hardware
+    from hetq.cli import CommandError
+    from hetq.hardware import ArrayCompareReport
+
+    def fake(vectors, seed, **kwargs):
+        return ArrayCompareReport(
+            simulator=kwargs["simulator"], sensors=8, duplication=4, lanes=1, hold=50,
+            rinse=50, inhibition=True, stall=0.0, samples=vectors, writes=0, spikes=10,
+            event_mismatches=1, states=0, state_mismatches=0, windows=2, hash_mismatches=1,
+            writebacks=6400, phases=0, phase_mismatches=0, cycles_per_sample=1601.0,
+            cycles_per_step=16.01, nominal_cycles_per_step=16, nominal_cycles_per_cycle=800,
+            nominal_cycles_per_sample=1601, seconds=0.1,
+            examples=[(0, "missing event", 3, None, (7, 2)),
+                      (1, "window hash", 0, "00000000000000aa", "00000000000000ab")])
+
+    monkeypatch.setattr(hetq.hardware, "compare_mc_array", fake)
+    with pytest.raises(CommandError, match="^2 mismatches against the golden model "
+                                           r"\(events 1, states 0, window hashes 1, "):
+        run("compare", "mc-array", "--vectors", 2, "--inhibition", "-q")
+    out = capsys.readouterr().out
+    assert "quantizer equivalence: not checked" in out
+    assert "  chunk 0 missing event 3: got None, expected (7, 2)" in out
+    assert "  chunk 1 window hash 0: got 00000000000000aa, expected 00000000000000ab" in out
+
+
 def test_report_reads_builds(tmp_path, capsys):
     d = tmp_path / "icebreaker"
     d.mkdir()
@@ -68,6 +110,10 @@ def test_report_without_builds(tmp_path):
     ["compare", "quantizer", "--vectors", "0"],
     ["compare", "quantizer", "--stall", "1.5"],
     ["compare", "quantizer", "--sim", "xsim"],
+    ["compare", "mc-array", "--hold", "0"],
+    ["compare", "mc-array", "--rinse", "-50"],
+    ["compare", "mc-array", "--lanes", "two"],
+    ["compare", "neurons"],
     ["build", "quantizer", "--board", "de0"],
     ["fidelity", "-D", "0"],
 ])
@@ -83,6 +129,17 @@ def test_bad_sizes_are_one_line_errors(tmp_path):
             "--build-dir", tmp_path)
     with pytest.raises(ValueError, match="sensor_bits must be in \\[1, 32\\], not 40"):
         run("compare", "quantizer", "--vectors", 2, "--sensor-bits", 40)
+
+
+def test_mc_array_options_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="--lanes applies to `compare mc-array` only"):
+        run("compare", "quantizer", "--lanes", 2, "--vectors", 2)
+    with pytest.raises(ValueError, match="--inhibition applies to `compare mc-array` only"):
+        run("compare", "quantizer", "--inhibition", "--vectors", 2)
+    with pytest.raises(ValueError, match="hold must be a multiple of 50 steps, not 60"):
+        run("compare", "mc-array", "--hold", 60, "--vectors", 2, "--build-dir", tmp_path)
+    with pytest.raises(ValueError, match="lanes must be a power of two that divides mcs"):
+        run("compare", "mc-array", "--lanes", 3, "--vectors", 2, "--build-dir", tmp_path)
 
 
 def test_wired_into_the_hetq_command(tmp_path):
