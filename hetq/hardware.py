@@ -436,10 +436,12 @@ def _array_figures(*, sensors, duplication, fmt, lanes, hold, rinse, inhibition)
     return figures
 
 
-def _array_chunk_size(simulator, window, groups, sensors):
-    """Samples per simulation: about 2**21 group updates for Verilator, 2**19 for Icarus and
+def _array_chunk_size(simulator, window, groups, sensors, inhibition):
+    """Samples per simulation: about 2**22 group updates for Verilator (2**21 with
+    inhibition: one extra-current word per update goes through a file), 2**19 for Icarus and
     2**15 for the simulators with Python in the clock loop; at least the edge cases."""
-    budget = {"verilator": 1 << 21, "icarus": 1 << 19}.get(simulator, 1 << 15)
+    budget = {"verilator": 1 << (21 if inhibition else 22),
+              "icarus": 1 << 19}.get(simulator, 1 << 15)
     return max(sensors + 5, budget // (window * groups))
 
 
@@ -473,7 +475,8 @@ def compare_mc_array(vectors, seed, *, simulator="icarus", sensors=8, duplicatio
         Bench folders go to ``<build_dir>/mc_array_<simulator>_<design>``.
     chunk : int, optional
         Samples per simulation (each a fresh run from the initial tables; default about
-        2**21 group updates for Verilator, 2**19 for Icarus, 2**15 otherwise).
+        2**22 group updates for Verilator (2**21 with inhibition), 2**19 for Icarus, 2**15
+        otherwise).
     progress : callable, optional
         Called with the samples finished after each chunk.
 
@@ -508,7 +511,8 @@ def compare_mc_array(vectors, seed, *, simulator="icarus", sensors=8, duplicatio
         raise ValueError(f"chunk must be an integer >= 1, not {chunk!r}")
     array = _array_figures(sensors=sensors, duplication=duplication, fmt=fmt, lanes=lanes,
                            hold=hold, rinse=rinse, inhibition=inhibition)
-    size = chunk or _array_chunk_size(simulator, array.window, array.groups, sensors)
+    size = chunk or _array_chunk_size(simulator, array.window, array.groups, sensors,
+                                      inhibition)
     weights = initial_weights(sensors, duplication, fmt, np.random.default_rng([seed, 0]))
     name = (f"mc_array_{simulator}_{sensors}x{duplication}_l{lanes}_h{hold}_r{rinse}"
             f"{'_inh' if inhibition else ''}")
@@ -519,8 +523,9 @@ def compare_mc_array(vectors, seed, *, simulator="icarus", sensors=8, duplicatio
                                      fmt, stall, writes, build_dir, size, weights, progress)
 
 
-def _run_array(simulator, stim, seed, stall, build_dir):
-    """One chunk under ``simulator``: an ArrayBenchResult."""
+def _run_array(simulator, stim, seed, stall, build_dir, size):
+    """One chunk under ``simulator``: an ArrayBenchResult (the file benches are sized for
+    ``size`` samples, so that every chunk uses one compiled bench)."""
     if simulator == "amaranth":
         from .sim.mc_array_bench import run_array_amaranth
         try:
@@ -535,7 +540,7 @@ def _run_array(simulator, stim, seed, stall, build_dir):
             raise RuntimeError(str(e)) from None
     from .sim.mc_array_file_bench import run_array_file_bench
     return run_array_file_bench(stim, simulator=simulator, seed=seed, stall=stall,
-                                build_dir=build_dir)
+                                build_dir=build_dir, capacity=size)
 
 
 def _event_mismatches(got, expected):
@@ -631,7 +636,7 @@ def _compare_array_chunks(vectors, seed, simulator, array, sensors, duplication,
                                    fmt=fmt, writes=writes, edges=(k == 0),
                                    inhibition=array.inhibition, weights=weights)
         bench_seed = int(np.random.default_rng([seed, 2, k]).integers(1, 2**31 - 1))
-        res = _run_array(simulator, stim, bench_seed, stall, build_dir)
+        res = _run_array(simulator, stim, bench_seed, stall, build_dir, size)
         exp = expected_array(stim, res.order)
         count, found = _event_mismatches(res.events, exp.array.events)
         totals["event_mismatches"] += count

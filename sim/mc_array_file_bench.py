@@ -59,12 +59,14 @@ _TB = _CLOCK + _SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
   wire o_valid;
   reg o_ready = 1'b0;
   wire [{mw}-1:0] monitor;
-{lane_words}{extra_decl}  integer fs, fe, dump, wb, total, wk, wfirst, egroup, bad_group, idle, last_out;
+{lane_words}{extra_decl}  integer fs, fe, dump, wb, total, wk, wfirst, egroup, bad_group, idle;
+  integer last_out;
   reg [63:0] h, p;
 
   {top} dut (
     .clk(clk), .rst(rst),
-""" + _SOURCES_PORTS + """{extra_ports}    .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready),
+""" + _SOURCES_PORTS + """{extra_ports}\
+    .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready),
     .monitor(monitor)
   );
 
@@ -116,8 +118,9 @@ _TB = _CLOCK + _SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
       end
     end
     if (cycle > limit) begin
-      $fwrite(fd, "TIMEOUT after %0d cycles: %0d of %0d write-backs, %0d of %0d samples, %0d of %0d table writes\\n",
-              cycle, wb, total, si, n, wi, nw);
+      $fwrite(fd, "TIMEOUT after %0d cycles: %0d of %0d write-backs, %0d of %0d samples, ",
+              cycle, wb, total, si, n);
+      $fwrite(fd, "%0d of %0d table writes\\n", wi, nw);
       $fclose(fd);
       $fclose(fe);
       if (dump) $fclose(fs);
@@ -143,7 +146,7 @@ _EXTRA_INIT = """    if (!$value$plusargs("ne=%d", ne)) ne = 0;
 """
 
 
-def _template_values(stim, dut, n, nw, ne):
+def _template_values(stim, dut, capacity, nw, ne):
     """Everything :data:`_TB` needs besides the source widths."""
     fmt, lanes = stim.fmt, stim.lanes
     sb = fmt.state_bits
@@ -159,21 +162,24 @@ def _template_values(stim, dut, n, nw, ne):
         "top": "sensor_mc_array", "ow": Shape.cast(o_layout).width,
         "mw": Shape.cast(m_layout).width, "lane_words": words, "lane_hash": lane_hash,
         "lane_fmt": "%h\\n" * lanes, "lane_list": ", ".join(f"word{l}" for l in range(lanes)),
-        "valid": mon["valid"].offset, "go": mon["group"].offset, "gb": mon["group"].width, "groups": stim.groups,
+        "valid": mon["valid"].offset, "go": mon["group"].offset, "gb": mon["group"].width,
+        "groups": stim.groups,
         "per_window": stim.window * stim.groups, "drain": DRAIN_CYCLES,
-        "n_alloc": alloc(n), "nw_alloc": alloc(nw),
+        "n_alloc": alloc(capacity), "nw_alloc": alloc(max(nw, capacity)),
         "extra_decl": "", "extra_ports": "", "extra_init": "", "extra_step": "",
     }
     if stim.extra is not None:
         values.update(
-            extra_decl=_EXTRA_DECL.format(ew=lanes * fmt.current_bits, ne_alloc=alloc(ne)),
+            extra_decl=_EXTRA_DECL.format(ew=lanes * fmt.current_bits,
+                                          ne_alloc=alloc(max(ne, capacity * stim.window
+                                                             * stim.groups))),
             extra_ports=_EXTRA_PORTS, extra_init=_EXTRA_INIT,
             extra_step="    // extra currents\n" + _stream_source("x", "xi", "ne", "extras"))
     return values, o_layout
 
 
 def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_dir,
-                         dump_states=None, timeout_cycles=None):
+                         dump_states=None, timeout_cycles=None, capacity=None):
     """Run the :class:`~.mc_array_stimulus.ArrayStimulus` ``stim`` on
     :class:`~hetq.hdl.mc_array.SensorMCArray` in the file-driven bench.
 
@@ -194,6 +200,9 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
         filled; default: when the run has at most :data:`DUMP_LIMIT` write-backs.
     timeout_cycles : int, optional
         Cycle limit of the run (default :func:`~.mc_array_bench.array_timeout`).
+    capacity : int, optional
+        Samples the bench's memories are sized for (default: the stimulus's); runs of up to
+        ``capacity`` samples (and as many table writes) share one compiled bench.
 
     Returns
     -------
@@ -218,10 +227,15 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
         raise ValueError(f"seed must be an integer in [0, 2**31), not {seed!r}")
     if dump_states is not None and not isinstance(dump_states, bool):
         raise ValueError(f"dump_states must be a bool or None, not {dump_states!r}")
+    n, nw = len(stim.samples), len(stim.writes)
+    if capacity is None:
+        capacity = n
+    if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) or \
+            capacity < n:
+        raise ValueError(f"capacity must be an integer >= the samples ({n}), not {capacity!r}")
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     dut = build_array_dut(stim)
-    n, nw = len(stim.samples), len(stim.writes)
     extra = stim.extra_words()
     ne = 0 if extra is None else len(extra)
     writebacks = n * stim.window * stim.groups
@@ -230,7 +244,7 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
 
     dut_v = write_verilog(dut, "sensor_mc_array", build_dir / "sensor_mc_array.v")
     widths = source_widths(dut)
-    values, o_layout = _template_values(stim, dut, n, nw, ne)
+    values, o_layout = _template_values(stim, dut, capacity, nw, ne)
     tb = _TB.format(module="hetq_array_file_bench", **values, **widths)
     cmd = compile_bench(dut_v, tb, build_dir, simulator, module="hetq_array_file_bench",
                         prefix="array_bench")

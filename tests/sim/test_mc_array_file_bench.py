@@ -140,6 +140,23 @@ def test_compare_mc_array_icarus(tmp_path):
     assert rep.nominal_cycles_per_step <= rep.cycles_per_step < 1.2 * rep.nominal_cycles_per_step
 
 
+def test_chunks_share_a_compiled_bench(tmp_path):
+    """Runs of up to ``capacity`` samples with one design reuse the compiled bench."""
+    from hetq.sim.stimulus import initial_weights
+
+    weights = initial_weights(8, 1)
+    builds = []
+    for n in (3, 2):
+        stim = make_array_stimulus(n, n, sensors=8, duplication=1, inhibition=True,
+                                   weights=weights)
+        res = run_array_file_bench(stim, build_dir=tmp_path, capacity=4)
+        check(stim, res)
+        builds.append([(p.name, p.stat().st_mtime_ns) for p in tmp_path.glob("*.vvp")])
+    assert len(builds[0]) == 1 and builds[0] == builds[1]
+    with pytest.raises(ValueError, match=r"capacity must be an integer >= the samples \(2\)"):
+        run_array_file_bench(stim, build_dir=tmp_path, capacity=1)
+
+
 @pytest.mark.parametrize("kwargs, text", [
     ({"simulator": "xsim"}, "simulator must be one of amaranth, cocotb, icarus, verilator"),
     ({"stall": 1.0}, r"stall must be in \[0, 1\)"),
