@@ -154,14 +154,14 @@ def _template_values(stim, dut, capacity, nw, ne):
     m_layout = dut.signature.members["monitor"].shape
     mon = {name: field for name, field in m_layout}
     vo, ro = mon["voltage"].offset, mon["refractory"].offset
-    words = "".join(f"  wire [{sb}:0] word{l} = {{monitor[{ro + l}], "
-                    f"monitor[{vo + l * sb} +: {sb}]}};\n" for l in range(lanes))
-    lane_hash = "".join(f"      h = h + word{l} * p;\n"
-                        f"      p = p * 64'h{HASH_MULTIPLIER:016x};\n" for l in range(lanes))
+    words = "".join(f"  wire [{sb}:0] word{k} = {{monitor[{ro + k}], "
+                    f"monitor[{vo + k * sb} +: {sb}]}};\n" for k in range(lanes))
+    lane_hash = "".join(f"      h = h + word{k} * p;\n"
+                        f"      p = p * 64'h{HASH_MULTIPLIER:016x};\n" for k in range(lanes))
     values = {
         "top": "sensor_mc_array", "ow": Shape.cast(o_layout).width,
         "mw": Shape.cast(m_layout).width, "lane_words": words, "lane_hash": lane_hash,
-        "lane_fmt": "%h\\n" * lanes, "lane_list": ", ".join(f"word{l}" for l in range(lanes)),
+        "lane_fmt": "%h\\n" * lanes, "lane_list": ", ".join(f"word{k}" for k in range(lanes)),
         "valid": mon["valid"].offset, "go": mon["group"].offset, "gb": mon["group"].width,
         "groups": stim.groups,
         "per_window": stim.window * stim.groups, "drain": DRAIN_CYCLES,
@@ -239,6 +239,9 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
     extra = stim.extra_words()
     ne = 0 if extra is None else len(extra)
     writebacks = n * stim.window * stim.groups
+    if writebacks >= 2**31:
+        raise ValueError(f"{n} samples of {stim.window * stim.groups} write-backs are too many "
+                         "for one bench run (32-bit counters): split the stimulus")
     if dump_states is None:
         dump_states = writebacks <= DUMP_LIMIT
 
@@ -255,7 +258,7 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
     for name in ("bench.txt", "spikes.txt", "states.txt"):
         if (build_dir / name).exists():
             (build_dir / name).unlink()
-    limit = timeout_cycles or array_timeout(stim, stall)
+    limit = min(timeout_cycles or array_timeout(stim, stall), 2**31 - 1)   # 32-bit cycle count
     run_compiled(cmd, build_dir, n=n, nw=nw, ne=ne, seed=int(seed), stall=round(stall * 1024),
                  limit=limit, dump=int(dump_states))
 
