@@ -270,6 +270,8 @@ def write_sources(quant, widths, build_dir):
     xw = widths["xw"]
     wwords = []
     for w in quant.writes:
+        if not 0 <= w.delay < 2**32:
+            raise ValueError(f"write delays must lie in [0, 2**32), not {w.delay}")
         layout = widths["layouts"]["weight_w" if w.kind == "weight" else "threshold_w"]
         payload = pack_struct(layout, addr=w.addr, data=w.code)
         kind = int(w.kind == "threshold")
