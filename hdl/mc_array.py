@@ -262,23 +262,27 @@ class MCArray(wiring.Component):
             m.d.comb += [self.extra.ready.eq(ready), issue.eq(ready & self.extra.valid)]
         else:
             m.d.comb += issue.eq(ready)
-        last_group = group == groups - 1
-        last_step = wstep == self.window - 1
+        # registered flags, updated with their counters (short paths to the issue logic)
+        last_group = Signal(init=groups == 1)          # group == groups - 1
+        last_step = Signal()                           # wstep == window - 1 (window >= 50)
+        last_phase = Signal()                          # phase == CYCLE - 1
         done = issue & last_group & last_step          # the window's final update
 
         with m.If(~running & full.bit_select(run_bank, 1)):
             m.d.sync += running.eq(1)
         with m.If(issue):
             with m.If(last_group):
-                m.d.sync += [group.eq(0), step.eq(step + 1),
-                             phase.eq(Mux(phase == CYCLE - 1, 0, phase + 1))]
+                m.d.sync += [group.eq(0), last_group.eq(groups == 1), step.eq(step + 1),
+                             phase.eq(Mux(last_phase, 0, phase + 1)),
+                             last_phase.eq(phase == CYCLE - 2)]
                 with m.If(last_step):
-                    m.d.sync += [wstep.eq(0), rinse.eq(0), running.eq(0),
+                    m.d.sync += [wstep.eq(0), last_step.eq(0), rinse.eq(0), running.eq(0),
                                  run_bank.eq(~run_bank)]
                 with m.Else():
-                    m.d.sync += [wstep.eq(wstep + 1), rinse.eq(rinse | (wstep == self._hold - 1))]
+                    m.d.sync += [wstep.eq(wstep + 1), last_step.eq(wstep == self.window - 2),
+                                 rinse.eq(rinse | (wstep == self._hold - 1))]
             with m.Else():
-                m.d.sync += group.eq(group + 1)
+                m.d.sync += [group.eq(group + 1), last_group.eq(group == groups - 2)]
         freed = Signal(2)
         m.d.comb += freed.eq(Mux(done, Mux(run_bank, 0b10, 0b01), 0))
         m.d.sync += full.eq((full | filled) & ~freed)
@@ -288,7 +292,7 @@ class MCArray(wiring.Component):
                                          "rinse": 1, "release": 1})
         meta0 = Signal(meta_layout)
         m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.step.eq(step),
-                     meta0.rinse.eq(rinse), meta0.release.eq(phase == CYCLE - 1)]
+                     meta0.rinse.eq(rinse), meta0.release.eq(last_phase)]
         metas = [meta0]
         for k in range(1, WRITE_STAGE + 1):
             meta = Signal(meta_layout, name=f"meta{k}")
