@@ -13,7 +13,7 @@ from .amaranth_bench import BenchResult, build_dut
 from .stimulus import save_stimulus
 from .verilog import write_verilog
 
-__all__ = ["BenchFailure", "icarus_available", "run_cocotb", "run_cocotb_module",
+__all__ = ["BenchFailure", "icarus_available", "run_cocotb", "run_cocotb_array", "run_cocotb_module",
            "run_cocotb_normaliser"]
 
 
@@ -103,3 +103,33 @@ def run_cocotb_normaliser(samples, *, sensors, fmt, lanes=None, seed=0, stall=0.
     run_cocotb_module(Normaliser(sensors=sensors, fmt=fmt, lanes=lanes), "normaliser",
                       "hetq.sim.normaliser_tb", build_dir, {"HETQ_BENCH": str(bench)},
                       waves=waves)
+
+
+def run_cocotb_array(stim, *, seed=0, stall=0.0, build_dir, waves=False):
+    """Run an :class:`~.mc_array_stimulus.ArrayStimulus` through :mod:`hetq.sim.mc_array_tb`
+    (raises :class:`BenchFailure` on any mismatch) and return its
+    :class:`~.mc_array_stimulus.ArrayBenchResult`."""
+    from .mc_array_stimulus import ArrayBenchResult, build_array_dut, save_array_stimulus
+
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    bench = build_dir / "stimulus.npz"
+    save_array_stimulus(bench, stim, seed=seed, stall=stall)
+    result = Path(f"{bench}.result.npz")
+    if result.exists():
+        result.unlink()
+    failure = None
+    try:
+        run_cocotb_module(build_array_dut(stim), "sensor_mc_array", "hetq.sim.mc_array_tb",
+                          build_dir, {"HETQ_BENCH": str(bench)}, waves=waves)
+    except BenchFailure as e:
+        failure = e
+    if failure is not None or not result.exists():
+        raise failure or BenchFailure(f"the bench wrote no result (log: {build_dir / 'sim.log'})")
+    with np.load(result) as z:
+        order = [("write" if k else "sample", int(i))
+                 for k, i in zip(z["order_kind"], z["order_index"])]
+        return ArrayBenchResult(events=z["events"], voltage=z["voltage"],
+                                refractory=z["refractory"], order=order,
+                                first_in=int(z["first_in"]), last_out=int(z["last_out"]),
+                                samples=int(z["samples"]), peeks=int(z["peeks"]))
