@@ -4,7 +4,7 @@ Bit-exact twin: :class:`hetq.golden.mc_array.MCArrayModel`; the neuron arithmeti
 :func:`hetq.golden.fixed.lif_step` (MODEL.md sections 2, 4, 10 and 17).
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -300,12 +300,15 @@ class MCArray(wiring.Component):
             metas.append(meta)
         m.d.comb += busy.eq(Cat(mt.valid for mt in metas[1:]).any())
 
-        m.submodules.gamma = gamma_mem = Memory(shape=signed(GAMMA_INT + fmt.drive_frac),
-                                                depth=CYCLE, init=[int(v) for v in
-                                                                   gamma_rom(fmt)])
-        gamma_rd = gamma_mem.read_port()
-        m.d.comb += gamma_rd.addr.eq(phase)
-        gamma2 = reg("gamma2", gamma_rd.data)
+        # the gamma ROM in two registered levels (a 6-input ROM is too deep for one clock on
+        # iCE40): stage 1 looks up 16-entry slices by phase[:4], stage 2 picks one by phase[4:]
+        g_shape = signed(GAMMA_INT + fmt.drive_frac)
+        g_values = [int(v) for v in gamma_rom(fmt)]
+        slices = []
+        for k in range(0, CYCLE, 16):
+            table = Array(Const(v, g_shape) for v in g_values[k:k + 16])
+            slices.append(reg(f"gamma1_{k // 16}", table[phase[:4]], g_shape))
+        gamma2 = reg("gamma2", Array(slices)[reg("phase1_hi", phase[4:])], g_shape)
 
         e_shape = signed(fmt.current_bits)
         extra1 = [reg(f"extra1_{lane}", self.extra.payload[lane]) if self._inhibition
