@@ -4,7 +4,7 @@ Bit-exact twin: :class:`hetq.golden.mc_array.MCArrayModel`; the neuron arithmeti
 :func:`hetq.golden.fixed.lif_step` (MODEL.md sections 2, 4, 10 and 17).
 """
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -12,7 +12,6 @@ from amaranth.lib.wiring import In, Out
 from ..golden.fixed import (
     CYCLE,
     DEFAULT_FORMAT,
-    GAMMA_INT,
     LEAK_NUM,
     LEAK_SHIFT,
     check_int,
@@ -30,25 +29,11 @@ __all__ = ["MCArray", "SensorMCArray", "drive_layout", "spike_layout", "monitor_
 WRITE_STAGE = 10
 
 
-def _signed_digits(n):
-    """``n`` as a sum of signed powers of two with no two adjacent (canonical signed digits):
-    a list of (sign, shift), most significant first."""
-    digits, shift = [], 0
-    while n:
-        if n & 1:
-            d = 2 - (n & 3)                            # +1 or -1
-            digits.append((d, shift))
-            n -= d
-        n >>= 1
-        shift += 1
-    return digits[::-1]
-
-
-#: The leak multiply 453 * d as shifts and adds: 512 - 64 + 4 + 1.
-LEAK_TERMS = _signed_digits(LEAK_NUM)
-if len(LEAK_TERMS) != 4:
-    raise ImportError(f"the leak multiplier expects 4 signed digits, {LEAK_NUM} has "
-                      f"{len(LEAK_TERMS)}")
+#: The leak multiply without a multiplier: 453 d = (7 d << 6) + 5 d with 7 d = 4 d + (2 d + d)
+#: and 5 d = 4 d + d; floor(453 d / 2**11) = floor((7 d + floor(5 d / 2**6)) / 2**5).
+LEAK_SPLIT = 6
+if LEAK_NUM != (7 << LEAK_SPLIT) + 5 or LEAK_SHIFT < LEAK_SPLIT:
+    raise ImportError(f"the leak multiplier expects 453 / 2**11, not {LEAK_NUM} / 2**{LEAK_SHIFT}")
 
 
 def _bits(n):
@@ -84,9 +69,10 @@ class MCArray(wiring.Component):
     ``n // lanes``); each lane keeps its neurons' state (voltage SQ(Iv.Fc), refractory bit and
     an "at threshold" bit) and its drives in block RAM. A step issues the groups in order,
     one per clock; every group runs through the :data:`WRITE_STAGE`-stage update (a register
-    after each block-RAM read, drive plus gamma, plus extra current and rest, the difference
-    to the voltage, 453 * difference by shifts and adds, the arithmetic shift by 11, the
-    threshold and rest comparisons, then the clamps) and its state is written back. Steps
+    after each block-RAM read; drive plus gamma and rest beside extra current minus voltage;
+    their sum, the difference; 453 * difference >> 11 by shifts and adds in three stages and
+    the sum with the voltage; the threshold and rest comparisons; the clamps) and its state
+    is written back. Steps
     follow each other without a gap when there are at least ``WRITE_STAGE + 1`` groups;
     with fewer, a step waits for the previous one's write-back.
 
@@ -302,8 +288,9 @@ class MCArray(wiring.Component):
 
         # the gamma ROM in two registered levels (a 6-input ROM is too deep for one clock on
         # iCE40): stage 1 looks up 16-entry slices by phase[:4], stage 2 picks one by phase[4:]
-        g_shape = signed(GAMMA_INT + fmt.drive_frac)
-        g_values = [int(v) for v in gamma_rom(fmt)]
+        # (the ROM holds gamma + rest)
+        g_values = [int(v) + rest for v in gamma_rom(fmt)]
+        g_shape = Shape.cast(range(min(g_values), max(g_values) + 1))
         slices = []
         for k in range(0, CYCLE, 16):
             table = Array(Const(v, g_shape) for v in g_values[k:k + 16])
@@ -339,37 +326,54 @@ class MCArray(wiring.Component):
             v2 = state2[:vbits].as_signed()
             refr2, fire2 = state2[vbits], state2[vbits + 1]
 
-            # stage 3: fire test (the voltage at threshold), drive + gamma, extra + rest
+            # stage 3: fire test (the voltage at threshold); drive + (gamma + rest) and
+            # extra - voltage, both modulo 2**vbits like the sum they are part of
+            v_in = Mux(fire2, rest, v2)
             fire3 = reg("fire3" + n, fire2 & metas[2].valid)
-            v3 = reg("v3" + n, Mux(fire2, rest, v2), signed(vbits))
+            v3 = reg("v3" + n, v_in, signed(vbits))
             r3 = reg("r3" + n, refr2 | fire2)
-            cg3 = reg("cg3" + n, Mux(metas[2].rinse, 0, drive2) + gamma2)
-            er3 = reg("er3" + n, extra2 + rest)
+            cg3 = reg("cg3" + n, Mux(metas[2].rinse, 0, drive2) + gamma2, signed(vbits))
+            ev3 = reg("ev3" + n, extra2 - v_in, signed(vbits))
             fires3.append(fire3)
 
-            # stage 4: the target voltage; stage 5: its difference to the voltage
-            t4 = reg("t4" + n, cg3 + er3, signed(vbits))
+            # stage 4: the difference d = drive + gamma + extra + rest - voltage, and the
+            # voltage's offsets for the comparisons: vn >= thr <=> (v - thr) + x >= 0,
+            # vn > rest <=> (v - rest - 1) + x >= 0 with x = vn - v (no value overflows)
+            d4 = reg("d4" + n, cg3 + ev3, signed(vbits))
+            ot4 = reg("ot4" + n, v3 - thr, signed(vbits + 1))
+            or4 = reg("or4" + n, v3 - (rest + 1), signed(vbits + 1))
             v4, r4 = reg("v4" + n, v3), reg("r4" + n, r3)
-            diff5 = reg("diff5" + n, t4 - v4, signed(vbits))
-            v5, r5 = reg("v5" + n, v4), reg("r5" + n, r4)
 
-            # stages 6, 7: 453 * diff = (diff << 9) - (diff << 6) + (diff << 2) + diff
-            terms = [(diff5 << shift) if sign > 0 else -(diff5 << shift)
-                     for sign, shift in LEAK_TERMS]
-            a6 = reg("a6" + n, terms[0] + terms[1])
-            b6 = reg("b6" + n, terms[2] + terms[3])
-            v6, r6 = reg("v6" + n, v5), reg("r6" + n, r5)
-            prod7 = reg("prod7" + n, a6 + b6, signed(vbits + 10))
-            v7, r7 = reg("v7" + n, v6), reg("r7" + n, r6)
+            # stages 5-8: x = floor(453 d / 2**11) = floor((7 d + floor(5 d / 2**6)) / 2**5)
+            # by shifts and adds, every carry chain about as long as d: 3 d and 5 d; 7 d and
+            # floor(5 d / 2**6); the carry out of their five low bits; the sum of the rest
+            d3x5 = reg("d3x5" + n, (d4 << 1) + d4)
+            d5x5 = reg("d5x5" + n, (d4 << 2) + d4)
+            d5 = reg("d5" + n, d4)
+            d7x6 = reg("d7x6" + n, (d5 << 2) + d3x5)
+            d5x6 = reg("d5x6" + n, d5x5 >> LEAK_SPLIT)
+            low = LEAK_SHIFT - LEAK_SPLIT
+            hi7 = reg("hi7" + n, d7x6 >> low)
+            lo7 = reg("lo7" + n, d5x6 >> low)
+            carry7 = reg("carry7" + n, (d7x6[:low] + d5x6[:low])[low])
+            # x = hi + lo + carry, the carry as the low bit: (2 hi + 1 + 2 lo + carry) >> 1
+            x8 = reg("x8" + n, (Cat(Const(1, 1), hi7).as_signed()
+                                + Cat(carry7, lo7).as_signed()) >> 1, signed(vbits))
+            ot5, or5, v5, r5 = (reg(f"{k}5" + n, x) for k, x in
+                                (("ot", ot4), ("or", or4), ("v", v4), ("r", r4)))
+            ot6, or6, v6, r6 = (reg(f"{k}6" + n, x) for k, x in
+                                (("ot", ot5), ("or", or5), ("v", v5), ("r", r5)))
+            ot7, or7, v7, r7 = (reg(f"{k}7" + n, x) for k, x in
+                                (("ot", ot6), ("or", or6), ("v", v6), ("r", r6)))
+            ot8, or8, v8, r8 = (reg(f"{k}8" + n, x) for k, x in
+                                (("ot", ot7), ("or", or7), ("v", v7), ("r", r7)))
 
-            # stage 8: the new voltage (floor of the product / 2048 is its arithmetic shift)
-            vn8 = reg("vn8" + n, v7 + (prod7 >> LEAK_SHIFT), signed(vbits))
-            r8 = reg("r8" + n, r7)
-
-            # stage 9: comparisons; stage 10: the clamps and the release, the write-back
-            ge9 = reg("ge9" + n, vn8 >= thr)
-            gt9 = reg("gt9" + n, vn8 > rest)
-            vn9, r9 = reg("vn9" + n, vn8), reg("r9" + n, r8)
+            # stage 9: the new voltage and its comparisons; stage 10: the clamps and the
+            # release, the write-back
+            vn9 = reg("vn9" + n, v8 + x8, signed(vbits))
+            ge9 = reg("ge9" + n, ~(ot8 + x8)[-1])
+            gt9 = reg("gt9" + n, ~(or8 + x8)[-1])
+            r9 = reg("r9" + n, r8)
             release = metas[9].release
             v10 = Signal(signed(vbits), name="v10" + n, reset_less=True)
             with m.If(release | (r9 & (ge9 | gt9))):
