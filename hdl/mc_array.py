@@ -319,21 +319,25 @@ class MCArray(wiring.Component):
                          d_wr.data.eq(w_req.drive),
                          d_wr.en.eq(w_en & (mc_lane == lane) & (w_req.mc < self._mcs))]
 
-            # stage 2: a register after each block-RAM read
+            # stage 2: a register after each block-RAM read (logic only in front of each
+            # flip-flop: the drive zeroed during the rinse, the voltage the step starts from,
+            # rest for a firing MC, also negated for the subtraction)
             state2 = reg("state2" + n, s_rd.data)
-            drive2 = reg("drive2" + n, d_rd.data)
+            drive2 = reg("drive2" + n, Mux(metas[1].rinse, 0, d_rd.data), unsigned(fmt.drive_bits))
+            v_rd, fire_rd = s_rd.data[:vbits].as_signed(), s_rd.data[vbits + 1]
+            nv2 = reg("nv2" + n, ~Mux(fire_rd, rest, v_rd), signed(vbits))
             extra2 = reg("extra2" + n, extra1[lane]) if self._inhibition else extra1[lane]
             v2 = state2[:vbits].as_signed()
             refr2, fire2 = state2[vbits], state2[vbits + 1]
 
             # stage 3: fire test (the voltage at threshold); drive + (gamma + rest) and
-            # extra - voltage, both modulo 2**vbits like the sum they are part of
-            v_in = Mux(fire2, rest, v2)
+            # extra - voltage = extra + ~voltage + 1, both modulo 2**vbits like the sum they
+            # are part of
             fire3 = reg("fire3" + n, fire2 & metas[2].valid)
-            v3 = reg("v3" + n, v_in, signed(vbits))
+            v3 = reg("v3" + n, Mux(fire2, rest, v2), signed(vbits))
             r3 = reg("r3" + n, refr2 | fire2)
-            cg3 = reg("cg3" + n, Mux(metas[2].rinse, 0, drive2) + gamma2, signed(vbits))
-            ev3 = reg("ev3" + n, extra2 - v_in, signed(vbits))
+            cg3 = reg("cg3" + n, drive2 + gamma2, signed(vbits))
+            ev3 = reg("ev3" + n, extra2 + nv2 + 1, signed(vbits))
             fires3.append(fire3)
 
             # stage 4: the difference d = drive + gamma + extra + rest - voltage, and the
