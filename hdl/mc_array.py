@@ -237,7 +237,13 @@ class MCArray(wiring.Component):
         phase = Signal(range(CYCLE))
         wstep = Signal(range(self.window))
         rinse = Signal()
-        step = Signal(self._step_bits)
+        # the step counter in two halves; the high half adds the registered "low half all
+        # ones", which is up to date because steps are at least WRITE_STAGE + 1 cycles apart
+        step_lo = Signal(self._step_bits // 2)
+        step_hi = Signal(self._step_bits - len(step_lo))
+        lo_full = Signal()
+        step = Cat(step_lo, step_hi)
+        m.d.sync += lo_full.eq(step_lo.all())
         credit = Signal(init=1)
         issue = Signal()
         ready = Signal()                               # may issue, save for `extra`
@@ -258,7 +264,8 @@ class MCArray(wiring.Component):
             m.d.sync += running.eq(1)
         with m.If(issue):
             with m.If(last_group):
-                m.d.sync += [group.eq(0), last_group.eq(groups == 1), step.eq(step + 1),
+                m.d.sync += [group.eq(0), last_group.eq(groups == 1), step_lo.eq(step_lo + 1),
+                             step_hi.eq(step_hi + lo_full),
                              phase.eq(Mux(last_phase, 0, phase + 1)),
                              last_phase.eq(phase == CYCLE - 2)]
                 with m.If(last_step):
