@@ -441,11 +441,15 @@ class MCArray(wiring.Component):
         with m.Elif(self.o.ready & have):
             m.d.sync += head.mask.eq(remaining)
 
-        # credits: groups issued and neither dropped (no fire) nor popped into the head
+        # credits: groups issued and neither dropped (no fire) nor popped into the head,
+        # counted from registered events; the registered credit then trails the issues by
+        # three cycles, so the limit leaves room for three more
         depth = (1 << self.FIFO_BITS) + 1
         in_use = Signal(range(depth + 1))
-        m.d.sync += [in_use.eq(in_use + issue - drop - pop),
-                     credit.eq(in_use < depth - 2)]
+        issued, dropped, popped = Signal(), Signal(), Signal()
+        m.d.sync += [issued.eq(issue), dropped.eq(drop), popped.eq(pop),
+                     in_use.eq(in_use + issued - dropped - popped),
+                     credit.eq(in_use < depth - 3)]
         return m
 
 
