@@ -69,10 +69,11 @@ class MCArray(wiring.Component):
     ``n // lanes``); each lane keeps its neurons' state (voltage SQ(Iv.Fc), refractory bit and
     an "at threshold" bit) and its drives in block RAM. A step issues the groups in order,
     one per clock; every group runs through the :data:`WRITE_STAGE`-stage update (a register
-    after each block-RAM read; drive plus gamma and rest beside extra current minus voltage;
-    their sum, the difference; 453 * difference >> 11 by shifts and adds in three stages and
-    the sum with the voltage; the threshold and rest comparisons; the clamps) and its state
-    is written back. Steps
+    after each block-RAM read; the fire test and drive plus gamma and rest; plus the extra
+    current; minus the voltage, the difference; 453 * difference >> 11 by shifts and adds in
+    three stages; the new voltage and its threshold and rest comparisons; the clamps) and its
+    state is written back; no stage has more than one carry chain about as long as the
+    voltage in a row. Steps
     follow each other without a gap when there are at least ``WRITE_STAGE + 1`` groups;
     with fewer, a step waits for the previous one's write-back.
 
@@ -326,58 +327,54 @@ class MCArray(wiring.Component):
                          d_wr.data.eq(w_req.drive),
                          d_wr.en.eq(w_en & (mc_lane == lane) & (w_req.mc < self._mcs))]
 
-            # stage 2: a register after each block-RAM read (logic only in front of each
-            # flip-flop: the drive zeroed during the rinse, the voltage the step starts from,
-            # rest for a firing MC, also negated for the subtraction)
+            # stage 2: a register after each block-RAM read (the drive zeroed during the
+            # rinse by the register's synchronous reset; no other logic, as ECP5 block RAM
+            # outputs are slow and already pass a bypass multiplexer)
             state2 = reg("state2" + n, s_rd.data)
-            drive2 = reg("drive2" + n, Mux(metas[1].rinse, 0, d_rd.data), unsigned(fmt.drive_bits))
-            v_rd, fire_rd = s_rd.data[:vbits].as_signed(), s_rd.data[vbits + 1]
-            nv2 = reg("nv2" + n, ~Mux(fire_rd, rest, v_rd), signed(vbits))
+            drive2 = reg("drive2" + n, Mux(metas[1].rinse, 0, d_rd.data),
+                         unsigned(fmt.drive_bits))
             extra2 = reg("extra2" + n, extra1[lane]) if self._inhibition else extra1[lane]
             v2 = state2[:vbits].as_signed()
             refr2, fire2 = state2[vbits], state2[vbits + 1]
 
-            # stage 3: fire test (the voltage at threshold); drive + (gamma + rest) and
-            # extra - voltage = extra + ~voltage + 1, both modulo 2**vbits like the sum they
-            # are part of
+            # stage 3: fire test (the voltage at threshold: the step starts from rest), the
+            # start voltage negated, drive + (gamma + rest)
             fire3 = reg("fire3" + n, fire2 & metas[2].valid)
             v3 = reg("v3" + n, Mux(fire2, rest, v2), signed(vbits))
+            nv3 = reg("nv3" + n, ~Mux(fire2, rest, v2), signed(vbits))
             r3 = reg("r3" + n, refr2 | fire2)
             cg3 = reg("cg3" + n, drive2 + gamma2, signed(vbits))
-            ev3 = reg("ev3" + n, extra2 + nv2 + 1, signed(vbits))
+            extra3 = reg("extra3" + n, extra2) if self._inhibition else extra2
             fires3.append(fire3)
 
-            # stage 4: the difference d = drive + gamma + extra + rest - voltage, and the
-            # voltage's offsets for the comparisons: vn >= thr <=> (v - thr) + x >= 0,
-            # vn > rest <=> (v - rest - 1) + x >= 0 with x = vn - v (no value overflows)
-            d4 = reg("d4" + n, cg3 + ev3, signed(vbits))
-            ot4 = reg("ot4" + n, v3 - thr, signed(vbits + 1))
-            or4 = reg("or4" + n, v3 - (rest + 1), signed(vbits + 1))
-            v4, r4 = reg("v4" + n, v3), reg("r4" + n, r3)
+            # stage 4: drive + gamma + rest + extra; stage 5: minus the voltage, the difference
+            # d (modulo 2**vbits: no value of the step overflows)
+            cge4 = reg("cge4" + n, cg3 + extra3, signed(vbits))
+            nv4, v4, r4 = reg("nv4" + n, nv3), reg("v4" + n, v3), reg("r4" + n, r3)
+            d5 = reg("d5" + n, cge4 + nv4 + 1, signed(vbits))
+            v5, r5 = reg("v5" + n, v4), reg("r5" + n, r4)
 
-            # stages 5-8: x = floor(453 d / 2**11) = floor((7 d + floor(5 d / 2**6)) / 2**5)
-            # by shifts and adds, every carry chain about as long as d: 3 d and 5 d; 7 d and
-            # floor(5 d / 2**6); the carry out of their five low bits; the sum of the rest
-            d3x5 = reg("d3x5" + n, (d4 << 1) + d4)
-            d5x5 = reg("d5x5" + n, (d4 << 2) + d4)
-            d5 = reg("d5" + n, d4)
-            d7x6 = reg("d7x6" + n, (d5 << 2) + d3x5)
-            d5x6 = reg("d5x6" + n, d5x5 >> LEAK_SPLIT)
+            # stages 6-8: x = floor(453 d / 2**11) = floor((7 d + floor(5 d / 2**6)) / 2**5)
+            # by shifts and adds, every long carry chain about as long as d: 3 d, 5 d and
+            # 7 d mod 2**5; 7 d >> 5, floor(5 d / 2**11) and the carry out of the five low
+            # bits of 7 d + floor(5 d / 2**6); their sum
             low = LEAK_SHIFT - LEAK_SPLIT
-            hi7 = reg("hi7" + n, d7x6 >> low)
-            lo7 = reg("lo7" + n, d5x6 >> low)
-            carry7 = reg("carry7" + n, (d7x6[:low] + d5x6[:low])[low])
-            # x = hi + lo + carry, the carry as the low bit: (2 hi + 1 + 2 lo + carry) >> 1
+            d3x6 = reg("d3x6" + n, (d5 << 1) + d5)
+            d5x6 = reg("d5x6" + n, (d5 << 2) + d5)
+            d7lo6 = reg("d7lo6" + n, ((d5 << 3) - d5)[:low])
+            d6, v6, r6 = reg("d6" + n, d5), reg("v6" + n, v5), reg("r6" + n, r5)
+            hi7 = reg("hi7" + n, ((d6 << 2) + d3x6) >> low)
+            lo7 = reg("lo7" + n, d5x6 >> LEAK_SHIFT)
+            carry7 = reg("carry7" + n, (d7lo6 + d5x6[LEAK_SPLIT:LEAK_SHIFT])[low])
+            v7, r7 = reg("v7" + n, v6), reg("r7" + n, r6)
+            # the carry as the low bit: (2 hi + 1 + 2 lo + carry) >> 1 = hi + lo + carry
             x8 = reg("x8" + n, (Cat(Const(1, 1), hi7).as_signed()
                                 + Cat(carry7, lo7).as_signed()) >> 1, signed(vbits))
-            ot5, or5, v5, r5 = (reg(f"{k}5" + n, x) for k, x in
-                                (("ot", ot4), ("or", or4), ("v", v4), ("r", r4)))
-            ot6, or6, v6, r6 = (reg(f"{k}6" + n, x) for k, x in
-                                (("ot", ot5), ("or", or5), ("v", v5), ("r", r5)))
-            ot7, or7, v7, r7 = (reg(f"{k}7" + n, x) for k, x in
-                                (("ot", ot6), ("or", or6), ("v", v6), ("r", r6)))
-            ot8, or8, v8, r8 = (reg(f"{k}8" + n, x) for k, x in
-                                (("ot", ot7), ("or", or7), ("v", v7), ("r", r7)))
+            # offsets for the comparisons: vn >= thr <=> (v - thr) + x >= 0 and
+            # vn > rest <=> (v - rest - 1) + x >= 0 with x = vn - v
+            ot8 = reg("ot8" + n, v7 - thr, signed(vbits + 1))
+            or8 = reg("or8" + n, v7 - (rest + 1), signed(vbits + 1))
+            v8, r8 = reg("v8" + n, v7), reg("r8" + n, r7)
 
             # stage 9: the new voltage and its comparisons; stage 10: the clamps and the
             # release, the write-back
