@@ -110,6 +110,13 @@ class MCArrayHarness(Elaboratable):
         rinse 50, no inhibition).
     """
 
+    def __new__(cls, *, mcs=256, lanes=1, hold=250, rinse=50, inhibition=False,
+                fmt=DEFAULT_FORMAT):
+        # validate first: a harness that fails in __init__ would be reported as unused
+        MCArray._validate(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse, fmt=fmt,
+                          inhibition=inhibition)
+        return super().__new__(cls)
+
     def __init__(self, *, mcs=256, lanes=1, hold=250, rinse=50, inhibition=False,
                  fmt=DEFAULT_FORMAT):
         self.dut = MCArray(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse, fmt=fmt,
