@@ -193,8 +193,9 @@ class MCArray(wiring.Component):
     @property
     def cycles_per_sample(self):
         """Clock cycles per sample window back to back (drives loaded during the previous
-        window): the window's steps and one cycle between windows."""
-        return self.window * self.cycles_per_step + 1
+        window): the window's steps and one cycle between windows (hidden in the wait for
+        the write-back when there are few groups)."""
+        return self.window * self.cycles_per_step + (1 if self.groups > WRITE_STAGE else 0)
 
     def elaborate(self, platform):
         m = Module()
