@@ -187,7 +187,9 @@ def make_array_stimulus(seed, n, *, sensors=8, duplication=4, lanes=1, hold=50, 
     # takes a window of steps per sample
     mcs = sensors * duplication
     groups = mcs // lanes
-    scale = (hold + rinse) * (groups if groups > 10 else groups + 10) / max(
+    from ..hdl.mc_array import WRITE_STAGE
+
+    scale = (hold + rinse) * (groups if groups > WRITE_STAGE else groups + WRITE_STAGE) / max(
         mcs, sensors + fmt.x_bits + 2)
     quant.writes = [replace(w, delay=int(w.delay * scale)) for w in quant.writes
                     if threshold_writes or w.kind != "threshold"]
