@@ -1,10 +1,11 @@
 """Bitstream builds with amaranth-boards and the YoWASP tools, and nextpnr's reports.
 
-``build(board, ...)`` elaborates :class:`~.harness.QuantizerHarness` for a board whose
-default clock is constrained at the board's target frequency (the oscillator on the board is
-slower; in a full system a PLL would make the target clock), runs Yosys, nextpnr and the
-packer, and returns the routed Fmax and the utilisation that nextpnr writes to
-``top.report.json``. ``read_report(dir)`` reads them back.
+``build(board, ..., block=...)`` elaborates :class:`~.harness.QuantizerHarness` or
+:class:`~.harness.MCArrayHarness` for a board whose default clock is constrained at the
+board's target frequency (the oscillator on the board is slower; in a full system a PLL would
+make the target clock), runs Yosys, nextpnr and the packer, and returns the routed Fmax and
+the utilisation that nextpnr writes to ``top.report.json``; the block and its parameters go
+to ``hetq_build.json``. ``read_report(dir)`` reads both back.
 """
 
 import json
@@ -17,10 +18,17 @@ from pathlib import Path
 
 from amaranth.build import Clock, Resource
 
-from ..golden.fixed import DEFAULT_FORMAT
-from .harness import QuantizerHarness
+from ..golden.fixed import CYCLE, DEFAULT_FORMAT
+from .harness import MCArrayHarness, QuantizerHarness
 
-__all__ = ["BOARDS", "Board", "BuildReport", "build", "read_report", "tool_env"]
+__all__ = ["BLOCKS", "BOARDS", "Board", "BuildReport", "build", "read_report", "tool_env",
+           "STEP_HZ"]
+
+#: The blocks ``build`` can put in a harness.
+BLOCKS = ("quantizer", "mc-array")
+
+#: Model steps per second in real time (dt = 1 ms, MODEL.md section 1).
+STEP_HZ = 1000.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,11 @@ class BuildReport:
         Clock name -> (achieved MHz, constraint MHz).
     utilisation : dict
         Cell type -> (used, available).
+    seconds : float or None
+        Wall time of the build.
+    params : dict
+        What ``hetq_build.json`` holds: the board, the block and its parameters (for the MC
+        array also ``cycles_per_step``, ``cycles_per_cycle`` and ``cycles_per_sample``).
     """
 
     board: str
@@ -71,15 +84,58 @@ class BuildReport:
 
     @property
     def target_mhz(self):
+        """The highest constraint over the clocks."""
         return max(c for _, c in self.fmax.values()) if self.fmax else float("nan")
 
+    @property
+    def block(self):
+        """The harnessed block (builds made before the MC array was added are quantizers)."""
+        return self.params.get("block", "quantizer")
+
+    @property
+    def summary(self):
+        """The block and its size in a few words ("" when the build recorded nothing)."""
+        p = self.params
+        if self.block == "mc-array" and "mcs" in p:
+            lanes = p.get("lanes", 1)
+            inhibition = ", inhibition" if p.get("inhibition") else ""
+            return (f"MC array {p['mcs']} MCs, {lanes} lane{'s' if lanes != 1 else ''}, "
+                    f"hold {p.get('hold')}, rinse {p.get('rinse')}{inhibition}")
+        if "sensors" in p:
+            return f"quantizer {p['sensors']} sensors x D = {p.get('duplication')}"
+        return ""
+
+    def rates(self):
+        """Throughput of an MC array build at its routed Fmax: a dict with ``steps_per_s``,
+        ``cycles_per_s`` (50-step gamma cycles), ``samples_per_s`` and ``realtime`` (steps per
+        second over the :data:`STEP_HZ` of real time); None for other blocks or when the
+        build did not record its cycle counts."""
+        p = self.params
+        if self.block != "mc-array" or "cycles_per_step" not in p or not self.fmax:
+            return None
+        hz = self.fmax_mhz * 1e6
+        steps = hz / p["cycles_per_step"]
+        return {"steps_per_s": steps, "cycles_per_s": hz / p["cycles_per_cycle"],
+                "samples_per_s": hz / p["cycles_per_sample"], "realtime": steps / STEP_HZ}
+
     def lines(self):
+        """The report as text lines: Fmax against the target, the used cells and, for the MC
+        array, the cycle counts and what they mean at the achieved Fmax."""
         met = "met" if self.fmax_mhz >= self.target_mhz else "MISSED"
         out = [f"{self.board} ({self.device}): Fmax {self.fmax_mhz:.1f} MHz "
                f"(target {self.target_mhz:.0f} MHz, {met})"]
         for cell, (used, avail) in sorted(self.utilisation.items()):
             if used:
                 out.append(f"  {cell:<14} {used:>6} / {avail:<6} ({100 * used / avail:5.1f}%)")
+        rates = self.rates()
+        if rates is not None:
+            p = self.params
+            out.append(f"  cycles per step {p['cycles_per_step']}, per {CYCLE}-step gamma cycle "
+                       f"{p['cycles_per_cycle']}, per sample {p['cycles_per_sample']}")
+            out.append(f"  at {self.fmax_mhz:.1f} MHz: {rates['steps_per_s']:,.0f} steps/s, "
+                       f"{rates['cycles_per_s']:,.0f} gamma cycles/s, "
+                       f"{rates['samples_per_s']:,.0f} samples/s; "
+                       f"{rates['realtime']:,.0f}x real time (1 kHz steps)")
         return out
 
 
@@ -116,15 +172,69 @@ def tool_env(board):
     return env
 
 
-def build(board_name, build_dir, *, sensors=8, duplication=32, fmt=DEFAULT_FORMAT, lanes=None,
+def _harness(block, *, sensors, duplication, fmt, lanes, mcs, hold, rinse, inhibition):
+    """The harness for ``block`` and the parameters to record (validated by the block)."""
+    if block == "quantizer":
+        harness = QuantizerHarness(sensors=sensors, duplication=duplication, fmt=fmt,
+                                   lanes=lanes)
+        return harness, {"sensors": sensors, "duplication": duplication,
+                         "lanes": harness.dut.normaliser.lanes}
+    if block == "mc-array":
+        harness = MCArrayHarness(mcs=mcs, lanes=1 if lanes is None else lanes, hold=hold,
+                                 rinse=rinse, inhibition=inhibition, fmt=fmt)
+        dut = harness.dut
+        return harness, {"mcs": dut.mcs, "lanes": dut.lanes, "hold": dut.hold,
+                         "rinse": dut.rinse, "inhibition": dut.inhibition,
+                         "cycles_per_step": dut.cycles_per_step,
+                         "cycles_per_cycle": dut.cycles_per_cycle,
+                         "cycles_per_sample": dut.cycles_per_sample}
+    raise ValueError(f"block must be one of {', '.join(BLOCKS)}, not {block!r}")
+
+
+def build(board_name, build_dir, *, block="quantizer", sensors=8, duplication=32,
+          fmt=DEFAULT_FORMAT, lanes=None, mcs=256, hold=250, rinse=50, inhibition=False,
           seed=1):
-    """Build the harnessed quantizer for ``board_name`` in ``build_dir``; returns the
-    :class:`BuildReport`. Raises ValueError for an unknown board, RuntimeError when a tool is
-    missing or the build fails (the tool log is in ``build_dir``)."""
+    """Build a harnessed block for a board and read nextpnr's report.
+
+    Parameters
+    ----------
+    board_name : str
+        A key of :data:`BOARDS`.
+    build_dir : path
+        Where the build files, the tool logs (``top.tim`` is nextpnr's) and
+        ``hetq_build.json`` go.
+    block : str
+        ``"quantizer"`` (:class:`~.harness.QuantizerHarness`) or ``"mc-array"``
+        (:class:`~.harness.MCArrayHarness`).
+    sensors, duplication : int
+        Quantizer size.
+    fmt : FixedFormat
+    lanes : int, optional
+        The block's lanes: normaliser dividers of the quantizer (default
+        :func:`~hetq.hdl.quantizer.lanes_for`), updates per clock of the MC array (default 1).
+    mcs, hold, rinse, inhibition
+        MC array parameters (:class:`~hetq.hdl.mc_array.MCArray`).
+    seed : int
+        nextpnr placement seed.
+
+    Returns
+    -------
+    BuildReport
+
+    Raises
+    ------
+    ValueError
+        For an unknown board or block, or parameters the block rejects (before any tool
+        runs).
+    RuntimeError
+        When a tool is missing or the build fails (the tool log is in ``build_dir``).
+    """
     if board_name not in BOARDS:
         raise ValueError(f"board must be one of {', '.join(BOARDS)}, not {board_name!r}")
     board = BOARDS[board_name]
-    harness = QuantizerHarness(sensors=sensors, duplication=duplication, fmt=fmt, lanes=lanes)
+    harness, block_params = _harness(block, sensors=sensors, duplication=duplication, fmt=fmt,
+                                     lanes=lanes, mcs=mcs, hold=hold, rinse=rinse,
+                                     inhibition=inhibition)
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     env = tool_env(board)
@@ -146,9 +256,8 @@ def build(board_name, build_dir, *, sensors=8, duplication=32, fmt=DEFAULT_FORMA
             else:
                 os.environ[k] = v
     seconds = time.perf_counter() - start
-    params = {"sensors": sensors, "duplication": duplication, "seed": seed,
-              "lanes": harness.dut.normaliser.lanes,
-              "seconds": round(seconds, 1), "formats": fmt.describe()}
+    params = {"block": block, **block_params, "seed": seed, "seconds": round(seconds, 1),
+              "formats": fmt.describe()}
     (build_dir / "hetq_build.json").write_text(json.dumps({"board": board_name, **params},
                                                           indent=1))
     report = read_report(build_dir)

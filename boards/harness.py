@@ -1,20 +1,53 @@
-"""A minimal board top around the quantizer, for synthesis and timing only.
+"""Minimal board tops around the quantizer and the MC array, for synthesis and timing only.
 
-Nothing of the block may be constant, or the tools would fold it away: a 64-bit LFSR feeds a
-shift register whose bits are the sensor samples and the table-write payloads, the write
-ports are offered now and then, ``o.ready`` follows an LFSR bit, and every output bit is
-registered and folded (XOR) into a register that drives an LED. The clock is the board's
-default clock; the build flow constrains it at the target frequency so that nextpnr reports
-the reachable Fmax.
+Nothing of a block may be constant, or the tools would fold it away: a 64-bit LFSR feeds a
+shift register whose bits are the inputs (sensor samples and table writes for the
+quantizer; drive codes and extra currents for the MC array), inputs are offered now and
+then, ``o.ready`` follows an LFSR bit, and every output bit is registered and folded (XOR)
+into a register that drives an LED. The clock is the board's default clock; the build flow
+constrains it at the target frequency so that nextpnr reports the reachable Fmax.
 """
 
-from amaranth import Cat, Elaboratable, Module, Signal
+from amaranth import Cat, Elaboratable, Module, Mux, Signal
 from amaranth.lib import io
 
 from ..golden.fixed import DEFAULT_FORMAT
+from ..hdl.mc_array import MCArray
 from ..hdl.quantizer import SensorQuantizer, lanes_for
 
-__all__ = ["QuantizerHarness"]
+__all__ = ["QuantizerHarness", "MCArrayHarness"]
+
+
+def _lfsr(m):
+    """A free-running 64-bit maximal-length LFSR (x^64 + x^63 + x^61 + x^60 + 1, Fibonacci
+    form), seeded with 1."""
+    lfsr = Signal(64, init=1)
+    feedback = lfsr[63] ^ lfsr[62] ^ lfsr[60] ^ lfsr[59]
+    m.d.sync += lfsr.eq(Cat(feedback, lfsr[:-1]))
+    return lfsr
+
+
+def _noise(m, lfsr, width):
+    """A ``width``-bit shift register filled from two LFSR taps (pseudo-random payloads)."""
+    noise = Signal(width)
+    m.d.sync += noise.eq(Cat(lfsr[0] ^ lfsr[31], noise[:-1]))
+    return noise
+
+
+def _fold_into_led(m, platform, stream):
+    """Register every payload bit of ``stream``'s transfers and fold it (XOR) into one bit
+    that drives the board's first LED (when there is a platform)."""
+    taken = Signal.like(stream.payload.as_value())
+    got = Signal()
+    m.d.sync += [taken.eq(stream.payload.as_value()), got.eq(stream.valid & stream.ready)]
+    fold = Signal()
+    with m.If(got):
+        m.d.sync += fold.eq(fold ^ taken.xor())
+    if platform is not None:
+        led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.submodules.led = led
+        m.d.comb += led.o.eq(fold)
+    return fold
 
 
 class QuantizerHarness(Elaboratable):
@@ -41,16 +74,11 @@ class QuantizerHarness(Elaboratable):
         m = Module()
         m.submodules.dut = dut = self.dut
 
-        lfsr = Signal(64, init=1)
-        # x^64 + x^63 + x^61 + x^60 + 1 (maximal length), Fibonacci form
-        feedback = lfsr[63] ^ lfsr[62] ^ lfsr[60] ^ lfsr[59]
-        m.d.sync += lfsr.eq(Cat(feedback, lfsr[:-1]))
-
+        lfsr = _lfsr(m)
         i_bits = len(dut.i.payload.as_value())
         w_bits = len(dut.weight_w.payload.as_value())
         t_bits = len(dut.threshold_w.payload.as_value())
-        noise = Signal(i_bits + w_bits + t_bits)
-        m.d.sync += noise.eq(Cat(lfsr[0] ^ lfsr[31], noise[:-1]))
+        noise = _noise(m, lfsr, i_bits + w_bits + t_bits)
 
         with m.If(~dut.i.valid | dut.i.ready):
             m.d.sync += [dut.i.valid.eq(lfsr[5] | lfsr[9]),
@@ -62,16 +90,59 @@ class QuantizerHarness(Elaboratable):
             m.d.sync += [dut.threshold_w.valid.eq(lfsr[20:29] == 0),
                          dut.threshold_w.payload.eq(noise[i_bits + w_bits:])]
         m.d.sync += dut.o.ready.eq(lfsr[40] | lfsr[47])
+        _fold_into_led(m, platform, dut.o)
+        return m
 
-        taken = Signal.like(dut.o.payload.as_value())
-        got = Signal()
-        m.d.sync += [taken.eq(dut.o.payload.as_value()), got.eq(dut.o.valid & dut.o.ready)]
-        fold = Signal()
-        with m.If(got):
-            m.d.sync += fold.eq(fold ^ taken.xor())
 
-        if platform is not None:
-            led = io.Buffer("o", platform.request("led", 0, dir="-"))
-            m.submodules.led = led
-            m.d.comb += led.o.eq(fold)
+class MCArrayHarness(Elaboratable):
+    """Board top: pseudo-random drives (and extra currents) into an :class:`MCArray`, spikes
+    folded into an LED.
+
+    The drive stream counts ``mc`` through 0..mcs-1 with ``last`` on the final MC, so every
+    sample loads a whole drive vector of pseudo-random codes; it is offered in most cycles.
+    With ``inhibition`` the ``extra`` stream carries pseudo-random currents (it is offered
+    in most cycles, so it also throttles the issue). ``o.ready`` follows an LFSR bit.
+
+    Parameters
+    ----------
+    mcs, lanes, hold, rinse, inhibition, fmt
+        As for :class:`~hetq.hdl.mc_array.MCArray` (defaults 256 MCs, 1 lane, hold 250,
+        rinse 50, no inhibition).
+    """
+
+    def __new__(cls, *, mcs=256, lanes=1, hold=250, rinse=50, inhibition=False,
+                fmt=DEFAULT_FORMAT):
+        # validate first: a harness that fails in __init__ would be reported as unused
+        MCArray._validate(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse, fmt=fmt,
+                          inhibition=inhibition)
+        return super().__new__(cls)
+
+    def __init__(self, *, mcs=256, lanes=1, hold=250, rinse=50, inhibition=False,
+                 fmt=DEFAULT_FORMAT):
+        self.dut = MCArray(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse, fmt=fmt,
+                           inhibition=inhibition)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        lfsr = _lfsr(m)
+
+        drive_bits = len(dut.i.payload.drive)
+        extra_bits = len(dut.extra.payload.as_value()) if dut.inhibition else 0
+        noise = _noise(m, lfsr, drive_bits + extra_bits)
+
+        mc = Signal.like(dut.i.payload.mc)
+        with m.If(dut.i.valid & dut.i.ready):
+            m.d.sync += mc.eq(Mux(mc == dut.mcs - 1, 0, mc + 1))
+        with m.If(~dut.i.valid | dut.i.ready):
+            m.d.sync += [dut.i.valid.eq(lfsr[5] | lfsr[9]),
+                         dut.i.payload.drive.eq(noise[:drive_bits])]
+        m.d.comb += [dut.i.payload.mc.eq(mc), dut.i.payload.last.eq(mc == dut.mcs - 1)]
+
+        if dut.inhibition:
+            with m.If(~dut.extra.valid | dut.extra.ready):
+                m.d.sync += [dut.extra.valid.eq(lfsr[12] | lfsr[17] | lfsr[23]),
+                             dut.extra.payload.eq(noise[drive_bits:])]
+        m.d.sync += dut.o.ready.eq(lfsr[40] | lfsr[47])
+        _fold_into_led(m, platform, dut.o)
         return m

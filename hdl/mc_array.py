@@ -4,7 +4,7 @@ Bit-exact twin: :class:`hetq.golden.mc_array.MCArrayModel`; the neuron arithmeti
 :func:`hetq.golden.fixed.lif_step` (MODEL.md sections 2, 4, 10 and 17).
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -12,7 +12,6 @@ from amaranth.lib.wiring import In, Out
 from ..golden.fixed import (
     CYCLE,
     DEFAULT_FORMAT,
-    GAMMA_INT,
     LEAK_NUM,
     LEAK_SHIFT,
     check_int,
@@ -30,25 +29,11 @@ __all__ = ["MCArray", "SensorMCArray", "drive_layout", "spike_layout", "monitor_
 WRITE_STAGE = 10
 
 
-def _signed_digits(n):
-    """``n`` as a sum of signed powers of two with no two adjacent (canonical signed digits):
-    a list of (sign, shift), most significant first."""
-    digits, shift = [], 0
-    while n:
-        if n & 1:
-            d = 2 - (n & 3)                            # +1 or -1
-            digits.append((d, shift))
-            n -= d
-        n >>= 1
-        shift += 1
-    return digits[::-1]
-
-
-#: The leak multiply 453 * d as shifts and adds: 512 - 64 + 4 + 1.
-LEAK_TERMS = _signed_digits(LEAK_NUM)
-if len(LEAK_TERMS) != 4:
-    raise ImportError(f"the leak multiplier expects 4 signed digits, {LEAK_NUM} has "
-                      f"{len(LEAK_TERMS)}")
+#: The leak multiply without a multiplier: 453 d = (7 d << 6) + 5 d with 7 d = 4 d + (2 d + d)
+#: and 5 d = 4 d + d; floor(453 d / 2**11) = floor((7 d + floor(5 d / 2**6)) / 2**5).
+LEAK_SPLIT = 6
+if LEAK_NUM != (7 << LEAK_SPLIT) + 5 or LEAK_SHIFT < LEAK_SPLIT:
+    raise ImportError(f"the leak multiplier expects 453 / 2**11, not {LEAK_NUM} / 2**{LEAK_SHIFT}")
 
 
 def _bits(n):
@@ -84,9 +69,11 @@ class MCArray(wiring.Component):
     ``n // lanes``); each lane keeps its neurons' state (voltage SQ(Iv.Fc), refractory bit and
     an "at threshold" bit) and its drives in block RAM. A step issues the groups in order,
     one per clock; every group runs through the :data:`WRITE_STAGE`-stage update (a register
-    after each block-RAM read, drive plus gamma, plus extra current and rest, the difference
-    to the voltage, 453 * difference by shifts and adds, the arithmetic shift by 11, the
-    threshold and rest comparisons, then the clamps) and its state is written back. Steps
+    after each block-RAM read; the fire test and drive plus gamma and rest; plus the extra
+    current; minus the voltage, the difference; 453 * difference >> 11 by shifts and adds in
+    three stages; the new voltage and its threshold and rest comparisons; the clamps) and its
+    state is written back; no stage has more than one carry chain about as long as the
+    voltage in a row. Steps
     follow each other without a gap when there are at least ``WRITE_STAGE + 1`` groups;
     with fewer, a step waits for the previous one's write-back.
 
@@ -206,8 +193,9 @@ class MCArray(wiring.Component):
     @property
     def cycles_per_sample(self):
         """Clock cycles per sample window back to back (drives loaded during the previous
-        window): the window's steps and one cycle between windows."""
-        return self.window * self.cycles_per_step + 1
+        window): the window's steps and one cycle between windows (hidden in the wait for
+        the write-back when there are few groups)."""
+        return self.window * self.cycles_per_step + (1 if self.groups > WRITE_STAGE else 0)
 
     def elaborate(self, platform):
         m = Module()
@@ -251,7 +239,13 @@ class MCArray(wiring.Component):
         phase = Signal(range(CYCLE))
         wstep = Signal(range(self.window))
         rinse = Signal()
-        step = Signal(self._step_bits)
+        # the step counter in two halves; the high half adds the registered "low half all
+        # ones", which is up to date because steps are at least WRITE_STAGE + 1 cycles apart
+        step_lo = Signal(self._step_bits // 2)
+        step_hi = Signal(self._step_bits - len(step_lo))
+        lo_full = Signal()
+        step = Cat(step_lo, step_hi)
+        m.d.sync += lo_full.eq(step_lo.all())
         credit = Signal(init=1)
         issue = Signal()
         ready = Signal()                               # may issue, save for `extra`
@@ -262,23 +256,28 @@ class MCArray(wiring.Component):
             m.d.comb += [self.extra.ready.eq(ready), issue.eq(ready & self.extra.valid)]
         else:
             m.d.comb += issue.eq(ready)
-        last_group = group == groups - 1
-        last_step = wstep == self.window - 1
+        # registered flags, updated with their counters (short paths to the issue logic)
+        last_group = Signal(init=groups == 1)          # group == groups - 1
+        last_step = Signal()                           # wstep == window - 1 (window >= 50)
+        last_phase = Signal()                          # phase == CYCLE - 1
         done = issue & last_group & last_step          # the window's final update
 
         with m.If(~running & full.bit_select(run_bank, 1)):
             m.d.sync += running.eq(1)
         with m.If(issue):
             with m.If(last_group):
-                m.d.sync += [group.eq(0), step.eq(step + 1),
-                             phase.eq(Mux(phase == CYCLE - 1, 0, phase + 1))]
+                m.d.sync += [group.eq(0), last_group.eq(groups == 1), step_lo.eq(step_lo + 1),
+                             step_hi.eq(step_hi + lo_full),
+                             phase.eq(Mux(last_phase, 0, phase + 1)),
+                             last_phase.eq(phase == CYCLE - 2)]
                 with m.If(last_step):
-                    m.d.sync += [wstep.eq(0), rinse.eq(0), running.eq(0),
+                    m.d.sync += [wstep.eq(0), last_step.eq(0), rinse.eq(0), running.eq(0),
                                  run_bank.eq(~run_bank)]
                 with m.Else():
-                    m.d.sync += [wstep.eq(wstep + 1), rinse.eq(rinse | (wstep == self._hold - 1))]
+                    m.d.sync += [wstep.eq(wstep + 1), last_step.eq(wstep == self.window - 2),
+                                 rinse.eq(rinse | (wstep == self._hold - 1))]
             with m.Else():
-                m.d.sync += group.eq(group + 1)
+                m.d.sync += [group.eq(group + 1), last_group.eq(group == groups - 2)]
         freed = Signal(2)
         m.d.comb += freed.eq(Mux(done, Mux(run_bank, 0b10, 0b01), 0))
         m.d.sync += full.eq((full | filled) & ~freed)
@@ -288,7 +287,7 @@ class MCArray(wiring.Component):
                                          "rinse": 1, "release": 1})
         meta0 = Signal(meta_layout)
         m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.step.eq(step),
-                     meta0.rinse.eq(rinse), meta0.release.eq(phase == CYCLE - 1)]
+                     meta0.rinse.eq(rinse), meta0.release.eq(last_phase)]
         metas = [meta0]
         for k in range(1, WRITE_STAGE + 1):
             meta = Signal(meta_layout, name=f"meta{k}")
@@ -296,12 +295,16 @@ class MCArray(wiring.Component):
             metas.append(meta)
         m.d.comb += busy.eq(Cat(mt.valid for mt in metas[1:]).any())
 
-        m.submodules.gamma = gamma_mem = Memory(shape=signed(GAMMA_INT + fmt.drive_frac),
-                                                depth=CYCLE, init=[int(v) for v in
-                                                                   gamma_rom(fmt)])
-        gamma_rd = gamma_mem.read_port()
-        m.d.comb += gamma_rd.addr.eq(phase)
-        gamma2 = reg("gamma2", gamma_rd.data)
+        # the gamma ROM in two registered levels (a 6-input ROM is too deep for one clock on
+        # iCE40): stage 1 looks up 16-entry slices by phase[:4], stage 2 picks one by phase[4:]
+        # (the ROM holds gamma + rest)
+        g_values = [int(v) + rest for v in gamma_rom(fmt)]
+        g_shape = Shape.cast(range(min(g_values), max(g_values) + 1))
+        slices = []
+        for k in range(0, CYCLE, 16):
+            table = Array(Const(v, g_shape) for v in g_values[k:k + 16])
+            slices.append(reg(f"gamma1_{k // 16}", table[phase[:4]], g_shape))
+        gamma2 = reg("gamma2", Array(slices)[reg("phase1_hi", phase[4:])], g_shape)
 
         e_shape = signed(fmt.current_bits)
         extra1 = [reg(f"extra1_{lane}", self.extra.payload[lane]) if self._inhibition
@@ -325,44 +328,61 @@ class MCArray(wiring.Component):
                          d_wr.data.eq(w_req.drive),
                          d_wr.en.eq(w_en & (mc_lane == lane) & (w_req.mc < self._mcs))]
 
-            # stage 2: a register after each block-RAM read
+            # stage 2: a register after each block-RAM read (the drive zeroed during the
+            # rinse by the register's synchronous reset; no other logic, as ECP5 block RAM
+            # outputs are slow and already pass a bypass multiplexer)
             state2 = reg("state2" + n, s_rd.data)
-            drive2 = reg("drive2" + n, d_rd.data)
+            drive2 = reg("drive2" + n, Mux(metas[1].rinse, 0, d_rd.data),
+                         unsigned(fmt.drive_bits))
             extra2 = reg("extra2" + n, extra1[lane]) if self._inhibition else extra1[lane]
             v2 = state2[:vbits].as_signed()
             refr2, fire2 = state2[vbits], state2[vbits + 1]
 
-            # stage 3: fire test (the voltage at threshold), drive + gamma, extra + rest
+            # stage 3: fire test (the voltage at threshold: the step starts from rest), the
+            # start voltage negated, drive + (gamma + rest)
             fire3 = reg("fire3" + n, fire2 & metas[2].valid)
             v3 = reg("v3" + n, Mux(fire2, rest, v2), signed(vbits))
+            nv3 = reg("nv3" + n, ~Mux(fire2, rest, v2), signed(vbits))
             r3 = reg("r3" + n, refr2 | fire2)
-            cg3 = reg("cg3" + n, Mux(metas[2].rinse, 0, drive2) + gamma2)
-            er3 = reg("er3" + n, extra2 + rest)
+            cg3 = reg("cg3" + n, drive2 + gamma2, signed(vbits))
+            extra3 = reg("extra3" + n, extra2) if self._inhibition else extra2
             fires3.append(fire3)
 
-            # stage 4: the target voltage; stage 5: its difference to the voltage
-            t4 = reg("t4" + n, cg3 + er3, signed(vbits))
-            v4, r4 = reg("v4" + n, v3), reg("r4" + n, r3)
-            diff5 = reg("diff5" + n, t4 - v4, signed(vbits))
+            # stage 4: drive + gamma + rest + extra; stage 5: minus the voltage, the difference
+            # d (modulo 2**vbits: no value of the step overflows)
+            cge4 = reg("cge4" + n, cg3 + extra3, signed(vbits))
+            nv4, v4, r4 = reg("nv4" + n, nv3), reg("v4" + n, v3), reg("r4" + n, r3)
+            d5 = reg("d5" + n, cge4 + nv4 + 1, signed(vbits))
             v5, r5 = reg("v5" + n, v4), reg("r5" + n, r4)
 
-            # stages 6, 7: 453 * diff = (diff << 9) - (diff << 6) + (diff << 2) + diff
-            terms = [(diff5 << shift) if sign > 0 else -(diff5 << shift)
-                     for sign, shift in LEAK_TERMS]
-            a6 = reg("a6" + n, terms[0] + terms[1])
-            b6 = reg("b6" + n, terms[2] + terms[3])
-            v6, r6 = reg("v6" + n, v5), reg("r6" + n, r5)
-            prod7 = reg("prod7" + n, a6 + b6, signed(vbits + 10))
+            # stages 6-8: x = floor(453 d / 2**11) = floor((7 d + floor(5 d / 2**6)) / 2**5)
+            # by shifts and adds, every long carry chain about as long as d: 3 d, 5 d and
+            # 7 d mod 2**5; 7 d >> 5, floor(5 d / 2**11) and the carry out of the five low
+            # bits of 7 d + floor(5 d / 2**6); their sum
+            low = LEAK_SHIFT - LEAK_SPLIT
+            d3x6 = reg("d3x6" + n, (d5 << 1) + d5)
+            d5x6 = reg("d5x6" + n, (d5 << 2) + d5)
+            d7lo6 = reg("d7lo6" + n, ((d5 << 3) - d5)[:low])
+            d6, v6, r6 = reg("d6" + n, d5), reg("v6" + n, v5), reg("r6" + n, r5)
+            hi7 = reg("hi7" + n, ((d6 << 2) + d3x6) >> low)
+            lo7 = reg("lo7" + n, d5x6 >> LEAK_SHIFT)
+            carry7 = reg("carry7" + n, (d7lo6 + d5x6[LEAK_SPLIT:LEAK_SHIFT])[low])
             v7, r7 = reg("v7" + n, v6), reg("r7" + n, r6)
+            # the carry as the low bit: (2 hi + 1 + 2 lo + carry) >> 1 = hi + lo + carry
+            x8 = reg("x8" + n, (Cat(Const(1, 1), hi7).as_signed()
+                                + Cat(carry7, lo7).as_signed()) >> 1, signed(vbits))
+            # offsets for the comparisons: vn >= thr <=> (v - thr) + x >= 0 and
+            # vn > rest <=> (v - rest - 1) + x >= 0 with x = vn - v
+            ot8 = reg("ot8" + n, v7 - thr, signed(vbits + 1))
+            or8 = reg("or8" + n, v7 - (rest + 1), signed(vbits + 1))
+            v8, r8 = reg("v8" + n, v7), reg("r8" + n, r7)
 
-            # stage 8: the new voltage (floor of the product / 2048 is its arithmetic shift)
-            vn8 = reg("vn8" + n, v7 + (prod7 >> LEAK_SHIFT), signed(vbits))
-            r8 = reg("r8" + n, r7)
-
-            # stage 9: comparisons; stage 10: the clamps and the release, the write-back
-            ge9 = reg("ge9" + n, vn8 >= thr)
-            gt9 = reg("gt9" + n, vn8 > rest)
-            vn9, r9 = reg("vn9" + n, vn8), reg("r9" + n, r8)
+            # stage 9: the new voltage and its comparisons; stage 10: the clamps and the
+            # release, the write-back
+            vn9 = reg("vn9" + n, v8 + x8, signed(vbits))
+            ge9 = reg("ge9" + n, ~(ot8 + x8)[-1])
+            gt9 = reg("gt9" + n, ~(or8 + x8)[-1])
+            r9 = reg("r9" + n, r8)
             release = metas[9].release
             v10 = Signal(signed(vbits), name="v10" + n, reset_less=True)
             with m.If(release | (r9 & (ge9 | gt9))):
@@ -419,11 +439,15 @@ class MCArray(wiring.Component):
         with m.Elif(self.o.ready & have):
             m.d.sync += head.mask.eq(remaining)
 
-        # credits: groups issued and neither dropped (no fire) nor popped into the head
+        # credits: groups issued and neither dropped (no fire) nor popped into the head,
+        # counted from registered events; the registered credit then trails the issues by
+        # three cycles, so the limit leaves room for three more
         depth = (1 << self.FIFO_BITS) + 1
         in_use = Signal(range(depth + 1))
-        m.d.sync += [in_use.eq(in_use + issue - drop - pop),
-                     credit.eq(in_use < depth - 2)]
+        issued, dropped, popped = Signal(), Signal(), Signal()
+        m.d.sync += [issued.eq(issue), dropped.eq(drop), popped.eq(pop),
+                     in_use.eq(in_use + issued - dropped - popped),
+                     credit.eq(in_use < depth - 3)]
         return m
 
 

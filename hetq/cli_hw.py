@@ -80,10 +80,10 @@ def cmd_fidelity(args):
 
 
 def _only_for(args, block, names):
-    """ValueError when an option of another block was given."""
+    """ValueError when an option of ``block`` was given for another block."""
     for name in names:
         if getattr(args, name.lstrip("-").replace("-", "_")) not in (None, False):
-            raise ValueError(f"{name} applies to `compare {block}` only")
+            raise ValueError(f"{name} applies to {block}, not {args.block}")
 
 
 def cmd_compare(args):
@@ -162,15 +162,43 @@ def cmd_compare_array(args):
             f"{rep.hash_mismatches}, quantizer phases {rep.phase_mismatches})")
 
 
+#: Options of ``hetq build`` that belong to one block: block -> (dest, flag) pairs.
+BUILD_OPTIONS = {
+    "quantizer": (("sensors", "--sensors"), ("duplication", "--duplication"),
+                  ("sensor_bits", "--sensor-bits")),
+    "mc-array": (("mcs", "--mcs"), ("hold", "--hold"), ("rinse", "--rinse"),
+                 ("inhibition", "--inhibition")),
+}
+
+#: Defaults of the block options (None on the command line means "not given").
+BUILD_DEFAULTS = {"sensors": 8, "duplication": 32, "sensor_bits": 16, "mcs": 256, "hold": 250,
+                  "rinse": 50, "inhibition": False}
+
+
 def cmd_build(args):
     from .boards.flow import build
 
-    out = Path(args.output) / args.board
-    rep = build(args.board, out, sensors=args.sensors, duplication=args.duplication,
-                fmt=_format(args.sensor_bits), seed=args.seed)
-    print(f"quantizer {args.sensors} sensors x D = {args.duplication} "
-          f"(lanes {rep.params.get('lanes')}, nextpnr seed {args.seed}), "
-          f"built in {rep.seconds:.0f} s -> {out}")
+    for block, options in BUILD_OPTIONS.items():
+        if block == args.block:
+            continue
+        for dest, flag in options:
+            if getattr(args, dest) not in (None, False):
+                raise ValueError(f"{flag} applies to {block}, not {args.block}")
+    given = {dest: getattr(args, dest) for dest, _ in BUILD_OPTIONS[args.block]}
+    opts = {k: BUILD_DEFAULTS[k] if v is None else v for k, v in given.items()}
+    if args.block == "quantizer":
+        out = Path(args.output) / args.board
+        rep = build(args.board, out, block="quantizer", sensors=opts["sensors"],
+                    duplication=opts["duplication"], fmt=_format(opts["sensor_bits"]),
+                    lanes=args.lanes, seed=args.seed)
+    else:
+        out = Path(args.output) / "mc-array" / args.board
+        rep = build(args.board, out, block="mc-array", mcs=opts["mcs"], lanes=args.lanes,
+                    hold=opts["hold"], rinse=opts["rinse"], inhibition=opts["inhibition"],
+                    seed=args.seed)
+    lanes = "" if args.block == "mc-array" else f"lanes {rep.params.get('lanes')}, "
+    print(f"{rep.summary} ({lanes}nextpnr seed {args.seed}), built in {rep.seconds:.0f} s "
+          f"-> {out}")
     print("\n".join(rep.lines()))
 
 
@@ -180,11 +208,12 @@ def cmd_report(args):
 
     dirs = []
     for d in map(Path, args.dirs or [args.root]):
-        # a build folder, or a folder of build folders (as `hetq build -o DIR` makes)
+        # a build folder, or a folder of build folders at any depth (`hetq build -o DIR`
+        # makes DIR/<board> and DIR/mc-array/<board>)
         if (d / "top.report.json").exists():
             dirs.append(d)
             continue
-        found = sorted(p.parent for p in d.glob("*/top.report.json"))
+        found = sorted(p.parent for p in d.rglob("top.report.json"))
         if not found:
             raise InputError(f"no build reports under {d} (run `hetq build` first)")
         dirs += found
@@ -193,10 +222,7 @@ def cmd_report(args):
             rep = read_report(d)
         except FileNotFoundError as e:
             raise InputError(str(e)) from None
-        size = ""
-        if rep.params:
-            size = f" - {rep.params.get('sensors')} sensors x D = {rep.params.get('duplication')}"
-        print(f"{d}{size}")
+        print(f"{d} - {rep.summary}" if rep.summary else str(d))
         print("\n".join("  " + line for line in rep.lines()))
 
 
@@ -239,25 +265,41 @@ def add_commands(subparsers):
                    help="probability of an idle input cycle and of o.ready low (default 0)")
     c.add_argument("--no-writes", action="store_true", help="no table writes mid-stream")
     c.add_argument("--build-dir", default="build/compare", metavar="DIR")
-    c.add_argument("--lanes", type=_positive_int, default=None,
-                   help="mc-array: MC updates per clock (default 1)")
-    c.add_argument("--hold", type=_positive_int, default=None,
-                   help="mc-array: steps a sample is held (multiple of 50, default 50)")
-    c.add_argument("--rinse", type=_non_negative_int, default=None,
-                   help="mc-array: steps of zero drive after it (multiple of 50, default 50)")
-    c.add_argument("--inhibition", action="store_true",
-                   help="mc-array: random extra (GC->MC) currents on the extra port")
+    ca = c.add_argument_group("mc-array")
+    ca.add_argument("--lanes", type=_positive_int, default=None,
+                    help="MC updates per clock (default 1)")
+    ca.add_argument("--hold", type=_positive_int, default=None,
+                    help="steps a sample is held (multiple of 50, default 50)")
+    ca.add_argument("--rinse", type=_non_negative_int, default=None,
+                    help="steps of zero drive after it (multiple of 50, default 50)")
+    ca.add_argument("--inhibition", action="store_true",
+                    help="random extra (GC->MC) currents on the extra port")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)
 
     b = subparsers.add_parser("build", help="bitstream of a block in a board harness (YoWASP)")
-    b.add_argument("block", choices=["quantizer"])
+    b.add_argument("block", choices=list(BUILD_OPTIONS))
     b.add_argument("--board", choices=["icebreaker", "ulx3s"], required=True)
-    b.add_argument("--sensors", type=_positive_int, default=8)
-    b.add_argument("--duplication", "-D", type=_positive_int, default=32, metavar="D")
-    b.add_argument("--sensor-bits", type=_positive_int, default=16)
+    b.add_argument("--lanes", type=_positive_int, default=None,
+                   help="quantizer: normaliser dividers (default: the fewest that keep up); "
+                        "mc-array: updates per clock, a power of two dividing --mcs (default 1)")
+    q = b.add_argument_group("quantizer")
+    q.add_argument("--sensors", type=_positive_int, default=None, help="default 8")
+    q.add_argument("--duplication", "-D", type=_positive_int, default=None, metavar="D",
+                   help="default 32")
+    q.add_argument("--sensor-bits", type=_positive_int, default=None, help="default 16")
+    a = b.add_argument_group("mc-array")
+    a.add_argument("--mcs", type=_positive_int, default=None, help="MCs (default 256)")
+    a.add_argument("--hold", type=_positive_int, default=None,
+                   help="steps per sample with its drives (multiple of 50; default 250)")
+    a.add_argument("--rinse", type=int, default=None,
+                   help="steps of zero drive after each sample (multiple of 50; default 50)")
+    a.add_argument("--inhibition", action="store_true", default=None,
+                   help="with the extra-current (GC->MC) port, fed pseudo-random currents")
     b.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
-    b.add_argument("-o", "--output", default="build/boards", metavar="DIR")
+    b.add_argument("-o", "--output", default="build/boards", metavar="DIR",
+                   help="builds go to DIR/<board> (quantizer) and DIR/mc-array/<board> "
+                        "(default build/boards)")
     b.set_defaults(func=cmd_build)
 
     r = subparsers.add_parser("report", help="Fmax and utilisation of finished builds")

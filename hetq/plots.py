@@ -5,7 +5,8 @@ import numpy as np
 from .experiment import CONDITIONS
 from .protocol import utilisation
 
-__all__ = ["plot_accuracy", "plot_sd_utilisation", "plot_utilisation", "plot_raster"]
+__all__ = ["plot_accuracy", "plot_sd_utilisation", "plot_utilisation", "plot_raster",
+           "plot_array_raster"]
 
 LAYERS = (("mc", "MC"), ("gc", "GC"))
 
@@ -103,6 +104,42 @@ def plot_raster(examples, labels, path):
         ph = out.mc_phase[out.mc_phase > 0]
         axes[i, 1].hist(ph, bins=np.arange(0.5, 19.5), color="C0")
         axes[i, 1].set(title="MC phase readout", xlabel="phase", ylabel="count")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_array_raster(events, *, samples, mcs, hold, rinse, path, quantizer_phases=None,
+                      windows=4, first_step=0, title="MC array (RTL)"):
+    """Spike raster of the MC array's events for the first ``windows`` sample windows, and the
+    histogram of the phase of every MC in every hold cycle (with the quantizer's phases of
+    the same samples, when given, for comparison)."""
+    from .golden.mc_array import cycle_phases
+
+    plt = _plt()
+    ev = np.asarray(events, dtype=np.int64).reshape(-1, 2)
+    window = hold + rinse
+    shown = min(windows, samples)
+    first = int(first_step)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 3.6), gridspec_kw={"width_ratios": [3, 1]})
+    keep = ev[(ev[:, 0] - first) < shown * window] if len(ev) else ev
+    axes[0].scatter(keep[:, 0] - first, keep[:, 1], s=2, color="C0")
+    for k in range(shown + 1):
+        axes[0].axvline(k * window, color="k", lw=0.6)
+        if rinse and k < shown:
+            axes[0].axvspan(k * window + hold, (k + 1) * window, color="0.9", zorder=0)
+    axes[0].set(title=f"{title}: spikes of the first {shown} windows (grey: rinse)",
+                xlabel="step", ylabel="MC", xlim=(0, shown * window), ylim=(-1, mcs))
+    phases = cycle_phases(ev, samples=samples, mcs=mcs, hold=hold, rinse=rinse,
+                          first_step=first)[:, :hold // 50]
+    bins = np.arange(0.5, 19.5)
+    axes[1].hist(phases[phases > 0], bins=bins, color="C0", label="array, every hold cycle")
+    if quantizer_phases is not None:
+        q = np.repeat(np.asarray(quantizer_phases)[:, None, :], hold // 50, axis=1)
+        axes[1].hist(q[q > 0], bins=bins, histtype="step", color="C3", lw=1.5,
+                     label="quantizer")
+        axes[1].legend(fontsize=8)
+    axes[1].set(title="spike phase", xlabel="phase", ylabel="count")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

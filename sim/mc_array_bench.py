@@ -9,6 +9,8 @@ state memories directly and checks them against the write-backs seen so far.
 import numpy as np
 from amaranth.sim import Simulator
 
+from ..hdl.mc_array import WRITE_STAGE
+
 from .amaranth_bench import stream_source
 from .mc_array_stimulus import ArrayBenchResult, build_array_dut
 from .stimulus import merge_order, same_cycle_rule
@@ -19,7 +21,7 @@ __all__ = ["run_array_amaranth", "array_timeout"]
 def array_timeout(stim, stall):
     """A cycle budget for a run: every step of every window at the array's rate, the
     quantizer's time per sample, with room for stalls."""
-    per_step = stim.groups if stim.groups > 10 else stim.groups + 10
+    per_step = stim.groups if stim.groups > WRITE_STAGE else stim.groups + WRITE_STAGE
     per_sample = stim.window * per_step + max(stim.mcs, stim.sensors + stim.fmt.x_bits + 3) * 4
     return int((len(stim.samples) + 2) * per_sample * (1 + 8 * stall) * 2
                + sum(w.delay for w in stim.writes) + 2000)

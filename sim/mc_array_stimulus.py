@@ -8,7 +8,7 @@ port); :func:`expected_array` replays the accepted events through
 :class:`~hetq.golden.quantizer.QuantizerModel` and :class:`~hetq.golden.mc_array.MCArrayModel`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -169,16 +169,30 @@ def extra_currents(rng, n, window, mcs, fmt=DEFAULT_FORMAT):
 
 
 def make_array_stimulus(seed, n, *, sensors=8, duplication=4, lanes=1, hold=50, rinse=50,
-                        fmt=DEFAULT_FORMAT, writes=True, edges=True, inhibition=False,
-                        weights=None, step_bits=STEP_BITS):
+                        fmt=DEFAULT_FORMAT, writes=True, threshold_writes=True, edges=True,
+                        inhibition=False, weights=None, step_bits=STEP_BITS):
     """A seeded :class:`ArrayStimulus` of ``n`` samples: the quantizer's stimulus
     (:func:`~.stimulus.make_stimulus`: edge cases first, random samples, table writes
     mid-stream) and, with ``inhibition``, :func:`extra_currents` (the first windows zero,
-    the smallest and the largest constant current when ``edges``)."""
+    the smallest and the largest constant current when ``edges``).
+
+    A rewritten threshold table makes the quantizer's phase differ from the neuron's (the
+    array integrates the drive whatever the thresholds say); ``threshold_writes=False``
+    keeps the weight writes only, for checks of the equivalence with the quantizer."""
     check_window(hold, rinse)
     rng = np.random.default_rng(seed)
     quant = make_stimulus(rng.integers(0, 2**63), n, sensors=sensors, duplication=duplication,
                           fmt=fmt, writes=writes, edges=edges, weights=weights)
+    # the quantizer's stimulus spreads the writes over its own time per sample; the array
+    # takes a window of steps per sample
+    mcs = sensors * duplication
+    groups = mcs // lanes
+    from ..hdl.mc_array import WRITE_STAGE
+
+    scale = (hold + rinse) * (groups if groups > WRITE_STAGE else groups + WRITE_STAGE) / max(
+        mcs, sensors + fmt.x_bits + 2)
+    quant.writes = [replace(w, delay=int(w.delay * scale)) for w in quant.writes
+                    if threshold_writes or w.kind != "threshold"]
     extra = None
     if inhibition:
         extra = extra_currents(rng, n, hold + rinse, sensors * duplication, fmt)

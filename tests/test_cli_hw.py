@@ -3,6 +3,7 @@
 import argparse
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -58,7 +59,7 @@ def test_compare_mc_array_icarus(tmp_path, capsys):
     assert "state write-backs: 3200 (6400 MC states compared, 0 differ; 4 window hashes " \
            "compared, 0 differ)" in out
     assert "quantizer equivalence: 128 gamma-cycle phases" in out and "0 differ" in out
-    assert "(nominal 1801); per step" in out and "(nominal 18); per gamma cycle" in out
+    assert "(nominal 1800); per step" in out and "(nominal 18); per gamma cycle" in out
     assert (tmp_path / "mc_array_icarus_8x2_l2_h50_r50").is_dir()
 
 
@@ -106,7 +107,55 @@ def test_report_without_builds(tmp_path):
         run("report", "--root", tmp_path)
 
 
+def test_report_shows_mc_array_rates(tmp_path, capsys):
+    d = tmp_path / "mc-array" / "ulx3s"                 # as `hetq build mc-array` makes
+    d.mkdir(parents=True)
+    (d / "top.report.json").write_text(json.dumps({
+        "fmax": {"clk": {"achieved": 140.8, "constraint": 130.0}},
+        "utilization": {"DP16KD": {"used": 2, "available": 208}}}))
+    (d / "hetq_build.json").write_text(json.dumps({
+        "board": "ulx3s", "block": "mc-array", "mcs": 256, "lanes": 2, "hold": 250,
+        "rinse": 50, "inhibition": True, "cycles_per_step": 128, "cycles_per_cycle": 6400,
+        "cycles_per_sample": 38401}))
+    run("report", "--root", tmp_path)
+    out = capsys.readouterr().out
+    assert "MC array 256 MCs, 2 lanes, hold 250, rinse 50, inhibition" in out
+    assert "cycles per step 128, per 50-step gamma cycle 6400, per sample 38401" in out
+    assert "1,100,000 steps/s, 22,000 gamma cycles/s" in out and "1,100x real time" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lanes", 3], "lanes must be a power of two that divides mcs (256), not 3"),
+    (["--mcs", 96, "--lanes", 64], "lanes must be a power of two that divides mcs (96), not 64"),
+    (["--hold", 60], "hold must be a multiple of 50 steps, not 60"),
+    (["--mcs", 70000], "mcs must be in [1, 65536], not 70000"),
+    (["-D", 4], "--duplication applies to quantizer, not mc-array"),
+])
+def test_build_mc_array_bad_sizes(tmp_path, argv, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run("build", "mc-array", "--board", "icebreaker", "-o", tmp_path, *argv)
+    assert not any(tmp_path.iterdir())
+
+
+def test_build_quantizer_rejects_mc_array_options(tmp_path):
+    with pytest.raises(ValueError, match="--inhibition applies to mc-array, not quantizer"):
+        run("build", "quantizer", "--board", "ulx3s", "--inhibition", "-o", tmp_path)
+
+
+def test_build_error_is_one_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "hetq", "build", "mc-array", "--board",
+                        "icebreaker", "--lanes", "3", "-o", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == ("hetq build: error: lanes must be a power of two that divides mcs "
+                        "(256), not 3\n")
+
+
 @pytest.mark.parametrize("argv", [
+    ["build", "mc-array", "--board", "icebreaker", "--mcs", "0"],
+    ["build", "mc-array", "--board", "icebreaker", "--lanes", "two"],
+    ["build", "mc-array"],
+    ["build", "fifo", "--board", "ulx3s"],
     ["compare", "quantizer", "--vectors", "0"],
     ["compare", "quantizer", "--stall", "1.5"],
     ["compare", "quantizer", "--sim", "xsim"],
@@ -132,9 +181,9 @@ def test_bad_sizes_are_one_line_errors(tmp_path):
 
 
 def test_mc_array_options_are_checked(tmp_path):
-    with pytest.raises(ValueError, match="--lanes applies to `compare mc-array` only"):
+    with pytest.raises(ValueError, match="--lanes applies to mc-array, not quantizer"):
         run("compare", "quantizer", "--lanes", 2, "--vectors", 2)
-    with pytest.raises(ValueError, match="--inhibition applies to `compare mc-array` only"):
+    with pytest.raises(ValueError, match="--inhibition applies to mc-array, not quantizer"):
         run("compare", "quantizer", "--inhibition", "--vectors", 2)
     with pytest.raises(ValueError, match="hold must be a multiple of 50 steps, not 60"):
         run("compare", "mc-array", "--hold", 60, "--vectors", 2, "--build-dir", tmp_path)

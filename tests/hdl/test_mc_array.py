@@ -1,0 +1,181 @@
+"""The MC array RTL in Amaranth's simulator against the golden model: every spike, every
+state write-back, the state memories read at cycle ends, the equivalence with the phase
+quantizer, lanes, inhibition, back-pressure, throughput and parameter errors."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import Fragment
+from amaranth.sim import Simulator
+
+from hetq.golden.fixed import CYCLE, DEFAULT_FORMAT, lif_phase
+from hetq.golden.mc_array import MCArrayModel, cycle_phases, drive_transfers
+from hetq.hdl.mc_array import WRITE_STAGE, MCArray, SensorMCArray
+from hetq.sim.mc_array_bench import run_array_amaranth
+from hetq.sim.mc_array_stimulus import expected_array, make_array_stimulus
+from hetq.sim.stimulus import Write
+
+F = DEFAULT_FORMAT
+
+
+def check(stim, res):
+    exp = expected_array(stim, res.order)
+    np.testing.assert_equal(res.events, exp.array.events)
+    np.testing.assert_equal(res.voltage, exp.array.voltage)
+    np.testing.assert_equal(res.refractory, exp.array.refractory)
+    assert res.peeks >= len(stim.samples) * stim.window // CYCLE
+    return exp
+
+
+@pytest.mark.parametrize("sensors, duplication, lanes, n, stall", [
+    (8, 4, 1, 14, 0.0),          # 32 MCs, one lane: the edge cases and a few random samples
+    (8, 4, 4, 8, 0.3),           # four lanes, random idle cycles and back-pressure
+    (2, 4, 8, 6, 0.2),           # one group per step: every step waits for the write-back
+])
+def test_spike_phases_equal_the_quantizer(sensors, duplication, lanes, n, stall):
+    stim = make_array_stimulus(sensors * 10 + lanes, n, sensors=sensors,
+                               duplication=duplication, lanes=lanes, hold=100, rinse=50,
+                               threshold_writes=False)
+    assert any(w.kind == "weight" for w in stim.writes)
+    res = run_array_amaranth(stim, seed=lanes, stall=stall)
+    exp = check(stim, res)
+    phases = cycle_phases(res.events, samples=n, mcs=stim.mcs, hold=100, rinse=50)
+    np.testing.assert_equal(phases[:, :2], np.repeat(exp.phases[:, None], 2, axis=1))
+    np.testing.assert_equal(phases[:, 2], 0)
+    assert len(res.events) > 0
+
+
+def test_rewritten_thresholds_do_not_change_the_neurons():
+    """The array integrates the drive: a threshold write changes the quantizer's phase, not
+    the spike phase, which stays the neuron's (lif_phase of the drive)."""
+    stim = make_array_stimulus(5, 20, sensors=2, duplication=4, hold=50, rinse=0,
+                               writes=False)
+    stim.quant.writes = [Write("threshold", 0, F.drive_max, delay=2000)]   # rheobase up
+    res = run_array_amaranth(stim, seed=2)
+    exp = check(stim, res)
+    phases = cycle_phases(res.events, samples=20, mcs=8, hold=50, rinse=0)[:, 0]
+    np.testing.assert_equal(phases, lif_phase(exp.drives))
+    assert not np.array_equal(phases, exp.phases)
+    assert ("write", 0) in res.order[:-4]
+
+
+@pytest.mark.parametrize("sensors, duplication, lanes, stall", [
+    (3, 4, 2, 0.2),
+    (1, 1, 1, 0.0),
+    (4, 8, 1, 0.1),
+])
+def test_random_extra_currents(sensors, duplication, lanes, stall):
+    stim = make_array_stimulus(77 + lanes, 6, sensors=sensors, duplication=duplication,
+                               lanes=lanes, hold=50, rinse=50, inhibition=True)
+    res = run_array_amaranth(stim, seed=5, stall=stall)
+    check(stim, res)
+    # the constant extreme currents of the edge windows really reach the array
+    assert res.voltage[stim.window:2 * stim.window].min() < -120 * 65536
+
+
+def test_a_wrong_expectation_is_caught():
+    stim = make_array_stimulus(4, 3, sensors=2, duplication=4, hold=50, rinse=0,
+                               inhibition=True)
+    res = run_array_amaranth(stim, seed=1)
+    stim.extra[1, 10, 3] += 1 << 16                 # the bench drove other currents
+    exp = expected_array(stim, res.order)
+    assert not np.array_equal(res.voltage, exp.array.voltage)
+
+
+def _bare_run(mcs, lanes, drives, hold=50, rinse=0, ready=None):
+    """Drive a bare MCArray with preloaded drive vectors; returns the events and the cycle of
+    every state write-back."""
+    dut = MCArray(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse)
+    transfers = drive_transfers(drives)
+    writes, events = [], []
+    n = len(drives)
+
+    async def source(ctx):
+        for mc, d, last in transfers:
+            ctx.set(dut.i.payload, {"mc": int(mc), "drive": int(d), "last": int(last)})
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)
+        ctx.set(dut.i.valid, 0)
+
+    async def sink(ctx):
+        cycle = 0
+        while len(writes) < n * (hold + rinse) * (mcs // lanes):
+            ctx.set(dut.o.ready, 1 if ready is None else ready(cycle))
+            _, _, mon_valid, valid, rdy, payload = await ctx.tick().sample(
+                dut.monitor.valid, dut.o.valid, dut.o.ready, dut.o.payload)
+            cycle += 1
+            if mon_valid:
+                writes.append(cycle)
+            if valid and rdy:
+                events.append((int(payload.step), int(payload.mc)))
+        ctx.set(dut.o.ready, 1)
+        for _ in range(100):
+            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            if valid:
+                events.append((int(payload.step), int(payload.mc)))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(source)
+    sim.add_testbench(sink)
+    sim.run()
+    return dut, np.array(events, dtype=np.int64).reshape(-1, 2), np.array(writes)
+
+
+@pytest.mark.parametrize("mcs, lanes", [(32, 2), (8, 4), (1, 1)])
+def test_cycles_per_step_and_per_sample(mcs, lanes):
+    drives = np.random.default_rng(mcs).integers(0, F.drive_max + 1, (3, mcs))
+    dut, events, writes = _bare_run(mcs, lanes, drives)
+    groups = mcs // lanes
+    per_step = writes.reshape(-1, groups)[:, 0]
+    gaps = np.diff(per_step)
+    window_ends = np.arange(1, 3) * 50
+    inside = np.delete(gaps, window_ends - 1)
+    assert (inside == dut.cycles_per_step).all()
+    # one cycle between windows, hidden by the wait for the write-back when it is needed
+    gap = 1 if groups > WRITE_STAGE else 0
+    assert (gaps[window_ends - 1] == dut.cycles_per_step + gap).all()
+    assert per_step[100] - per_step[50] == dut.cycles_per_sample
+    assert dut.cycles_per_step == (groups if groups > WRITE_STAGE else groups + WRITE_STAGE)
+    assert dut.cycles_per_cycle == 50 * dut.cycles_per_step
+    np.testing.assert_equal(events, MCArrayModel(mcs=mcs, hold=50, rinse=0).run(drives).events)
+
+
+def test_held_back_spikes_are_not_lost():
+    """Every MC fires in the same step of every cycle; o.ready is low for 3000 cycles at a
+    time, so the spike FIFO fills and the array waits."""
+    mcs = 64
+    drives = np.full((2, mcs), F.drive_max)
+    _, events, writes = _bare_run(mcs, 1, drives, hold=100, rinse=50,
+                                  ready=lambda c: int((c // 3000) % 2 == 1))
+    expected = MCArrayModel(mcs=mcs, hold=100, rinse=50).run(drives).events
+    assert len(expected) == 2 * 2 * mcs
+    np.testing.assert_equal(events, expected)
+    assert writes[-1] > 2 * 150 * mcs + 3000       # the array did wait
+
+
+@pytest.mark.parametrize("kwargs, exc, text", [
+    (dict(mcs=0), ValueError, "mcs must be in"),
+    (dict(mcs=12, lanes=8), ValueError, "lanes must be a power of two that divides mcs"),
+    (dict(mcs=12, lanes=3), ValueError, "lanes must be a power of two"),
+    (dict(mcs=8, hold=75), ValueError, "hold must be a multiple of 50"),
+    (dict(mcs=8, step_bits=60), ValueError, "step_bits must be in"),
+    (dict(mcs=8, inhibition=1), TypeError, "inhibition must be a bool"),
+    (dict(mcs=8, fmt=None), TypeError, "fmt must be a FixedFormat"),
+])
+def test_parameter_errors(kwargs, exc, text):
+    with pytest.raises(exc, match=text):
+        MCArray(**kwargs)
+
+
+def test_sensor_mc_array_errors_and_ports():
+    with pytest.raises(ValueError, match="lanes must be a power of two"):
+        SensorMCArray(sensors=3, duplication=4, lanes=8)
+    with pytest.raises(ValueError, match="duplication must be in"):
+        SensorMCArray(sensors=3, duplication=0)
+    plain = SensorMCArray(sensors=2, duplication=4)
+    assert "extra" not in plain.signature.members
+    inhibited = SensorMCArray(sensors=2, duplication=4, lanes=2, inhibition=True)
+    assert inhibited.signature.members["extra"].signature.members["payload"].shape.length == 2
+    assert inhibited.array.cycles_per_step == 4 + WRITE_STAGE
+    for dut in (plain, inhibited):
+        Fragment.get(dut, None)                     # elaborates (and uses) the hierarchy
