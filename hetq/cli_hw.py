@@ -155,6 +155,15 @@ def cmd_compare_array(args):
           f"{rep.nominal_cycles_per_sample}); per step {rep.cycles_per_step:.3f} (nominal "
           f"{rep.nominal_cycles_per_step}); per gamma cycle {50 * rep.cycles_per_step:.1f} "
           f"(nominal {rep.nominal_cycles_per_cycle}); wall time {rep.seconds:.1f} s")
+    if rep.first_events is not None:
+        from .plots import plot_array_raster
+
+        png = Path(args.build_dir) / f"mc_array_{rep.simulator}_raster.png"
+        plot_array_raster(rep.first_events, samples=len(rep.first_phases), mcs=rep.mcs,
+                          hold=rep.hold, rinse=rep.rinse, path=png,
+                          quantizer_phases=None if rep.inhibition else rep.first_phases,
+                          windows=len(rep.first_phases), title=f"MC array RTL ({rep.simulator})")
+        print(f"-> {png} (spikes of the first {len(rep.first_phases)} windows, phase histogram)")
     if rep.mismatches:
         raise CommandError(
             f"{rep.mismatches} mismatches against the golden model (events "

@@ -354,6 +354,9 @@ class ArrayCompareReport:
         The array's figures with nothing stalling (:class:`~hetq.hdl.mc_array.MCArray`).
     examples : list
         Up to ten mismatches as (chunk, kind, index, got, expected).
+    first_events, first_phases : arrays
+        The RTL's spike events of the first chunk's first (at most 8) windows and the golden
+        quantizer's phases of those samples (for :func:`~hetq.plots.plot_array_raster`).
     """
 
     simulator: str
@@ -382,6 +385,8 @@ class ArrayCompareReport:
     nominal_cycles_per_sample: int
     seconds: float
     examples: list = field(default_factory=list)
+    first_events: np.ndarray | None = None
+    first_phases: np.ndarray | None = None
 
     @property
     def mcs(self):
@@ -624,6 +629,7 @@ def _compare_array_chunks(vectors, seed, simulator, array, sensors, duplication,
                             "state_mismatches", "windows", "hash_mismatches", "writebacks",
                             "phases", "phase_mismatches", "cycles"), 0)
     examples = []
+    first = {}
 
     def keep(k, found):
         examples.extend((k, *e) for e in found[:max(0, MAX_EXAMPLES - len(examples))])
@@ -638,6 +644,11 @@ def _compare_array_chunks(vectors, seed, simulator, array, sensors, duplication,
         bench_seed = int(np.random.default_rng([seed, 2, k]).integers(1, 2**31 - 1))
         res = _run_array(simulator, stim, bench_seed, stall, build_dir, size)
         exp = expected_array(stim, res.order)
+        if k == 0:
+            shown = min(n, 8)
+            ev = np.asarray(res.events, dtype=np.int64).reshape(-1, 2)
+            first = {"first_events": ev[ev[:, 0] < shown * array.window],
+                     "first_phases": exp.phases[:shown]}
         count, found = _event_mismatches(res.events, exp.array.events)
         totals["event_mismatches"] += count
         keep(k, found)
@@ -673,4 +684,4 @@ def _compare_array_chunks(vectors, seed, simulator, array, sensors, duplication,
         nominal_cycles_per_step=array.cycles_per_step,
         nominal_cycles_per_cycle=array.cycles_per_cycle,
         nominal_cycles_per_sample=array.cycles_per_sample,
-        seconds=time.perf_counter() - start, examples=examples)
+        seconds=time.perf_counter() - start, examples=examples, **first)

@@ -61,6 +61,8 @@ def test_compare_mc_array_icarus(tmp_path, capsys):
     assert "quantizer equivalence: 128 gamma-cycle phases" in out and "0 differ" in out
     assert "(nominal 1800); per step" in out and "(nominal 18); per gamma cycle" in out
     assert (tmp_path / "mc_array_icarus_8x2_l2_h50_r50").is_dir()
+    png = tmp_path / "mc_array_icarus_raster.png"
+    assert f"-> {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_compare_mc_array_mismatch_is_a_one_line_error(monkeypatch, capsys):
