@@ -356,7 +356,8 @@ class ArrayCompareReport:
         Up to ten mismatches as (chunk, kind, index, got, expected).
     first_events, first_phases : arrays
         The RTL's spike events of the first chunk's first (at most 8) windows and the golden
-        quantizer's phases of those samples (for :func:`~hetq.plots.plot_array_raster`).
+        quantizer's phases of those samples under the format's threshold table (for
+        :func:`~hetq.plots.plot_array_raster`).
     """
 
     simulator: str
@@ -647,8 +648,10 @@ def _compare_array_chunks(vectors, seed, simulator, array, sensors, duplication,
         if k == 0:
             shown = min(n, 8)
             ev = np.asarray(res.events, dtype=np.int64).reshape(-1, 2)
+            from .golden.fixed import phase_from_thresholds, phase_thresholds
             first = {"first_events": ev[ev[:, 0] < shown * array.window],
-                     "first_phases": exp.phases[:shown]}
+                     "first_phases": phase_from_thresholds(exp.drives[:shown],
+                                                           phase_thresholds(fmt))}
         count, found = _event_mismatches(res.events, exp.array.events)
         totals["event_mismatches"] += count
         keep(k, found)
