@@ -13,7 +13,8 @@ from amaranth.sim import Simulator
 from ..hdl.quantizer import PhaseQuantizer, SensorQuantizer
 from .stimulus import merge_order, same_cycle_rule
 
-__all__ = ["BenchResult", "build_dut", "stream_source", "stream_sink", "run_amaranth"]
+__all__ = ["BenchResult", "build_dut", "stream_source", "stream_sink", "write_driver",
+           "run_amaranth"]
 
 
 @dataclass
@@ -76,6 +77,22 @@ async def stream_source(ctx, port, payloads, rng, stall, taken, delays=None):
         ctx.set(port.valid, 0)
 
 
+async def write_driver(ctx, dut, writes, rng, write_cycles):
+    """Offer each table write (:class:`~.stimulus.Write`) on ``dut.weight_w`` or
+    ``dut.threshold_w`` after its idle delay; append the clock edge of every transfer to
+    ``write_cycles``."""
+    cycle = 0
+    for w in writes:
+        port = dut.weight_w if w.kind == "weight" else dut.threshold_w
+        for _ in range(w.delay):
+            await ctx.tick()
+            cycle += 1
+        taken = []
+        await stream_source(ctx, port, [{"addr": w.addr, "data": w.code}], rng, 0.0, taken)
+        cycle += taken[0]
+        write_cycles.append(cycle)
+
+
 async def stream_sink(ctx, port, count, rng, stall, convert, out, timeout):
     """Take ``count`` transfers from ``port`` with ``ready`` low with probability ``stall`` in
     every cycle; append ``(cycle, convert(payload))`` to ``out``. Raises RuntimeError after
@@ -114,17 +131,7 @@ def run_amaranth(stim, *, seed=0, stall=0.0, dut=None, vcd=None):
         await stream_source(ctx, dut.i, samples, rng_in, stall, sample_cycles)
 
     async def writes_tb(ctx):
-        cycle = 0
-        for w in stim.writes:
-            port = dut.weight_w if w.kind == "weight" else dut.threshold_w
-            for _ in range(w.delay):
-                await ctx.tick()
-                cycle += 1
-            taken = []
-            await stream_source(ctx, port, [{"addr": w.addr, "data": w.code}], rng_w, 0.0,
-                                taken)
-            cycle += taken[0]
-            write_cycles.append(cycle)
+        await write_driver(ctx, dut, stim.writes, rng_w, write_cycles)
 
     async def monitor_tb(ctx):
         await stream_sink(ctx, dut.o, stim.outputs, rng_out, stall, _record, outputs, timeout)

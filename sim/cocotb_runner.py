@@ -58,28 +58,43 @@ def run_cocotb_module(component, toplevel, module, build_dir, env, waves=False):
                            f"(log: {log})")
 
 
-def run_cocotb(stim, *, seed=0, stall=0.0, build_dir, waves=False):
-    """Run ``stim`` through :mod:`hetq.sim.quantizer_tb` (raises :class:`BenchFailure` on any
-    mismatch) and return its :class:`~.amaranth_bench.BenchResult`."""
+def _order(result):
+    """The acceptance order a bench saved (``order_kind``: write or not, ``order_index``)."""
+    return [("write" if k else "sample", int(i))
+            for k, i in zip(result["order_kind"], result["order_index"])]
+
+
+def _run_result_bench(component, toplevel, module, build_dir, waves, save):
+    """Save a bench's stimulus with ``save(path)``, run ``module`` on ``component`` and return
+    the path of the result file the bench wrote and the :class:`BenchFailure` it raised (or
+    None). Raises BenchFailure when the bench wrote no result."""
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     bench = build_dir / "stimulus.npz"
-    save_stimulus(bench, stim, seed=seed, stall=stall)
+    save(bench)
     result = Path(f"{bench}.result.npz")
     if result.exists():
         result.unlink()
-    toplevel = "phase_quantizer" if stim.normalised else "sensor_quantizer"
     failure = None
     try:
-        run_cocotb_module(build_dut(stim), toplevel, "hetq.sim.quantizer_tb", build_dir,
-                          {"HETQ_BENCH": str(bench)}, waves=waves)
+        run_cocotb_module(component, toplevel, module, build_dir, {"HETQ_BENCH": str(bench)},
+                          waves=waves)
     except BenchFailure as e:
         failure = e
     if not result.exists():
         raise failure or BenchFailure(f"the bench wrote no result (log: {build_dir / 'sim.log'})")
+    return result, failure
+
+
+def run_cocotb(stim, *, seed=0, stall=0.0, build_dir, waves=False):
+    """Run ``stim`` through :mod:`hetq.sim.quantizer_tb` (raises :class:`BenchFailure` on any
+    mismatch) and return its :class:`~.amaranth_bench.BenchResult`."""
+    toplevel = "phase_quantizer" if stim.normalised else "sensor_quantizer"
+    result, failure = _run_result_bench(
+        build_dut(stim), toplevel, "hetq.sim.quantizer_tb", build_dir, waves,
+        lambda path: save_stimulus(path, stim, seed=seed, stall=stall))
     with np.load(result) as z:
-        order = [("write" if k else "sample", int(i))
-                 for k, i in zip(z["order_kind"], z["order_index"])]
+        order = _order(z)
         res = BenchResult(records=z["records"], order=order, first_in=int(z["first_in"]),
                           last_out=int(z["last_out"]), samples=int(z["samples"]))
         mismatches = int(z["mismatches"])
@@ -111,24 +126,13 @@ def run_cocotb_array(stim, *, seed=0, stall=0.0, build_dir, waves=False):
     :class:`~.mc_array_stimulus.ArrayBenchResult`."""
     from .mc_array_stimulus import ArrayBenchResult, build_array_dut, save_array_stimulus
 
-    build_dir = Path(build_dir).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
-    bench = build_dir / "stimulus.npz"
-    save_array_stimulus(bench, stim, seed=seed, stall=stall)
-    result = Path(f"{bench}.result.npz")
-    if result.exists():
-        result.unlink()
-    failure = None
-    try:
-        run_cocotb_module(build_array_dut(stim), "sensor_mc_array", "hetq.sim.mc_array_tb",
-                          build_dir, {"HETQ_BENCH": str(bench)}, waves=waves)
-    except BenchFailure as e:
-        failure = e
-    if failure is not None or not result.exists():
-        raise failure or BenchFailure(f"the bench wrote no result (log: {build_dir / 'sim.log'})")
+    result, failure = _run_result_bench(
+        build_array_dut(stim), "sensor_mc_array", "hetq.sim.mc_array_tb", build_dir, waves,
+        lambda path: save_array_stimulus(path, stim, seed=seed, stall=stall))
+    if failure is not None:
+        raise failure
     with np.load(result) as z:
-        order = [("write" if k else "sample", int(i))
-                 for k, i in zip(z["order_kind"], z["order_index"])]
+        order = _order(z)
         return ArrayBenchResult(events=z["events"], voltage=z["voltage"],
                                 refractory=z["refractory"], order=order,
                                 first_in=int(z["first_in"]), last_out=int(z["last_out"]),

@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 
 from ..hdl.mc_array import WRITE_STAGE
 
-from .amaranth_bench import stream_source
+from .amaranth_bench import stream_source, write_driver
 from .mc_array_stimulus import ArrayBenchResult, build_array_dut
 from .stimulus import merge_order, same_cycle_rule
 
@@ -63,17 +63,7 @@ def run_array_amaranth(stim, *, seed=0, stall=0.0, peek_steps=None, dut=None, vc
         await stream_source(ctx, dut.i, samples, rng_in, stall, sample_cycles)
 
     async def writes_tb(ctx):
-        cycle = 0
-        for w in stim.writes:
-            port = dut.weight_w if w.kind == "weight" else dut.threshold_w
-            for _ in range(w.delay):
-                await ctx.tick()
-                cycle += 1
-            taken = []
-            await stream_source(ctx, port, [{"addr": w.addr, "data": w.code}], rng_w, 0.0,
-                                taken)
-            cycle += taken[0]
-            write_cycles.append(cycle)
+        await write_driver(ctx, dut, stim.writes, rng_w, write_cycles)
 
     async def extra_tb(ctx):
         words = stim.extra_words()

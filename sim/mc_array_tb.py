@@ -19,9 +19,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hetq.sim.mc_array_stimulus import build_array_dut, expected_array, load_array_stimulus
-from hetq.sim.quantizer_tb import StreamSource, _layout
+from hetq.sim.quantizer_tb import StreamSource, _layout, send_writes
 from hetq.sim.stimulus import merge_order, same_cycle_rule
-from hetq.sim.verilog import pack_array, pack_struct, unpack_struct
+from hetq.sim.verilog import pack_array, unpack_struct
 
 __all__ = ["run_mc_array"]
 
@@ -58,13 +58,7 @@ async def run_mc_array(dut, path):
     memories = [getattr(dut.array, f"state{lane}") for lane in range(lanes)]
 
     async def writes():
-        cycle = 0
-        for w in stim.writes:
-            taken = []
-            word = pack_struct(layouts[w.kind], addr=w.addr, data=w.code)
-            await ports[w.kind].send([word], rng_w, 0.0, [w.delay], taken, start=cycle)
-            cycle = taken[0]
-            write_cycles.append(cycle)
+        await send_writes(ports, layouts, stim.writes, rng_w, write_cycles)
 
     async def currents():
         if extra is None:

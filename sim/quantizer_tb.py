@@ -19,7 +19,7 @@ from hetq.sim.amaranth_bench import build_dut
 from hetq.sim.stimulus import expected_records, load_stimulus, merge_order, same_cycle_rule
 from hetq.sim.verilog import pack_array, pack_struct
 
-__all__ = ["run_quantizer"]
+__all__ = ["StreamSource", "StreamSink", "send_writes", "run_quantizer"]
 
 
 def _layout(component, member):
@@ -88,6 +88,19 @@ class StreamSink(_StreamPort):
         self.ready.value = 0
 
 
+async def send_writes(ports, layouts, writes, rng, write_cycles):
+    """Send each table write (:class:`~hetq.sim.stimulus.Write`) on its port
+    (``ports[kind]``, a :class:`StreamSource`, payload ``layouts[kind]``) after its idle delay;
+    append the cycle of every transfer to ``write_cycles``."""
+    cycle = 0
+    for w in writes:
+        taken = []
+        word = pack_struct(layouts[w.kind], addr=w.addr, data=w.code)
+        await ports[w.kind].send([word], rng, 0.0, [w.delay], taken, start=cycle)
+        cycle = taken[0]
+        write_cycles.append(cycle)
+
+
 async def run_quantizer(dut, path):
     stim, seed, stall, _ = load_stimulus(path)
     model = build_dut(stim)
@@ -109,13 +122,7 @@ async def run_quantizer(dut, path):
     words = [pack_array(row, in_width) for row in stim.samples]
 
     async def writes():
-        cycle = 0
-        for w in stim.writes:
-            taken = []
-            word = pack_struct(layouts[w.kind], addr=w.addr, data=w.code)
-            await ports[w.kind].send([word], rng_w, 0.0, [w.delay], taken, start=cycle)
-            cycle = taken[0]
-            write_cycles.append(cycle)
+        await send_writes(ports, layouts, stim.writes, rng_w, write_cycles)
 
     per_sample = max(stim.sensors * stim.duplication, stim.sensors + stim.fmt.x_bits + 3)
     timeout = int((len(words) + 4) * per_sample * (1 + 8 * stall) * 2
