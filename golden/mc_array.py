@@ -73,7 +73,8 @@ def drive_transfers(drives):
 
 
 class MCArrayModel:
-    """The MC array's state: voltages, refractory flags, the two drive banks, the step.
+    """The MC array's state between windows: the two drive banks and the step (voltages and
+    refractory flags are at rest there, since every window ends with a release).
 
     Parameters
     ----------
@@ -96,8 +97,6 @@ class MCArrayModel:
         self.fmt, self.step_bits = fmt, int(step_bits)
         self.gamma = gamma_rom(fmt)
         self.banks = np.zeros((2, self.mcs), dtype=np.int64)
-        self.voltage = np.full(self.mcs, fmt.rest, dtype=np.int64)
-        self.refractory = np.zeros(self.mcs, dtype=bool)
         self.step = 0
         self.loaded = 0                                # samples completed on the drive stream
 
@@ -160,8 +159,6 @@ class MCArrayModel:
             if v.size and (v.min() < v_min or v.max() > v_max):
                 raise AssertionError("voltage outside the bounds of FixedFormat.state_bounds")
             volts[:, s], refr[:, s], fires[:, s] = v, r, fire
-        if n:
-            self.voltage, self.refractory = v[-1].copy(), r[-1].copy()
         first = self.step
         self.step += n * self.window
         k, s, mc = np.nonzero(fires)

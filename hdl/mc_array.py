@@ -23,6 +23,7 @@ from .normaliser import Normaliser, check_format
 from .quantizer import PhaseQuantizer, SensorQuantizer, lanes_for
 
 __all__ = ["MCArray", "SensorMCArray", "drive_layout", "spike_layout", "monitor_layout",
+           "cycles_per_step", "cycles_per_sample",
            "WRITE_STAGE"]
 
 #: Cycles from the issue of a group (state RAM address) to the write of its new state.
@@ -34,6 +35,20 @@ WRITE_STAGE = 10
 LEAK_SPLIT = 6
 if LEAK_NUM != (7 << LEAK_SPLIT) + 5 or LEAK_SHIFT < LEAK_SPLIT:
     raise ImportError(f"the leak multiplier expects 453 / 2**11, not {LEAK_NUM} / 2**{LEAK_SHIFT}")
+
+
+def cycles_per_step(groups):
+    """Clock cycles per step of an array with ``groups`` groups (``mcs / lanes``) and nothing
+    stalling: the groups, or, with fewer than ``WRITE_STAGE + 1``, the groups plus the wait
+    for the write-back."""
+    return groups if groups > WRITE_STAGE else groups + WRITE_STAGE
+
+
+def cycles_per_sample(groups, window):
+    """Clock cycles per sample window of ``window`` steps back to back (drives loaded during
+    the previous window): the steps and one cycle between windows (hidden in the wait for
+    the write-back when there are few groups)."""
+    return window * cycles_per_step(groups) + (1 if groups > WRITE_STAGE else 0)
 
 
 def _bits(n):
@@ -180,10 +195,8 @@ class MCArray(wiring.Component):
 
     @property
     def cycles_per_step(self):
-        """Clock cycles per step with nothing stalling: the groups, or, with fewer groups than
-        ``WRITE_STAGE + 1``, the groups plus the wait for the write-back."""
-        g = self.groups
-        return g if g > WRITE_STAGE else g + WRITE_STAGE
+        """Clock cycles per step with nothing stalling (:func:`cycles_per_step`)."""
+        return cycles_per_step(self.groups)
 
     @property
     def cycles_per_cycle(self):
@@ -192,10 +205,8 @@ class MCArray(wiring.Component):
 
     @property
     def cycles_per_sample(self):
-        """Clock cycles per sample window back to back (drives loaded during the previous
-        window): the window's steps and one cycle between windows (hidden in the wait for
-        the write-back when there are few groups)."""
-        return self.window * self.cycles_per_step + (1 if self.groups > WRITE_STAGE else 0)
+        """Clock cycles per sample window back to back (:func:`cycles_per_sample`)."""
+        return cycles_per_sample(self.groups, self.window)
 
     def elaborate(self, platform):
         m = Module()

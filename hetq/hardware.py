@@ -416,29 +416,22 @@ class _ArrayFigures:
 def _array_figures(*, sensors, duplication, fmt, lanes, hold, rinse, inhibition):
     """Validate a :class:`~hetq.hdl.mc_array.SensorMCArray` design (ValueError / TypeError as
     its constructor raises them) and return the array's sizes and nominal cycle figures."""
-    import gc
-    import warnings
-
-    from amaranth.hdl import UnusedElaboratable
-
-    from .hdl.mc_array import MCArray
+    from .golden.fixed import CYCLE
+    from .hdl.mc_array import MCArray, cycles_per_sample, cycles_per_step
     from .hdl.normaliser import Normaliser
     from .hdl.quantizer import PhaseQuantizer
 
     PhaseQuantizer._validate(sensors=sensors, duplication=duplication, fmt=fmt)
     Normaliser._validate(sensors=sensors, fmt=fmt)
-    # only the array's figures are wanted: drop it while its "never used" warning is off
-    # (an Elaboratable refers to itself, so only the garbage collector frees it)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnusedElaboratable)
-        array = MCArray(mcs=sensors * duplication, lanes=lanes, hold=hold, rinse=rinse,
-                        fmt=fmt, inhibition=inhibition)
-        figures = _ArrayFigures(
-            lanes=lanes, hold=hold, rinse=rinse, inhibition=inhibition, window=array.window,
-            groups=array.groups, cycles_per_step=array.cycles_per_step,
-            cycles_per_cycle=array.cycles_per_cycle, cycles_per_sample=array.cycles_per_sample)
-        del array
-        gc.collect()
+    mcs = sensors * duplication
+    MCArray._validate(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse, fmt=fmt,
+                      inhibition=inhibition)
+    groups, window = mcs // lanes, hold + rinse
+    figures = _ArrayFigures(
+        lanes=lanes, hold=hold, rinse=rinse, inhibition=inhibition, window=window,
+        groups=groups, cycles_per_step=cycles_per_step(groups),
+        cycles_per_cycle=CYCLE * cycles_per_step(groups),
+        cycles_per_sample=cycles_per_sample(groups, window))
     return figures
 
 

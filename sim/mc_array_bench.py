@@ -9,7 +9,7 @@ state memories directly and checks them against the write-backs seen so far.
 import numpy as np
 from amaranth.sim import Simulator
 
-from ..hdl.mc_array import WRITE_STAGE
+from ..hdl.mc_array import cycles_per_step
 
 from .amaranth_bench import stream_source, write_driver
 from .mc_array_stimulus import ArrayBenchResult, build_array_dut
@@ -21,8 +21,8 @@ __all__ = ["run_array_amaranth", "array_timeout"]
 def array_timeout(stim, stall):
     """A cycle budget for a run: every step of every window at the array's rate, the
     quantizer's time per sample, with room for stalls."""
-    per_step = stim.groups if stim.groups > WRITE_STAGE else stim.groups + WRITE_STAGE
-    per_sample = stim.window * per_step + max(stim.mcs, stim.sensors + stim.fmt.x_bits + 3) * 4
+    per_sample = (stim.window * cycles_per_step(stim.groups)
+                  + max(stim.mcs, stim.sensors + stim.fmt.x_bits + 3) * 4)
     return int((len(stim.samples) + 2) * per_sample * (1 + 8 * stall) * 2
                + sum(w.delay for w in stim.writes) + 2000)
 
@@ -56,7 +56,7 @@ def run_array_amaranth(stim, *, seed=0, stall=0.0, peek_steps=None, dut=None, vc
     voltage = np.zeros((steps, mcs), dtype=np.int64)
     refractory = np.zeros((steps, mcs), dtype=bool)
     timeout = array_timeout(stim, stall)
-    state = {"writes": 0, "last": 0, "first": None, "peeks": 0}
+    state = {"writes": 0, "last": 0, "peeks": 0}
     samples = [[int(v) for v in row] for row in stim.samples]
 
     async def samples_tb(ctx):

@@ -81,6 +81,15 @@ _TB = _CLOCK + _SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
     rst <= 1'b0;
   end
 
+  task finish_bench;
+    begin
+      $fclose(fd);
+      $fclose(fe);
+      if (dump) $fclose(fs);
+      $finish;
+    end
+  endtask
+
   always @(posedge clk) if (!rst) begin
     cycle = cycle + 1;
 """ + _SOURCES_STEP + """{extra_step}    // spikes
@@ -111,20 +120,14 @@ _TB = _CLOCK + _SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
       else idle = idle + 1;
       if (idle >= {drain}) begin
         $fwrite(fd, "S %0d %0d %0d\\n", first_in, last_out, bad_group);
-        $fclose(fd);
-        $fclose(fe);
-        if (dump) $fclose(fs);
-        $finish;
+        finish_bench;
       end
     end
     if (cycle > limit) begin
       $fwrite(fd, "TIMEOUT after %0d cycles: %0d of %0d write-backs, %0d of %0d samples, ",
               cycle, wb, total, si, n);
       $fwrite(fd, "%0d of %0d table writes\\n", wi, nw);
-      $fclose(fd);
-      $fclose(fe);
-      if (dump) $fclose(fs);
-      $finish;
+      finish_bench;
     end
   end
 endmodule

@@ -187,9 +187,9 @@ def make_array_stimulus(seed, n, *, sensors=8, duplication=4, lanes=1, hold=50, 
     # takes a window of steps per sample
     mcs = sensors * duplication
     groups = mcs // lanes
-    from ..hdl.mc_array import WRITE_STAGE
+    from ..hdl.mc_array import cycles_per_step
 
-    scale = (hold + rinse) * (groups if groups > WRITE_STAGE else groups + WRITE_STAGE) / max(
+    scale = (hold + rinse) * cycles_per_step(groups) / max(
         mcs, sensors + fmt.x_bits + 2)
     quant.writes = [replace(w, delay=int(w.delay * scale)) for w in quant.writes
                     if threshold_writes or w.kind != "threshold"]
