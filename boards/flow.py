@@ -18,7 +18,7 @@ from pathlib import Path
 
 from amaranth.build import Clock, Resource
 
-from ..golden.fixed import CYCLE, DEFAULT_FORMAT
+from ..golden.fixed.formats import CYCLE, DEFAULT_FORMAT
 from .harness import MCArrayHarness, QuantizerHarness
 
 __all__ = ["BLOCKS", "BOARDS", "Board", "BuildReport", "build", "read_report", "tool_env",

@@ -11,7 +11,7 @@ constrains it at the target frequency so that nextpnr reports the reachable Fmax
 from amaranth import Cat, Elaboratable, Module, Mux, Signal
 from amaranth.lib import io
 
-from ..golden.fixed import DEFAULT_FORMAT
+from ..golden.fixed.formats import DEFAULT_FORMAT
 from ..hdl.mc_array import MCArray
 from ..hdl.quantizer import SensorQuantizer, lanes_for
 

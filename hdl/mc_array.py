@@ -1,7 +1,7 @@
 """The time-stepped MC (mitral cell) array: one neuron update per clock per lane.
 
-Bit-exact twin: :class:`hetq.golden.mc_array.MCArrayModel`; the neuron arithmetic is
-:func:`hetq.golden.fixed.lif_step` (MODEL.md sections 2, 4, 10 and 17).
+Bit-exact twin: :class:`hetq.golden.fixed.mc_array.MCArrayModel`; the neuron arithmetic is
+:func:`hetq.golden.fixed.neuron.lif_step` (MODEL.md sections 2, 4, 10 and 17).
 """
 
 from amaranth import Array, Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
@@ -9,15 +9,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed import (
-    CYCLE,
-    DEFAULT_FORMAT,
-    LEAK_NUM,
-    LEAK_SHIFT,
-    check_int,
-    gamma_rom,
-)
-from ..golden.mc_array import STEP_BITS, check_window
+from ..golden.fixed.formats import CYCLE, DEFAULT_FORMAT, LEAK_NUM, LEAK_SHIFT, gamma_rom
+from ..golden.checks import check_int
+from ..golden.fixed.mc_array import STEP_BITS, check_window
 from .fifo import OutputFIFO
 from .normaliser import Normaliser, check_format
 from .quantizer import PhaseQuantizer, SensorQuantizer, lanes_for

@@ -1,13 +1,14 @@
 """The ET layer in hardware: L1 normalisation of raw sensor codes (MODEL.md section 3).
 
-Bit-exact twin: :func:`hetq.golden.fixed.normalise`.
+Bit-exact twin: :func:`hetq.golden.fixed.normaliser.normalise`.
 """
 
 from amaranth import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed import DEFAULT_FORMAT, FixedFormat, check_int
+from ..golden.fixed.formats import DEFAULT_FORMAT, FixedFormat
+from ..golden.checks import check_int
 
 __all__ = ["Normaliser", "normaliser_latency", "check_sensors", "check_format"]
 

@@ -1,6 +1,6 @@
 """The phase quantizer in hardware: one MC drive and spike phase per clock (MODEL.md 5, 6, 17).
 
-Bit-exact twin: :mod:`hetq.golden.quantizer` (:class:`~hetq.golden.quantizer.QuantizerModel`).
+Bit-exact twin: :mod:`hetq.golden.fixed.quantizer` (:class:`~hetq.golden.fixed.quantizer.QuantizerModel`).
 """
 
 import numpy as np
@@ -9,7 +9,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed import DEFAULT_FORMAT, PhaseTable, check_int, phase_thresholds
+from ..golden.fixed.formats import DEFAULT_FORMAT
+from ..golden.fixed.neuron import PhaseTable, phase_thresholds
+from ..golden.checks import check_int
 from .fifo import OutputFIFO
 from .normaliser import Normaliser, check_format, check_sensors, normaliser_latency
 
@@ -106,7 +108,7 @@ class PhaseQuantizer(wiring.Component):
     weights : array of int, optional
         Initial weight table codes (length S*D, UQ(Iw.Fw)); all zero by default.
     table : PhaseTable, optional
-        Initial thresholds; by default :func:`~hetq.golden.fixed.phase_thresholds` of ``fmt``.
+        Initial thresholds; by default :func:`~hetq.golden.fixed.neuron.phase_thresholds` of ``fmt``.
 
     Members
     -------
@@ -197,7 +199,7 @@ class PhaseQuantizer(wiring.Component):
 
     @property
     def table(self):
-        """The initial :class:`~hetq.golden.fixed.PhaseTable`."""
+        """The initial :class:`~hetq.golden.fixed.neuron.PhaseTable`."""
         return PhaseTable(self._table.thresholds.copy(), self._table.top_phase)
 
     @property

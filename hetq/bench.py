@@ -11,9 +11,9 @@ import time
 
 import numpy as np
 
-from .golden.connectivity import random_connectivity
-from .golden.network import Network
-from .golden.weights import WeightSpec
+from .golden.network.connectivity import random_connectivity
+from .golden.network.model import Network
+from .golden.network.weights import WeightSpec
 from .experiment import paper_sessions
 from .protocol import folds
 

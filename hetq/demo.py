@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .golden.synth import SynthConfig, synthesize
+from .golden.network.synth import SynthConfig, synthesize
 from .pipeline import calibrate_weights, run_network, weight_spec
 from .protocol import utilisation
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .golden.connectivity import random_connectivity
-from .golden.network import Network
-from .golden.synth import SESSIONS, SynthConfig, synthesize
-from .golden.weights import HOMOGENEOUS_GAINS, WeightSpec
+from .golden.network.connectivity import random_connectivity
+from .golden.network.model import Network
+from .golden.network.synth import SESSIONS, SynthConfig, synthesize
+from .golden.network.weights import HOMOGENEOUS_GAINS, WeightSpec
 from .protocol import folds, separability, utilisation
 
 __all__ = ["CONDITIONS", "DUPLICATIONS", "Condition", "Session", "ExperimentConfig", "Job",
@@ -148,7 +148,7 @@ def mc_model(model):
     LIF layer) or the fixed-point phase quantizer of the hardware, whose MC phases then drive
     the (float) GC layer."""
     if model == "fixed":
-        from .golden.quantizer import fixed_mc_phases
+        from .golden.fixed.quantizer import fixed_mc_phases
         return fixed_mc_phases
     return None
 

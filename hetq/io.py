@@ -74,7 +74,7 @@ def load_array(path, key=None):
 def load_samples(path):
     """Load a (samples x sensors) data file: .npy, .csv, or an .npz with ``samples`` (and
     optionally ``labels``, as written by ``hetq synth``). Returns (samples, labels or None);
-    shape and value checks are left to :func:`hetq.golden.network.validate_samples`."""
+    shape and value checks are left to :func:`hetq.golden.network.model.validate_samples`."""
     data = _load(path)
     labels = None
     if isinstance(data, dict):
@@ -92,7 +92,7 @@ def load_weights(path):
     data = _load(path)
     if not isinstance(data, dict) or "weights" not in data:
         raise InputError(f"{path}: expected an .npz with a 'weights' array")
-    from .golden.weights import column_weights
+    from .golden.network.weights import column_weights
     try:
         column_weights(data["weights"])
     except ValueError as e:

@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .golden.connectivity import default_prop, random_connectivity, validate_connectivity
-from .golden.network import Network, validate_samples
-from .golden.weights import WeightSpec, column_weights
+from .golden.network.connectivity import default_prop, random_connectivity, validate_connectivity
+from .golden.network.model import Network, validate_samples
+from .golden.network.weights import WeightSpec, column_weights
 
 __all__ = ["calibrate_weights", "RunResult", "run_network", "weight_spec"]
 
@@ -79,6 +79,6 @@ def run_network(data, weights, *, train=None, connectivity=None, n_gc=None, prop
 
 
 def weight_spec(mode, duplication, gain=25.0, smoothing=0.25, payload=25.0, limit=0.01):
-    """A validated :class:`~hetq.golden.weights.WeightSpec` (convenience for the CLI)."""
+    """A validated :class:`~hetq.golden.network.weights.WeightSpec` (convenience for the CLI)."""
     return WeightSpec(mode=mode, duplication=duplication, gain=gain, smoothing=smoothing,
                       payload=payload, limit=limit)

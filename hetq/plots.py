@@ -114,7 +114,7 @@ def plot_array_raster(events, *, samples, mcs, hold, rinse, path, quantizer_phas
     """Spike raster of the MC array's events for the first ``windows`` sample windows, and the
     histogram of the phase of every MC in every hold cycle (with the quantizer's phases of
     the same samples, when given, for comparison)."""
-    from .golden.mc_array import cycle_phases
+    from .golden.fixed.mc_array import cycle_phases
 
     plt = _plt()
     ev = np.asarray(events, dtype=np.int64).reshape(-1, 2)

@@ -5,15 +5,15 @@ raw sensor samples and table writes as in the quantizer benches (:mod:`.stimulus
 with inhibition, one extra-current transfer per group update. It records the cycles at which
 samples and writes were taken, every spike event and every state write-back (the ``monitor``
 port); :func:`expected_array` replays the accepted events through
-:class:`~hetq.golden.quantizer.QuantizerModel` and :class:`~hetq.golden.mc_array.MCArrayModel`.
+:class:`~hetq.golden.fixed.quantizer.QuantizerModel` and :class:`~hetq.golden.fixed.mc_array.MCArrayModel`.
 """
 
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..golden.fixed import DEFAULT_FORMAT
-from ..golden.mc_array import STEP_BITS, MCArrayModel, check_window
+from ..golden.fixed.formats import DEFAULT_FORMAT
+from ..golden.fixed.mc_array import STEP_BITS, MCArrayModel, check_window
 from .stimulus import Stimulus, expected_records, load_stimulus, make_stimulus, save_stimulus
 
 __all__ = ["ArrayStimulus", "ArrayExpected", "ArrayBenchResult", "HASH_MULTIPLIER", "state_words",
@@ -219,7 +219,7 @@ def build_array_dut(stim, norm_lanes=None):
 class ArrayExpected:
     """The golden outputs for a run: ``records`` of the quantizer (mc, drive, phase, last),
     ``drives`` and ``phases`` per sample (samples, mcs), and the array's
-    :class:`~hetq.golden.mc_array.ArrayOutput` (``events``, ``voltage``, ``refractory``)."""
+    :class:`~hetq.golden.fixed.mc_array.ArrayOutput` (``events``, ``voltage``, ``refractory``)."""
 
     records: np.ndarray
     drives: np.ndarray

@@ -3,7 +3,7 @@
 Settings come from the .npz named by ``HETQ_BENCH`` (``samples``, ``sensors``, ``lanes``,
 ``fmt``, ``seed``, ``stall``): samples are offered with seeded random idle cycles, ``o.ready``
 follows a seeded random pattern, and every result is compared with
-:func:`hetq.golden.fixed.normalise`.
+:func:`hetq.golden.fixed.normaliser.normalise`.
 """
 
 import os
@@ -13,7 +13,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 
-from hetq.golden.fixed import FixedFormat, normalise
+from hetq.golden.fixed.formats import FixedFormat
+from hetq.golden.fixed.normaliser import normalise
 from hetq.sim.quantizer_tb import StreamSink, StreamSource
 from hetq.sim.verilog import pack_array, unpack_array
 

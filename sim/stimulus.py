@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..golden.fixed import DEFAULT_FORMAT, phase_thresholds, weight_table
-from ..golden.quantizer import QuantizerModel
-from ..golden.weights import WeightSpec, data_blind_weights
+from ..golden.fixed.formats import DEFAULT_FORMAT
+from ..golden.fixed.neuron import phase_thresholds
+from ..golden.fixed.quantizer import weight_table
+from ..golden.fixed.quantizer import QuantizerModel
+from ..golden.network.weights import WeightSpec, data_blind_weights
 
 __all__ = ["Write", "Stimulus", "edge_samples", "random_samples", "make_stimulus",
            "initial_weights", "expected_records", "merge_order", "same_cycle_rule",
@@ -106,7 +108,7 @@ def make_stimulus(seed, n, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, writ
     samples of UQ1.Fx codes for the bare quantizer (via the golden normaliser). ``seed`` is
     anything :func:`numpy.random.default_rng` takes; ``weights`` fixes the initial table
     (default :func:`initial_weights` with random replacements)."""
-    from ..golden.fixed import normalise
+    from ..golden.fixed.normaliser import normalise
 
     rng = np.random.default_rng(seed)
     parts = [edge_samples(sensors, fmt)] if edges else []
@@ -207,7 +209,7 @@ def save_stimulus(path, stim, *, seed=0, stall=0.0, **extra):
 
 def load_stimulus(path):
     """Read what :func:`save_stimulus` wrote: ``(stim, seed, stall, extra)``."""
-    from ..golden.fixed import FixedFormat
+    from ..golden.fixed.formats import FixedFormat
 
     with np.load(path) as z:
         d = {k: z[k] for k in z.files}

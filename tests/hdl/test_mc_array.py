@@ -7,8 +7,9 @@ import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
-from hetq.golden.fixed import CYCLE, DEFAULT_FORMAT, lif_phase
-from hetq.golden.mc_array import MCArrayModel, cycle_phases, drive_transfers
+from hetq.golden.fixed.formats import CYCLE, DEFAULT_FORMAT
+from hetq.golden.fixed.neuron import lif_phase
+from hetq.golden.fixed.mc_array import MCArrayModel, cycle_phases, drive_transfers
 from hetq.hdl.mc_array import WRITE_STAGE, MCArray, SensorMCArray
 from hetq.sim.mc_array_bench import run_array_amaranth
 from hetq.sim.mc_array_stimulus import expected_array, make_array_stimulus

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from hetq.golden.fixed import DEFAULT_FORMAT, FixedFormat, normalise
+from hetq.golden.fixed.formats import DEFAULT_FORMAT, FixedFormat
+from hetq.golden.fixed.normaliser import normalise
 from hetq.hdl.normaliser import Normaliser
 from hetq.sim.amaranth_bench import stream_sink, stream_source
 from hetq.sim.stimulus import edge_samples, random_samples

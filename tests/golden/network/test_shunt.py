@@ -1,6 +1,6 @@
 import numpy as np
 
-from hetq.golden.normaliser import ShuntNormaliser, l1_normalise
+from hetq.golden.network.shunt import ShuntNormaliser, l1_normalise
 
 
 def test_rows_sum_to_one_and_match_exact_division():

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from hetq.golden.connectivity import random_connectivity
-from hetq.golden.engine import lif_params, lif_run
-from hetq.golden.lif import GC_PARAMS, MC_PARAMS, LIFLayer
-from hetq.golden.network import Network
-from hetq.golden.stdp import STDPParams
-from hetq.golden.synth import SynthConfig, synthesize
-from hetq.golden.weights import MODES, WeightSpec
+from hetq.golden.network.connectivity import random_connectivity
+from hetq.golden.network.engine import lif_params, lif_run
+from hetq.golden.network.lif import GC_PARAMS, MC_PARAMS, LIFLayer
+from hetq.golden.network.model import Network
+from hetq.golden.network.stdp import STDPParams
+from hetq.golden.network.synth import SynthConfig, synthesize
+from hetq.golden.network.weights import MODES, WeightSpec
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hetq.cli import main
-from hetq.golden.weights import WeightSpec, data_blind_weights
+from hetq.golden.network.weights import WeightSpec, data_blind_weights
 
 
 def run(*args):

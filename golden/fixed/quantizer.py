@@ -2,7 +2,7 @@
 
 Raw sensor codes in, per MC a drive code and a spike phase out (MODEL.md sections 5, 6, 17):
 
-1. ``x = normalise(s)`` (:func:`.fixed.normalise`, UQ1.Fx);
+1. ``x = normalise(s)`` (:func:`.normaliser.normalise`, UQ1.Fx);
 2. ``c = drive(w, x)`` for MC row ``D*i + k`` with the weight table entry of that row and
    the input of sensor ``i`` (UQ(Ic.Fc), saturating);
 3. ``phase = count(c >= T) -> top_phase + 1 - count`` (0 when no threshold is reached).
@@ -16,12 +16,52 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .fixed import (DEFAULT_FORMAT, FixedFormat, PhaseTable, check_sensor_ints, drive,
-                    normalise, phase_from_thresholds, phase_thresholds, to_sensor_ints,
-                    weight_table)
+from .formats import DEFAULT_FORMAT, FixedFormat, check_format
+from .neuron import PhaseTable, phase_from_thresholds, phase_thresholds
+from .normaliser import check_sensor_ints, normalise, to_sensor_ints
 
-__all__ = ["QuantizerModel", "Output", "quantize", "quantize_normalised", "fixed_mc_phases",
-           "stream_records"]
+__all__ = ["weight_table", "drive", "QuantizerModel", "Output", "quantize",
+           "quantize_normalised", "fixed_mc_phases", "stream_records"]
+
+
+def weight_table(weights, fmt=None):
+    """Quantise weights to table codes: ``round_half_even(w * 2**Fw)`` in UQ(Iw.Fw).
+
+    ``weights`` is either the per-MC vector (length sensors*D) or the (sensors*D, sensors)
+    ET->MC matrix with the column block structure (its on-block entries are taken).
+    Raises ValueError naming the first weight that is negative, not finite, or above the
+    largest code (tables are never clipped silently).
+    """
+    fmt = check_format(fmt)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim == 2:
+        from ..network.weights import column_weights
+        _, w = column_weights(w)
+        w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 1 or w.size == 0:
+        raise ValueError(f"weights must be a per-MC vector or a block matrix, got shape {w.shape}")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        r = int(np.argmax(bad))
+        raise ValueError(f"weight of MC {r} is {float(w[r]):g}; weights must be finite and >= 0")
+    q = np.rint(w * float(1 << fmt.weight_frac))
+    over = q > fmt.weight_max
+    if over.any():
+        r = int(np.argmax(over))
+        limit = fmt.weight_max / (1 << fmt.weight_frac)
+        raise ValueError(f"weight of MC {r} ({w[r]:.6g}) does not fit the weight table format "
+                         f"UQ{fmt.weight_int}.{fmt.weight_frac} (largest weight {limit:.10g})")
+    return q.astype(np.int64)
+
+
+def drive(weight_codes, x_codes, fmt=None):
+    """Drive codes ``min(floor(w * x / 2**(Fw + Fx - Fc)), 2**(Ic + Fc) - 1)`` (UQ(Ic.Fc)).
+
+    Broadcasts like ``*``; the product is exact (at most ``product_bits`` wide)."""
+    fmt = check_format(fmt)
+    w = np.asarray(weight_codes, dtype=np.int64)
+    x = np.asarray(x_codes, dtype=np.int64)
+    return np.minimum((w * x) >> fmt.product_shift, fmt.drive_max)
 
 
 @dataclass
@@ -44,7 +84,7 @@ def quantize(sensor_codes, weight_codes, table, duplication, fmt=DEFAULT_FORMAT)
     """Drive and phase of every MC for a batch of sensor codes (samples x sensors).
 
     ``weight_codes`` is the per-MC table (length sensors*D, UQ(Iw.Fw) codes) and ``table`` a
-    :class:`~.fixed.PhaseTable`."""
+    :class:`~.neuron.PhaseTable`."""
     s = check_sensor_ints(sensor_codes, fmt)
     return quantize_normalised(normalise(s, fmt), weight_codes, table, duplication, fmt)
 
@@ -76,7 +116,7 @@ class QuantizerModel:
     weights : array, optional
         Initial weight *codes* (default all zero, as the hardware's table before calibration).
     table : PhaseTable, optional
-        Initial thresholds (default :func:`~.fixed.phase_thresholds` of ``fmt``).
+        Initial thresholds (default :func:`~.neuron.phase_thresholds` of ``fmt``).
     """
 
     def __init__(self, *, sensors, duplication, fmt=DEFAULT_FORMAT, weights=None, table=None):
@@ -175,8 +215,8 @@ def fixed_mc_phases(samples, weights, *, sensor_bits=None, fmt=None, table=None)
 
     The drop-in for the float model's ``Network.process(samples).mc_phase`` (MC-only network,
     GC->MC off): the host scales every sample to ``sensor_bits``-bit integers
-    (:func:`~.fixed.to_sensor_ints`), the weights are quantised to the table format
-    (:func:`~.fixed.weight_table`), and the phases come from the hardware arithmetic.
+    (:func:`~.normaliser.to_sensor_ints`), the weights are quantised to the table format
+    (:func:`weight_table`), and the phases come from the hardware arithmetic.
 
     Parameters
     ----------

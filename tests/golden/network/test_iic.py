@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hetq.golden.iic import IICSynapse, iic_mask
+from hetq.golden.network.iic import IICSynapse, iic_mask
 
 
 def test_mask_tiles_identity():

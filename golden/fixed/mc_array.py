@@ -1,6 +1,6 @@
 """Bit-exact model of the time-stepped MC array (``hetq.hdl.mc_array``).
 
-The array runs the integer MC neuron of :func:`.fixed.lif_step` for every MC, one step after
+The array runs the integer MC neuron of :func:`.neuron.lif_step` for every MC, one step after
 another (MODEL.md sections 2, 4 and 10, with the arithmetic of section 17):
 
 * Drives arrive as a stream of transfers ``(mc, drive, last)`` (what the phase quantizer
@@ -12,7 +12,7 @@ another (MODEL.md sections 2, 4 and 10, with the arithmetic of section 17):
   in step numbering: the step counter only advances while a window runs.
 * Per step ``t`` (phase ``p = t mod 50``) and MC ``n``: the fire test on the voltage of the
   previous step, then ``v += (453 * (rest + c + g[p] + e - v)) >> 11``, the threshold clamp and
-  the refractory clamp (:func:`.fixed.lif_step`); at the end of a step with ``p = 49`` every MC
+  the refractory clamp (:func:`.neuron.lif_step`); at the end of a step with ``p = 49`` every MC
   is released (voltage to rest, refractory cleared). ``e`` is the extra input current
   (SQ(Ie.Fc) codes, GC->MC inhibition; zero unless given).
 * A fire in step ``t`` is the spike event ``(t mod 2**step_bits, n)``; events come ordered by
@@ -27,7 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fixed import CYCLE, DEFAULT_FORMAT, FixedFormat, check_int, gamma_rom, lif_step
+from ..checks import check_int
+from .formats import CYCLE, DEFAULT_FORMAT, FixedFormat, gamma_rom
+from .neuron import lif_step
 
 __all__ = ["MCArrayModel", "ArrayOutput", "drive_transfers", "window_phases", "cycle_phases",
            "STEP_BITS"]

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from hetq.golden.synth import SynthConfig, affinity_matrix, hoyer, synthesize, tune_contrast
+from hetq.golden.network.synth import (
+    SynthConfig, affinity_matrix, hoyer, synthesize, tune_contrast,
+)
 
 A_REFERENCE = [0.304791, 0.271082, 0.183190, 0.158179, 0.038698, 0.028963, 0.009357, 0.005739]
 

@@ -6,12 +6,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from hetq.golden.fixed import (
-    CYCLE, DEFAULT_FORMAT, FixedFormat, PhaseTable, drive, gamma_rom, lif_phase, normalise,
-    phase_from_thresholds, phase_thresholds, to_sensor_ints, weight_table,
-)
-from hetq.golden.lif import MC_PARAMS, LIFLayer, gamma_drive_table
-from hetq.golden.weights import WeightSpec, data_blind_weights
+from hetq.golden.fixed.formats import CYCLE, DEFAULT_FORMAT, FixedFormat, gamma_rom
+from hetq.golden.fixed.neuron import PhaseTable, lif_phase, phase_from_thresholds, phase_thresholds
+from hetq.golden.fixed.quantizer import drive, weight_table
+from hetq.golden.fixed.normaliser import normalise, to_sensor_ints
+from hetq.golden.network.lif import MC_PARAMS, LIFLayer, gamma_drive_table
+from hetq.golden.network.weights import WeightSpec, data_blind_weights
 
 F = DEFAULT_FORMAT
 ONE = 1 << F.x_frac

@@ -1,24 +1,15 @@
-"""The hardware subcommands (hetq.cli_hw): happy paths and one-line errors."""
+"""The fidelity and compare commands (hetq.cli.hardware): happy paths and one-line errors."""
 
-import argparse
 import csv
-import json
-import re
-import subprocess
-import sys
 
 import pytest
 
-from hetq.cli_hw import add_commands
-from hetq.io import InputError
+from hetq.cli import build_parser
 from hetq.sim.cocotb_runner import icarus_available
 
 
 def parse(*argv):
-    p = argparse.ArgumentParser(prog="hetq")
-    sub = p.add_subparsers(dest="command", required=True)
-    add_commands(sub)
-    return p.parse_args([str(a) for a in argv])
+    return build_parser().parse_args([str(a) for a in argv])
 
 
 def run(*argv):
@@ -66,9 +57,9 @@ def test_compare_mc_array_icarus(tmp_path, capsys):
 
 
 def test_compare_mc_array_mismatch_is_a_one_line_error(monkeypatch, capsys):
-    import hetq.hardware
-    from hetq.cli import CommandError
-    from hetq.hardware import ArrayCompareReport
+    import hetq.regression.mc_array
+    from hetq.cli.common import CommandError
+    from hetq.regression.mc_array import ArrayCompareReport
 
     def fake(vectors, seed, **kwargs):
         return ArrayCompareReport(
@@ -81,7 +72,7 @@ def test_compare_mc_array_mismatch_is_a_one_line_error(monkeypatch, capsys):
             examples=[(0, "missing event", 3, None, (7, 2)),
                       (1, "window hash", 0, "00000000000000aa", "00000000000000ab")])
 
-    monkeypatch.setattr(hetq.hardware, "compare_mc_array", fake)
+    monkeypatch.setattr(hetq.regression.mc_array, "compare_mc_array", fake)
     with pytest.raises(CommandError, match="^2 mismatches against the golden model "
                                            r"\(events 1, states 0, window hashes 1, "):
         run("compare", "mc-array", "--vectors", 2, "--inhibition", "-q")
@@ -89,68 +80,6 @@ def test_compare_mc_array_mismatch_is_a_one_line_error(monkeypatch, capsys):
     assert "quantizer equivalence: not checked" in out
     assert "  chunk 0 missing event 3: got None, expected (7, 2)" in out
     assert "  chunk 1 window hash 0: got 00000000000000aa, expected 00000000000000ab" in out
-
-
-def test_report_reads_builds(tmp_path, capsys):
-    d = tmp_path / "icebreaker"
-    d.mkdir()
-    (d / "top.report.json").write_text(json.dumps({
-        "fmax": {"clk": {"achieved": 62.5, "constraint": 60.0}},
-        "utilization": {"ICESTORM_LC": {"used": 3000, "available": 5280}}}))
-    (d / "hetq_build.json").write_text(json.dumps({"board": "icebreaker", "sensors": 8,
-                                                   "duplication": 32}))
-    run("report", "--root", tmp_path)
-    out = capsys.readouterr().out
-    assert "8 sensors x D = 32" in out and "Fmax 62.5 MHz" in out
-
-
-def test_report_without_builds(tmp_path):
-    with pytest.raises(InputError, match="no build reports under"):
-        run("report", "--root", tmp_path)
-
-
-def test_report_shows_mc_array_rates(tmp_path, capsys):
-    d = tmp_path / "mc-array" / "ulx3s"                 # as `hetq build mc-array` makes
-    d.mkdir(parents=True)
-    (d / "top.report.json").write_text(json.dumps({
-        "fmax": {"clk": {"achieved": 140.8, "constraint": 130.0}},
-        "utilization": {"DP16KD": {"used": 2, "available": 208}}}))
-    (d / "hetq_build.json").write_text(json.dumps({
-        "board": "ulx3s", "block": "mc-array", "mcs": 256, "lanes": 2, "hold": 250,
-        "rinse": 50, "inhibition": True, "cycles_per_step": 128, "cycles_per_cycle": 6400,
-        "cycles_per_sample": 38401}))
-    run("report", "--root", tmp_path)
-    out = capsys.readouterr().out
-    assert "MC array 256 MCs, 2 lanes, hold 250, rinse 50, inhibition" in out
-    assert "cycles per step 128, per 50-step gamma cycle 6400, per sample 38401" in out
-    assert "1,100,000 steps/s, 22,000 gamma cycles/s" in out and "1,100x real time" in out
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--lanes", 3], "lanes must be a power of two that divides mcs (256), not 3"),
-    (["--mcs", 96, "--lanes", 64], "lanes must be a power of two that divides mcs (96), not 64"),
-    (["--hold", 60], "hold must be a multiple of 50 steps, not 60"),
-    (["--mcs", 70000], "mcs must be in [1, 65536], not 70000"),
-    (["-D", 4], "--duplication applies to quantizer, not mc-array"),
-])
-def test_build_mc_array_bad_sizes(tmp_path, argv, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        run("build", "mc-array", "--board", "icebreaker", "-o", tmp_path, *argv)
-    assert not any(tmp_path.iterdir())
-
-
-def test_build_quantizer_rejects_mc_array_options(tmp_path):
-    with pytest.raises(ValueError, match="--inhibition applies to mc-array, not quantizer"):
-        run("build", "quantizer", "--board", "ulx3s", "--inhibition", "-o", tmp_path)
-
-
-def test_build_error_is_one_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "hetq", "build", "mc-array", "--board",
-                        "icebreaker", "--lanes", "3", "-o", str(tmp_path)],
-                       capture_output=True, text=True)
-    assert r.returncode == 1 and r.stdout == ""
-    assert r.stderr == ("hetq build: error: lanes must be a power of two that divides mcs "
-                        "(256), not 3\n")
 
 
 @pytest.mark.parametrize("argv", [
@@ -193,19 +122,12 @@ def test_mc_array_options_are_checked(tmp_path):
         run("compare", "mc-array", "--lanes", 3, "--vectors", 2, "--build-dir", tmp_path)
 
 
-def test_wired_into_the_hetq_command(tmp_path):
-    """`hetq` itself knows the commands (hetq/cli.py calls add_commands)."""
-    r = subprocess.run([sys.executable, "-m", "hetq", "report", "--root", str(tmp_path)],
-                       capture_output=True, text=True)
-    assert r.returncode == 1
-    assert r.stderr.strip().startswith("hetq report: error: no build reports under")
-
-
 def test_compare_refuses_a_busy_build_dir(tmp_path):
-    from hetq.hardware import _exclusive, compare_quantizer
+    from hetq.regression import exclusive
+    from hetq.regression.quantizer import compare_quantizer
     busy = tmp_path / "amaranth_8x4"
     busy.mkdir()
-    with _exclusive(busy):
+    with exclusive(busy):
         with pytest.raises(ValueError, match="another run is using"):
             compare_quantizer(2, 0, simulator="amaranth", sensors=8, duplication=4,
                               build_dir=tmp_path)

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from hetq.golden.lif import CYCLE, GC_PARAMS, MC_PARAMS, LIFLayer, gamma_drive_table, rk4_leak_factor
-from hetq.golden.network import Network
+from hetq.golden.network.lif import (
+    CYCLE, GC_PARAMS, MC_PARAMS, LIFLayer, gamma_drive_table, rk4_leak_factor,
+)
+from hetq.golden.network.model import Network
 
 # MODEL.md section 6: (c just inside the lower edge of a phase interval, expected phase).
 PHASE_EDGES = [

@@ -5,10 +5,10 @@ voltage bounds with extreme extra currents, drive banks, readouts and errors."""
 import numpy as np
 import pytest
 
-from hetq.golden.fixed import (CYCLE, DEFAULT_FORMAT, FixedFormat, gamma_rom, lif_phase,
-                               phase_thresholds)
-from hetq.golden.mc_array import (MCArrayModel, cycle_phases, drive_transfers, window_phases)
-from hetq.golden.quantizer import QuantizerModel
+from hetq.golden.fixed.formats import CYCLE, DEFAULT_FORMAT, FixedFormat, gamma_rom
+from hetq.golden.fixed.neuron import lif_phase, phase_thresholds
+from hetq.golden.fixed.mc_array import MCArrayModel, cycle_phases, drive_transfers, window_phases
+from hetq.golden.fixed.quantizer import QuantizerModel
 from hetq.sim.stimulus import edge_samples, initial_weights, random_samples
 
 F = DEFAULT_FORMAT

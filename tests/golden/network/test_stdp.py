@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 
-from hetq.golden.stdp import DecaySTDP, DelayLine
+from hetq.golden.network.stdp import DecaySTDP, DelayLine
 
 YES, NO = np.array([True]), np.array([False])
 

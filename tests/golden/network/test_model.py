@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from hetq.golden.connectivity import random_connectivity
-from hetq.golden.lif import CYCLE
-from hetq.golden.network import Network, validate_samples, validate_schedule
-from hetq.golden.synth import SynthConfig, synthesize
-from hetq.golden.weights import WeightSpec, data_blind_weights
+from hetq.golden.network.connectivity import random_connectivity
+from hetq.golden.network.lif import CYCLE
+from hetq.golden.network.model import Network, validate_samples, validate_schedule
+from hetq.golden.network.synth import SynthConfig, synthesize
+from hetq.golden.network.weights import WeightSpec, data_blind_weights
 
 D, N_GC = 4, 64
 

@@ -19,7 +19,7 @@ import numpy as np
 from .connectivity import validate_connectivity
 from .iic import IICSynapse
 from .lif import CYCLE, GC_PARAMS, MC_PARAMS, LIFLayer, gamma_drive_table
-from .normaliser import ShuntNormaliser
+from .shunt import ShuntNormaliser
 from .stdp import DecaySTDP, DelayLine, STDPParams
 from . import engine
 from .weights import Calibrator, adaptive_weights, column_weights, data_blind_weights

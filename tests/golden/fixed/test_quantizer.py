@@ -4,13 +4,14 @@ fidelity to the float model."""
 import numpy as np
 import pytest
 
-from hetq.golden.fixed import DEFAULT_FORMAT, phase_thresholds, weight_table
-from hetq.golden.network import Network
-from hetq.golden.quantizer import (QuantizerModel, fixed_mc_phases, quantize,
-                                   stream_records)
-from hetq.golden.synth import SynthConfig, synthesize
-from hetq.golden.weights import WeightSpec, data_blind_weights
-from hetq.hardware import phase_level
+from hetq.golden.fixed.formats import DEFAULT_FORMAT
+from hetq.golden.fixed.neuron import phase_thresholds
+from hetq.golden.fixed.quantizer import weight_table
+from hetq.golden.network.model import Network
+from hetq.golden.fixed.quantizer import QuantizerModel, fixed_mc_phases, quantize, stream_records
+from hetq.golden.network.synth import SynthConfig, synthesize
+from hetq.golden.network.weights import WeightSpec, data_blind_weights
+from hetq.fidelity import phase_level
 
 F = DEFAULT_FORMAT
 TABLE = phase_thresholds()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hetq.golden.weights import (
+from hetq.golden.network.weights import (
     Calibrator, WeightSpec, adaptive_weights, allocate_points, block_matrix, column_weights,
     data_blind_weights, density_from_breaks, jenks_classes, linear_space, lower_median,
     uniform_space,

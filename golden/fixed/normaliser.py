@@ -1,0 +1,63 @@
+"""Bit-exact twin of ``hdl/normaliser.py``: L1 normalisation of raw sensor codes (MODEL.md
+section 3), and the host's conversion of float samples to sensor codes.
+"""
+
+import numpy as np
+
+from ..checks import check_int
+from .formats import check_format
+
+__all__ = ["to_sensor_ints", "check_sensor_ints", "normalise"]
+
+
+def to_sensor_ints(samples, sensor_bits=16):
+    """The host's conversion of float samples to sensor integers: one scale per sample.
+
+    ``s = round_half_even(x * (2**B - 1) / max(x))`` row by row, so the largest sensor of each
+    sample becomes ``2**B - 1``; all-zero rows stay zero. The normalisation makes the result
+    independent of the scale. Raises ValueError for non-finite or negative values.
+    """
+    check_int("sensor_bits", sensor_bits, 1, 32)
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"samples must be 2-D (samples x sensors), got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("samples contain NaN or infinite values")
+    if (x < 0).any():
+        raise ValueError(f"samples must be >= 0, got a minimum of {x.min():g}")
+    top = x.max(axis=1, keepdims=True)
+    scale = np.divide((1 << sensor_bits) - 1, top, out=np.zeros_like(top), where=top > 0)
+    return np.rint(x * scale).astype(np.int64)
+
+
+def check_sensor_ints(samples, fmt=None, sensors=None):
+    """Validate raw sensor codes (2-D, integer, within UQ(B.0)); returns them as int64."""
+    fmt = check_format(fmt)
+    s = np.asarray(samples)
+    if s.ndim != 2:
+        raise ValueError(f"sensor codes must be 2-D (samples x sensors), got shape {s.shape}")
+    if sensors is not None and s.shape[1] != sensors:
+        raise ValueError(f"sensor codes have {s.shape[1]} sensors, expected {sensors}")
+    if s.size and not np.issubdtype(s.dtype, np.integer):
+        if not np.array_equal(s, np.floor(s)):
+            raise ValueError("sensor codes must be integers")
+    s = s.astype(np.int64)
+    top = (1 << fmt.sensor_bits) - 1
+    if s.size and (s.min() < 0 or s.max() > top):
+        raise ValueError(f"sensor codes must lie in [0, {top}] ({fmt.sensor_bits} bits), got "
+                         f"range [{s.min()}, {s.max()}]")
+    return s
+
+
+def normalise(samples, fmt=None):
+    """L1 normalisation of sensor codes: ``x = floor(s * 2**Fx / sum(s))`` per sample.
+
+    Exact integer division (the hardware runs a restoring divider per sensor). A sample whose
+    sum is zero gives ``x = 0`` everywhere, hence zero drive and no spike. Returns int64 codes
+    in UQ1.Fx, shape (samples, sensors).
+    """
+    fmt = check_format(fmt)
+    s = check_sensor_ints(samples, fmt)
+    total = s.sum(axis=1, keepdims=True)
+    safe = np.where(total == 0, 1, total)
+    return np.where(total == 0, 0, (s << fmt.x_frac) // safe)
