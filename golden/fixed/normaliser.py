@@ -1,13 +1,71 @@
 """Bit-exact twin of ``hdl/normaliser.py``: L1 normalisation of raw sensor codes (MODEL.md
-section 3), and the host's conversion of float samples to sensor codes.
+section 3), its configuration, and the host's conversion of float samples to sensor codes.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import check_int
-from .formats import check_format
+from ..checks import check_instance, check_int
+from .config import BlockConfig
+from .formats import DEFAULT_FORMAT, FixedFormat, check_format
 
-__all__ = ["to_sensor_ints", "check_sensor_ints", "normalise"]
+__all__ = ["MAX_SENSORS", "NormaliserConfig", "to_sensor_ints", "check_sensor_ints", "normalise"]
+
+#: The most sensors a sample may have.
+MAX_SENSORS = 64
+
+
+@dataclass(frozen=True)
+class NormaliserConfig(BlockConfig):
+    """The normaliser: ``sensors`` codes of ``fmt.sensor_bits`` bits in, their L1-normalised
+    values (UQ1.Fx) out, with ``lanes`` restoring dividers.
+
+    Parameters
+    ----------
+    sensors : int
+        S, sensors per sample (1..64; default 8).
+    fmt : FixedFormat
+        Uses ``sensor_bits`` (B) and ``x_frac`` (Fx).
+    lanes : int, optional
+        Dividers working in parallel, a divisor of ``sensors``; default one per sensor.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A parameter of the wrong kind or out of range.
+    """
+
+    sensors: int = 8
+    fmt: FixedFormat = DEFAULT_FORMAT
+    lanes: int | None = None
+
+    def __post_init__(self):
+        self._resolve("sensors", check_int("sensors", self.sensors, 1, MAX_SENSORS))
+        check_instance("fmt", self.fmt, FixedFormat)
+        lanes = self.sensors if self.lanes is None else self.lanes
+        if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)):
+            raise TypeError(f"lanes must be an integer, not {lanes!r}")
+        if not 1 <= lanes <= self.sensors or self.sensors % lanes:
+            raise ValueError(f"lanes must divide sensors ({self.sensors}), not {lanes}")
+        self._resolve("lanes", int(lanes))
+
+    @property
+    def groups(self):
+        """Sensors per divider: ``sensors / lanes`` divisions one after another."""
+        return self.sensors // self.lanes
+
+    @property
+    def latency(self):
+        """Cycles from a sample's transfer to the cycle its result is valid: the sum
+        (``sensors + 2``), then two cycles per quotient bit for each group of ``lanes``."""
+        return self.sensors + 2 + self.groups * 2 * self.fmt.x_bits
+
+    @property
+    def period(self):
+        """Cycles per sample when the source and the sink never stall (one sample is held at a
+        time, the next is taken the cycle after the result)."""
+        return self.latency + 1
 
 
 def to_sensor_ints(samples, sensor_bits=16):

@@ -6,7 +6,9 @@ import sys
 from contextlib import contextmanager
 
 __all__ = ["CommandError", "progress", "int_at_least", "positive_int", "non_negative_int",
-           "fraction", "sensor_format", "only_for"]
+           "fraction", "sensor_format", "only_for", "given", "quantizer_config",
+           "sensor_mc_array_config", "mc_array_config", "add_quantizer_options",
+           "add_mc_array_options"]
 
 
 class CommandError(Exception):
@@ -64,3 +66,77 @@ def only_for(args, owner, flags):
     for flag in flags:
         if getattr(args, flag.lstrip("-").replace("-", "_")) not in (None, False):
             raise ValueError(f"{flag} applies to {owner}, not {args.block}")
+
+
+def given(args, names):
+    """The options among ``names`` (argparse destinations) that were given: an option that was
+    not given is None, so that the configuration's own default applies."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def quantizer_config(args):
+    """The :class:`~hetq.golden.fixed.quantizer.QuantizerConfig` of the options ``--sensors``,
+    ``--duplication``, ``--norm-lanes`` and ``--sensor-bits`` (defaults: the config's)."""
+    from ..golden.fixed.quantizer import QuantizerConfig
+
+    kwargs = given(args, ("sensors", "duplication", "norm_lanes"))
+    if args.sensor_bits is not None:
+        kwargs["fmt"] = sensor_format(args.sensor_bits)
+    return QuantizerConfig(**kwargs)
+
+
+def sensor_mc_array_config(args):
+    """The :class:`~hetq.golden.fixed.mc_array.SensorMCArrayConfig` of the quantizer options
+    (:func:`quantizer_config`) and ``--lanes``, ``--hold``, ``--rinse``, ``--inhibition``."""
+    from ..golden.fixed.mc_array import MCArrayConfig, SensorMCArrayConfig
+
+    q = quantizer_config(args)
+    array = MCArrayConfig(mcs=q.mcs, fmt=q.fmt,
+                          **given(args, ("lanes", "hold", "rinse", "inhibition")))
+    return SensorMCArrayConfig(q, array)
+
+
+def mc_array_config(args):
+    """The :class:`~hetq.golden.fixed.mc_array.MCArrayConfig` of ``--mcs``, ``--lanes``,
+    ``--hold``, ``--rinse``, ``--inhibition``."""
+    from ..golden.fixed.mc_array import MCArrayConfig
+
+    return MCArrayConfig(**given(args, ("mcs", "lanes", "hold", "rinse", "inhibition")))
+
+
+def add_quantizer_options(parser):
+    """``--sensors``, ``--duplication``/``-D``, ``--norm-lanes`` and ``--sensor-bits`` (each
+    None unless given; the help shows the configuration's default)."""
+    from ..golden.fixed.quantizer import QuantizerConfig
+
+    d = QuantizerConfig()
+    parser.add_argument("--sensors", type=positive_int, default=None,
+                        help=f"sensors per sample (default {d.sensors})")
+    parser.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D",
+                        help=f"MCs per sensor (default {d.duplication})")
+    parser.add_argument("--norm-lanes", type=positive_int, default=None, metavar="N",
+                        help="normaliser dividers, a divisor of --sensors (default: the fewest "
+                             f"that keep up with the quantizer, {d.norm_lanes} at "
+                             f"{d.sensors} x {d.duplication})")
+    parser.add_argument("--sensor-bits", type=positive_int, default=None,
+                        help=f"bits of a sensor code (default {d.fmt.sensor_bits})")
+
+
+def add_mc_array_options(parser, *, mcs=False):
+    """``--lanes``, ``--hold``, ``--rinse``, ``--inhibition`` (and ``--mcs`` with ``mcs``),
+    each None unless given; the help shows the configuration's default."""
+    from ..golden.fixed.mc_array import MCArrayConfig
+
+    d = MCArrayConfig()
+    if mcs:
+        parser.add_argument("--mcs", type=positive_int, default=None,
+                            help=f"MCs (default {d.mcs})")
+    parser.add_argument("--lanes", type=positive_int, default=None,
+                        help=f"MC updates per clock, a power of two dividing the MCs "
+                             f"(default {d.lanes})")
+    parser.add_argument("--hold", type=positive_int, default=None,
+                        help=f"steps a sample is held (multiple of 50; default {d.hold})")
+    parser.add_argument("--rinse", type=non_negative_int, default=None,
+                        help=f"steps of zero drive after it (multiple of 50; default {d.rinse})")
+    parser.add_argument("--inhibition", action="store_true", default=None,
+                        help="with the extra-current (GC->MC) port")
