@@ -35,6 +35,9 @@ class OutputFIFO(CheckedComponent):
     r : ``Out(stream.Signature(unsigned(width)))``
         The oldest entry; a transfer (``valid`` and ``ready``) takes it. An entry written
         into an empty FIFO is valid two cycles later.
+    empty : ``Out(1)``
+        Nothing is stored (registered flags: high from the cycle after the last entry was
+        taken until the cycle after a write).
     """
 
     @classmethod
@@ -46,6 +49,7 @@ class OutputFIFO(CheckedComponent):
         super().__init__({
             "w": In(stream.Signature(unsigned(self._width), always_ready=True)),
             "r": Out(stream.Signature(unsigned(self._width))),
+            "empty": Out(1),
         })
 
     @property
@@ -81,4 +85,5 @@ class OutputFIFO(CheckedComponent):
         with m.Elif(fetch & ~self.w.valid):
             m.d.sync += count.eq(count - 1)
         m.d.sync += some.eq(self.w.valid | (count >= 2) | (some & ~fetch))
+        m.d.comb += self.empty.eq(~some & ~self.r.valid)
         return m

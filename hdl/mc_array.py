@@ -109,6 +109,9 @@ class MCArray(CheckedComponent):
         One transfer per group update, in issue order (step by step, groups ascending, also
         during the rinse): the extra current of each lane's MC, SQ(Ie.Fc). An update waits
         for it.
+    idle : ``Out(1)``
+        No sample is held or running and no spike is waiting: high again once the last
+        spike of a window has left ``o``.
     monitor : ``Out(monitor_layout(config))``, with ``monitor``
         The state written back in this cycle (``valid``, ``group``, per lane ``voltage`` and
         ``refractory``): every state the array stores, for benches.
@@ -130,6 +133,7 @@ class MCArray(CheckedComponent):
         members = {
             "i": In(stream.Signature(drive_layout(config))),
             "o": Out(stream.Signature(spike_layout(config))),
+            "idle": Out(1),
         }
         if monitor:
             members["monitor"] = Out(monitor_layout(config))
@@ -397,6 +401,7 @@ class MCArray(CheckedComponent):
         m.d.sync += [issued.eq(issue), dropped.eq(drop), popped.eq(pop),
                      in_use.eq(in_use + issued - dropped - popped),
                      credit.eq(in_use < depth - 3)]
+        m.d.comb += self.idle.eq(~w_last & ~full.any() & ~running & ~busy & ~have & fifo.empty)
         return m
 
 
@@ -437,7 +442,7 @@ class SensorMCArray(CheckedComponent):
         self._array = MCArray(config.array, monitor=monitor)
         q, a = self._quantizer.signature.members, self._array.signature.members
         members = {"i": q["i"], "weight_w": q["weight_w"], "threshold_w": q["threshold_w"],
-                   "o": a["o"]}
+                   "o": a["o"], "idle": a["idle"]}
         for name in ("monitor", "extra"):
             if name in a:
                 members[name] = a[name]
@@ -460,6 +465,7 @@ class SensorMCArray(CheckedComponent):
         for name in ("i", "weight_w", "threshold_w"):
             wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(quant, name))
         wiring.connect(m, wiring.flipped(self.o), array.o)
+        m.d.comb += self.idle.eq(array.idle)
         if "monitor" in self.signature.members:
             m.d.comb += self.monitor.eq(array.monitor)
         if "extra" in self.signature.members:

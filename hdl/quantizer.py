@@ -115,6 +115,11 @@ class PhaseQuantizer(CheckedComponent):
         Weight table writes; an address beyond the table is taken and dropped.
     threshold_w : ``In(stream.Signature(threshold_write_layout(config)))``
         Threshold writes; entry j is the smallest drive of phase ``top_phase - j`` or earlier.
+    weight_r, weight_d : ``In(stream.Signature(unsigned(weight_addr_bits)))``, ``Out(...(Iw + Fw))``
+        Weight table reads: an address in, its code out (0 beyond the table). Served, like
+        writes, in a window between samples, after every write offered before them.
+    threshold_r, threshold_d
+        Threshold reads likewise (codes UQ(Ic.Fc)).
 
     Raises
     ------
@@ -134,6 +139,10 @@ class PhaseQuantizer(CheckedComponent):
             "o": Out(stream.Signature(output_layout(config))),
             "weight_w": In(stream.Signature(weight_write_layout(config))),
             "threshold_w": In(stream.Signature(threshold_write_layout(config))),
+            "weight_r": In(stream.Signature(unsigned(config.weight_addr_bits))),
+            "weight_d": Out(stream.Signature(unsigned(config.fmt.weight_bits))),
+            "threshold_r": In(stream.Signature(unsigned(config.threshold_addr_bits))),
+            "threshold_d": Out(stream.Signature(unsigned(config.fmt.drive_bits))),
         })
 
     @property
@@ -217,7 +226,6 @@ latency`)."""
                                              init=[int(w) for w in self._weights])
         rd = wmem.read_port()
         wr = wmem.write_port()
-        m.d.comb += rd.addr.eq(row)
 
         meta0 = Signal(meta_layout)
         m.d.comb += [meta0.mc.eq(row), meta0.last.eq(final)]
@@ -330,7 +338,8 @@ latency`)."""
         busy = Signal()
         m.d.comb += busy.eq(Cat(buffered, active, v1, v2, v3, v4, v5, v6, v7, *feeding).any())
         m.d.sync += writable.eq(~busy & ~self.i.valid
-                                & (self.weight_w.valid | self.threshold_w.valid))
+                                & (self.weight_w.valid | self.threshold_w.valid
+                                   | self.weight_r.valid | self.threshold_r.valid))
         m.d.comb += [self.weight_w.ready.eq(writable), self.threshold_w.ready.eq(writable)]
         w_en, t_en = Signal(), Signal()
         w_req = Signal.like(self.weight_w.payload, reset_less=True)
@@ -346,6 +355,39 @@ latency`)."""
                 for j, t in enumerate(thresholds):
                     with m.Case(j):
                         m.d.sync += t.eq(~t_req.data)
+
+        # -- table reads, in the same window: after every write offered or just applied, one
+        # at a time (a weight read drives the RAM's address for a cycle); beyond a table: 0
+        wd_full, td_full = Signal(), Signal()
+        read_ok = Signal()
+        m.d.comb += [
+            read_ok.eq(writable & ~self.weight_w.valid & ~self.threshold_w.valid & ~w_en
+                       & ~t_en & ~wd_full & ~td_full),
+            self.weight_r.ready.eq(read_ok),
+            self.threshold_r.ready.eq(read_ok & ~self.weight_r.valid),
+            self.weight_d.valid.eq(wd_full),
+            self.threshold_d.valid.eq(td_full),
+        ]
+        w_read = Signal()
+        w_in_range = Signal()
+        m.d.sync += [w_read.eq(self.weight_r.valid & read_ok),
+                     w_in_range.eq(self.weight_r.payload < n)]
+        m.d.comb += rd.addr.eq(Mux(self.weight_r.valid & read_ok, self.weight_r.payload, row))
+        wd = Signal(fmt.weight_bits, reset_less=True)
+        td = Signal(fmt.drive_bits, reset_less=True)
+        m.d.comb += [self.weight_d.payload.eq(wd), self.threshold_d.payload.eq(td)]
+        with m.If(w_read):
+            m.d.sync += [wd.eq(Mux(w_in_range, rd.data, 0)), wd_full.eq(1)]
+        with m.Elif(self.weight_d.ready):
+            m.d.sync += wd_full.eq(0)
+        with m.If(self.threshold_r.valid & self.threshold_r.ready):
+            m.d.sync += [td.eq(0), td_full.eq(1)]
+            with m.Switch(self.threshold_r.payload):
+                for j, t in enumerate(thresholds):
+                    with m.Case(j):
+                        m.d.sync += td.eq(~t)
+        with m.Elif(self.threshold_d.ready):
+            m.d.sync += td_full.eq(0)
         return m
 
 
@@ -371,8 +413,11 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
     -------
     i : ``In(stream.Signature(normaliser.input_layout(config.normaliser)))``
         Raw sensor codes, UQ(B.0) each, one sample per transfer.
-    o, weight_w, threshold_w
-        As for :class:`PhaseQuantizer`.
+    o, weight_w, threshold_w, weight_r, weight_d, threshold_r, threshold_d
+        As for :class:`PhaseQuantizer` (reads pass a register slice as writes do).
+    x : ``Out(StructLayout({"valid": 1, "data": normaliser.output_layout(config.normaliser)}))``
+        The normalised inputs of each sample (UQ1.Fx), with ``valid`` high in the cycle they
+        enter the quantizer (no back-pressure: a consumer takes them then).
     """
 
     @classmethod
@@ -388,8 +433,10 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
         super().__init__({
             "i": self._normaliser.signature.members["i"],
             "o": q["o"],
-            "weight_w": q["weight_w"],
-            "threshold_w": q["threshold_w"],
+            **{name: q[name] for name in ("weight_w", "threshold_w", "weight_r", "weight_d",
+                                          "threshold_r", "threshold_d")},
+            "x": Out(data.StructLayout({"valid": 1,
+                                        "data": normalised_layout(config.normaliser)})),
         })
 
     config = property(lambda self: self._config)
@@ -411,11 +458,15 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
         wiring.connect(m, norm.o, quant.i)
         wiring.connect(m, wiring.flipped(self.o), quant.o)
 
-        # A write sits in its slice until the normaliser is empty (and the quantizer takes it
-        # only when free), i.e. after every sample taken before it or in the same cycle; no
-        # sample is taken while a slice is full.
+        # A write (or read) sits in its slice until the normaliser is empty (and the quantizer
+        # takes it only when free), i.e. after every sample taken before it or in the same
+        # cycle; no sample is taken while a slice is full.
+        m.d.comb += [self.x.data.eq(norm.o.payload),
+                     self.x.valid.eq(norm.o.valid & norm.o.ready)]
+        for port in ("weight_d", "threshold_d"):
+            wiring.connect(m, wiring.flipped(getattr(self, port)), getattr(quant, port))
         full = []
-        for port in ("weight_w", "threshold_w"):
+        for port in ("weight_w", "threshold_w", "weight_r", "threshold_r"):
             outer, inner = getattr(self, port), getattr(quant, port)
             m.submodules[f"{port}_slice"] = slot = RegisterSlice(outer.payload.shape())
             wiring.connect(m, wiring.flipped(outer), slot.i)
@@ -425,7 +476,7 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
             full.append(slot.o.valid)
         hold = Signal()
         m.d.comb += [
-            hold.eq(full[0] | full[1]),
+            hold.eq(Cat(full).any()),
             norm.i.payload.eq(self.i.payload),
             norm.i.valid.eq(self.i.valid & ~hold),
             self.i.ready.eq(norm.i.ready & ~hold),

@@ -313,6 +313,21 @@ class QuantizerModel:
         self.table.thresholds[index] = code
         return True
 
+    def read_weight(self, addr):
+        """Weight table entry ``addr``; 0 for an address beyond the table that the port can
+        carry (ValueError beyond that)."""
+        if not 0 <= addr < 1 << self.config.weight_addr_bits:
+            raise ValueError(f"weight address {addr} out of range "
+                             f"[0, {1 << self.config.weight_addr_bits})")
+        return int(self.weights[addr]) if addr < self.mcs else 0
+
+    def read_threshold(self, index):
+        """Threshold ``index``; 0 beyond the table (as :meth:`read_weight`)."""
+        if not 0 <= index < 1 << self.config.threshold_addr_bits:
+            raise ValueError(f"threshold index {index} out of range "
+                             f"[0, {1 << self.config.threshold_addr_bits})")
+        return int(self.table.thresholds[index]) if index < self.table.levels else 0
+
     def process(self, sensor_codes, normalised=False):
         """:class:`Output` for a batch of samples with the current tables; ``normalised``:
         the samples are UQ1.Fx input codes rather than raw sensor codes."""

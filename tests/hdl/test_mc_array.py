@@ -198,3 +198,29 @@ def test_elaboration_leaves_the_component_unchanged():
     Fragment.get(dut, None)
     Fragment.get(dut, None)
     assert dut.state_memories == before[0] and own() == before[1]
+
+
+def test_idle_falls_with_a_sample_and_rises_after_its_last_spike():
+    config = MCArrayConfig(mcs=8, lanes=1, hold=50, rinse=50)
+    dut = MCArray(config)
+    drives = np.full((1, 8), F.drive_max)                  # every MC fires in the first cycle
+    trace = []
+
+    async def bench(ctx):
+        assert ctx.get(dut.idle)
+        for mc, d, last in drive_transfers(drives):
+            ctx.set(dut.i.payload, {"mc": int(mc), "drive": int(d), "last": int(last)})
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)
+        ctx.set(dut.i.valid, 0)
+        for cycle in range(3000):
+            ctx.set(dut.o.ready, int(cycle % 7 == 0))      # slow sink: spikes wait
+            _, _, idle, valid, ready = await ctx.tick().sample(dut.idle, dut.o.valid, dut.o.ready)
+            trace.append((bool(idle), bool(valid and ready)))
+
+    simulate(dut, [bench])
+    idle = np.array([i for i, _ in trace])
+    spikes = np.nonzero([s for _, s in trace])[0]
+    assert len(spikes) == 8 and not idle[:3].any()
+    first_idle = int(np.argmax(idle))
+    assert first_idle > spikes[-1] and idle[first_idle:].all()

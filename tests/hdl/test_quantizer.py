@@ -140,3 +140,71 @@ def test_configuration_errors(kwargs, exc, text):
 def test_a_component_takes_only_its_configuration():
     with pytest.raises(TypeError, match="config must be a QuantizerConfig, not NormaliserConfig"):
         PhaseQuantizer(NormaliserConfig())
+
+
+def test_table_reads_between_samples():
+    """Reads of every weight address (those beyond the 24-entry table give 0) and of every
+    threshold, interleaved with writes and samples: each read sees every write offered before
+    it, samples before and after see the tables as the model says, and the x tap shows each
+    sample's normalised inputs."""
+    from hetq.golden.fixed.normaliser import normalise
+    from hetq.golden.fixed.quantizer import QuantizerModel
+    from hetq.sim.kit.amaranth_sim import simulate
+
+    cfg = config(8, 3)
+    stim = make_stimulus(21, 6, cfg, writes=False)
+    dut = SensorQuantizer(cfg, weights=stim.weights)
+    model = QuantizerModel(cfg, weights=stim.weights)
+    script = [("sample", 0), ("weight", 5, 1234), ("threshold", 3, 777)]
+    script += [("read_w", a) for a in range(32)] + [("read_t", j) for j in range(16)]
+    script += [("sample", 1), ("weight", 23, 0), ("read_w", 23), ("sample", 2)]
+    got, taps, records = [], [], []
+
+    async def driver(ctx):
+        for step in script:
+            kind = step[0]
+            if kind == "sample":
+                port, payload = dut.i, [int(v) for v in stim.samples[step[1]]]
+            elif kind in ("weight", "threshold"):
+                port = dut.weight_w if kind == "weight" else dut.threshold_w
+                payload = {"addr": step[1], "data": step[2]}
+            else:
+                port = dut.weight_r if kind == "read_w" else dut.threshold_r
+                payload = step[1]
+            ctx.set(port.payload, payload)
+            ctx.set(port.valid, 1)
+            await ctx.tick().until(port.ready)
+            ctx.set(port.valid, 0)
+            if kind.startswith("read"):
+                data = dut.weight_d if kind == "read_w" else dut.threshold_d
+                ctx.set(data.ready, 1)
+                *_, value = await ctx.tick().sample(data.payload).until(data.valid)
+                got.append(int(value))
+                ctx.set(data.ready, 0)
+
+    async def sink(ctx):
+        ctx.set(dut.o.ready, 1)
+        while len(records) < 3 * cfg.mcs:
+            _, _, valid, payload, xv, xd = await ctx.tick().sample(
+                dut.o.valid, dut.o.payload, dut.x.valid, dut.x.data)
+            if xv:
+                taps.append([int(v) for v in xd])
+            if valid:
+                records.append(int(payload.phase))
+
+    simulate(dut, [driver, sink])
+    want, phases = [], []
+    for step in script:
+        if step[0] == "sample":
+            phases += list(model.process(stim.samples[step[1]:step[1] + 1]).phase[0])
+        elif step[0] == "weight":
+            model.write_weight(step[1], step[2])
+        elif step[0] == "threshold":
+            model.write_threshold(step[1], step[2])
+        elif step[0] == "read_w":
+            want.append(model.read_weight(step[1]))
+        else:
+            want.append(model.read_threshold(step[1]))
+    assert got == want and want[5] == 1234 and want[24:32] == [0] * 8
+    assert records == phases
+    np.testing.assert_equal(np.array(taps), normalise(stim.samples[:3]))

@@ -1,0 +1,90 @@
+"""The system core in Amaranth's simulator against the device model: every reply frame of
+random request streams, byte for byte (CRC included), bad frames counted, slots flooded."""
+
+import struct
+
+import numpy as np
+import pytest
+from cobs import cobs
+
+from hetq.golden.fixed.link import COUNTERS, Cmd, crc16, decode_frame, request
+from hetq.golden.fixed.mc_array import MCArrayConfig
+from hetq.golden.fixed.quantizer import QuantizerConfig
+from hetq.golden.fixed.system import DeviceModel, SystemConfig
+from hetq.sim.quantizer.stimulus import initial_weights
+from hetq.sim.system.amaranth_bench import decoded_frames, run_core_amaranth
+from hetq.sim.system.stimulus import model_replies, random_requests
+
+SMALL = SystemConfig(quantizer=QuantizerConfig(sensors=4, duplication=4),
+                     array=MCArrayConfig(mcs=16, hold=50, rinse=50))
+
+
+def status_of(frame):
+    _, cmd, status, payload = decode_frame(cobs.encode(frame), is_reply=True)
+    return dict(zip(COUNTERS, struct.unpack(f"<{len(COUNTERS)}I", payload)))
+
+
+@pytest.mark.parametrize("config, n, seed, stall", [
+    (SMALL, 60, 1, 0.0),
+    (SMALL, 60, 2, 0.3),
+    (SystemConfig(quantizer=QuantizerConfig(sensors=3, duplication=5),
+                  array=MCArrayConfig(mcs=15, hold=50, rinse=0)), 40, 3, 0.1),
+])
+def test_replies_equal_the_model(config, n, seed, stall):
+    rng = np.random.default_rng(seed)
+    weights = initial_weights(config.quantizer, rng)
+    reqs = random_requests(rng, n, config)
+    expected = model_replies(DeviceModel(config, weights=weights), reqs)
+    flat = [f for frames in expected for f in frames]
+    got = run_core_amaranth(config, decoded_frames(reqs), weights=weights, seed=seed,
+                            stall=stall, replies=len(flat))
+    assert all(crc16(f) == 0 for f in got)
+    assert len(got) == len(flat)
+    for k, (g, w) in enumerate(zip(got, flat)):
+        assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
+    kinds = {cmd for cmd, _ in reqs}
+    assert {Cmd.SAMPLE, Cmd.WRITE_WEIGHTS, Cmd.READ_WEIGHTS, Cmd.INFO} <= kinds
+
+
+@pytest.mark.slow
+def test_the_paper_size_sample_and_raster():
+    """8 sensors x D = 32 with 250 + 50-step windows (the built design): a sample and a
+    raster of many parts."""
+    config = SystemConfig()
+    rng = np.random.default_rng(4)
+    weights = initial_weights(config.quantizer, rng)
+    from hetq.golden.fixed.link import pack_codes
+    row = np.array([900, 50, 3000, 0, 65535, 20, 7, 400])
+    reqs = [(Cmd.SAMPLE, pack_codes(row, 16)), (Cmd.RASTER, pack_codes(row, 16))]
+    flat = [f for frames in model_replies(DeviceModel(config, weights=weights), reqs)
+            for f in frames]
+    got = run_core_amaranth(config, decoded_frames(reqs), weights=weights, replies=len(flat))
+    assert got == flat and len(flat) >= 1 + 4                 # a sample, a raster of parts
+
+
+def test_bad_frames_are_counted_and_the_next_good_frame_is_served():
+    good = request(1, Cmd.INFO)
+    frames = [(good[:-1] + bytes([good[-1] ^ 1]), 0),      # bad CRC
+              (b"\x01\x02", 0),                            # too short
+              (good, 1), (good, 2), (good, 3),             # malformed, too long, aborted
+              (request(2, Cmd.STATUS), 0)]
+    got = run_core_amaranth(SMALL, frames, gap=300, replies=1)
+    assert len(got) == 1
+    c = status_of(got[0])
+    assert (c["good_frames"], c["crc_errors"], c["dropped_frames"]) == (1, 1, 4)
+
+
+def test_a_flood_beyond_the_slots_is_counted_not_lost_silently():
+    """Twelve info requests back to back (an info reply takes longer than a request): the four
+    slots take what they can, the rest are dropped and counted; every request answered is
+    answered right, in order; a status request after the flood tells the counts."""
+    reqs = [(Cmd.INFO, b"")] * 12 + [(Cmd.STATUS, b"")]
+    frames = decoded_frames(reqs)
+    got = run_core_amaranth(SMALL, frames, gap=[0] * 12 + [20000], replies=5)
+    *infos, status = got
+    c = status_of(status)
+    expected = model_replies(DeviceModel(SMALL), reqs)
+    seqs = [int.from_bytes(f[:2], "little") for f in infos]
+    assert seqs == sorted(seqs) and 4 <= len(infos) < 12
+    assert all(f == expected[s][0] for f, s in zip(infos, seqs))
+    assert c["slot_overruns"] == 12 - len(infos) and c["good_frames"] == len(infos) + 1
