@@ -95,6 +95,19 @@ class LineScript:
                    or (isinstance(it, Level) and not it.level and it.length >= frame)
                    for it in self.items)
 
+    def to_array(self):
+        """The items as an int64 array of rows ``(kind, a, b, c)``: a frame ``(0, byte, bit,
+        stop)``, a level ``(1, level, length, 0)`` (for an .npz)."""
+        rows = [(0, it.byte, it.bit, it.stop) if isinstance(it, Frame) else
+                (1, it.level, it.length, 0) for it in self.items]
+        return np.array(rows, dtype=np.int64).reshape(-1, 4)
+
+    @classmethod
+    def from_array(cls, config, rows):
+        """The script of :meth:`to_array` rows."""
+        return cls(config, [Frame(int(a), int(b), int(c)) if k == 0 else Level(int(a), int(b))
+                            for k, a, b, c in np.asarray(rows).reshape(-1, 4)])
+
     def segments(self):
         """The waveform as ``(level, units)`` runs (adjacent equal levels not merged)."""
         for it in self.items:
@@ -106,8 +119,10 @@ class LineScript:
 
     def render(self, phase=1, tail=0):
         """The level sampled by each clock edge: edge ``c`` (ending cycle ``c``) samples the
-        line at unit ``c * UNITS + phase`` after the script's start; the line is high before
-        and after it. ``tail`` cycles of idle line follow the script. Returns uint8 levels."""
+        line at unit ``c * UNITS + phase`` after the script's start (``phase`` may be a
+        fraction: the cocotb bench samples half-way between units); the line is high before
+        and after it; a level starts at its first unit. ``tail`` cycles of idle line follow
+        the script. Returns uint8 levels."""
         runs = list(self.segments())
         levels = np.array([lv for lv, _ in runs] + [1], dtype=np.uint8)
         ends = np.cumsum([n for _, n in runs], dtype=np.int64)
