@@ -151,7 +151,9 @@ class Board:
 
     def _read_replies(self):
         """Read what has arrived; return the good decoded replies (seq, cmd, status, payload)."""
-        data = self.port.read(4096)
+        waiting = getattr(self.port, "in_waiting", None)
+        # a serial port: what has arrived, or wait (its timeout) for one byte
+        data = self.port.read(waiting or 1) if waiting is not None else self.port.read(4096)
         if not data:
             return []
         frames, self._rx = split_frames(self._rx + data)

@@ -23,6 +23,7 @@ from ..golden.checks import check_int
 from ..golden.fixed.formats import CYCLE
 from ..golden.fixed.mc_array import MCArrayConfig
 from ..golden.fixed.quantizer import QuantizerConfig
+from ..golden.fixed.system import SystemConfig
 from .harness import MCArrayHarness, QuantizerHarness
 
 __all__ = ["BOARDS", "HARNESSES", "Board", "BuildReport", "build", "block_params",
@@ -97,6 +98,9 @@ class BuildReport:
     def summary(self):
         """The block and its size in a few words ("" when the build recorded nothing)."""
         p = self.params
+        if self.block == "system":
+            return (f"system {p['sensors']} sensors x D = {p['duplication']} ({p['mcs']} MCs), "
+                    f"clock {p['clock_hz'] / 1e6:g} MHz, UART {p['baud']} baud")
         if self.block == "mc-array" and "mcs" in p:
             lanes = p.get("lanes", 1)
             inhibition = ", inhibition" if p.get("inhibition") else ""
@@ -128,6 +132,15 @@ class BuildReport:
         for cell, (used, avail) in sorted(self.utilisation.items()):
             if used:
                 out.append(f"  {cell:<14} {used:>6} / {avail:<6} ({100 * used / avail:5.1f}%)")
+        p = self.params
+        if self.block == "system":
+            out.append(f"  clock {p['clock_hz'] / 1e6:g} MHz (PLL), UART {p['baud']} baud "
+                       f"(divisor {p['divisor']}), {p['slots']} request slots")
+            out.append(f"  link: up to {p['link_samples_per_s']:,.0f} samples/s (a "
+                       f"{p['sample_reply_bytes']}-byte reply per sample); rasters: "
+                       f"{p['cycles_per_sample']:,} cycles per window")
+            if p.get("fits") is False:
+                out.append(f"  {p.get('fit_note', '')}")
         rates = self.rates()
         if rates is not None:
             p = self.params
@@ -185,6 +198,15 @@ def block_params(config):
     if isinstance(config, QuantizerConfig):
         return {"block": "quantizer", "sensors": config.sensors,
                 "duplication": config.duplication, "lanes": config.norm_lanes}
+    if isinstance(config, SystemConfig):
+        q, a = config.quantizer, config.array
+        return {"block": "system", "sensors": q.sensors, "duplication": q.duplication,
+                "mcs": q.mcs, "lanes": q.norm_lanes, "array_lanes": a.lanes, "hold": a.hold,
+                "rinse": a.rinse, "clock_hz": config.clock_hz, "baud": config.baud,
+                "divisor": config.uart.divisor, "slots": config.slots,
+                "sample_reply_bytes": config.sample_reply_bytes,
+                "link_samples_per_s": round(config.link_samples_per_s(), 1),
+                "cycles_per_sample": a.cycles_per_sample}
     if isinstance(config, MCArrayConfig):
         return {"block": "mc-array", "mcs": config.mcs, "lanes": config.lanes,
                 "hold": config.hold, "rinse": config.rinse, "inhibition": config.inhibition,
@@ -194,8 +216,8 @@ def block_params(config):
     raise TypeError(f"no board harness for a {type(config).__name__}")
 
 
-def build(board_name, build_dir, config, *, seed=1):
-    """Build a harnessed block for a board and read nextpnr's report.
+def build(board_name, build_dir, config, *, seed=1, weights=None, table=None):
+    """Build a block for a board and read nextpnr's report.
 
     Parameters
     ----------
@@ -204,11 +226,15 @@ def build(board_name, build_dir, config, *, seed=1):
     build_dir : path
         Where the build files, the tool logs (``top.tim`` is nextpnr's) and
         ``hetq_build.json`` go.
-    config : QuantizerConfig or MCArrayConfig
-        The block to build (:data:`HARNESSES` names its harness); recorded in
+    config : QuantizerConfig, MCArrayConfig or SystemConfig
+        The block to build: a block in its synthesis harness (:data:`HARNESSES`), whose
+        board clock is constrained at the board's target frequency; or the whole system in
+        its board top (``boards/top.py``), on the PLL clock ``config.clock_hz``. Recorded in
         ``hetq_build.json``.
     seed : int
         nextpnr placement seed.
+    weights, table
+        The system's initial tables (memory init); only for a SystemConfig.
 
     Returns
     -------
@@ -217,37 +243,59 @@ def build(board_name, build_dir, config, *, seed=1):
     Raises
     ------
     ValueError, TypeError
-        For an unknown board or a configuration without a harness (before any tool runs).
+        For an unknown board, a configuration that cannot be built, or tables given for a
+        block in a harness (before any tool runs).
     RuntimeError
-        When a tool is missing or the build fails (the tool log is in ``build_dir``).
+        When a tool is missing, the build fails (the tool log is in ``build_dir``), or the
+        system misses timing at its clock (the report is written first).
     """
     if board_name not in BOARDS:
         raise ValueError(f"board must be one of {', '.join(BOARDS)}, not {board_name!r}")
     board = BOARDS[board_name]
-    if type(config) not in HARNESSES:
-        raise TypeError(f"no board harness for a {type(config).__name__}")
     check_int("seed", seed, 0)
-    _, harness_cls = HARNESSES[type(config)]
-    harness = harness_cls(config)
+    system = isinstance(config, SystemConfig)
+    if system:
+        from .top import SystemTop
+
+        top = SystemTop(config, board_name, weights=weights, table=table)
+        platform = _platform_class(board)()
+    else:
+        if type(config) not in HARNESSES:
+            raise TypeError(f"no board harness for a {type(config).__name__}")
+        if weights is not None or table is not None:
+            raise ValueError("tables are built into the system only")
+        top = HARNESSES[type(config)][1](config)
+        platform = _constrained_platform(board)
     env = {**os.environ, **tool_env(board)}
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        platform = _constrained_platform(board)
-        plan = platform.prepare(harness, name="top", synth_opts=" ".join(board.synth_opts),
+        plan = platform.prepare(top, name="top", synth_opts=" ".join(board.synth_opts),
                                 nextpnr_opts=f"--report top.report.json --seed {seed} "
                                              "--timing-allow-fail")
         plan.execute_local(str(build_dir), env=env)
     except Exception as e:  # the build script's failure names only the script
         raise RuntimeError(f"{board_name} build failed ({e}); see the logs in {build_dir}") from e
     seconds = time.perf_counter() - start
+    fmt = config.quantizer.fmt if system else config.fmt
     params = {**block_params(config), "config": config.to_dict(), "seed": seed,
-              "seconds": round(seconds, 1), "formats": config.fmt.describe()}
+              "seconds": round(seconds, 1), "formats": fmt.describe()}
+    if system:
+        from ..golden.fixed.link import table_hash
+        from ..golden.fixed.quantizer import QuantizerModel
+
+        model = QuantizerModel(config.quantizer, weights=weights, table=table)
+        params["table_hash"] = table_hash(model.weights, fmt.weight_bits,
+                                          model.table.thresholds, fmt.drive_bits)
     (build_dir / "hetq_build.json").write_text(json.dumps({"board": board_name, **params},
                                                           indent=1))
     report = read_report(build_dir)
     report.seconds = seconds
+    if system and report.fmax_mhz * 1e6 < config.clock_hz:
+        raise RuntimeError(f"{board_name}: timing not met: Fmax {report.fmax_mhz:.1f} MHz is "
+                           f"below the {config.clock_hz / 1e6:g} MHz clock (report in "
+                           f"{build_dir}); build at a lower --clock or try another --seed")
     return report
 
 
