@@ -59,7 +59,9 @@ def test_column_weights_rejects(bad, message):
     ({"gain": -1.0}, "gain must be in"),
     ({"payload": float("nan")}, "payload must be in"),
     ({"limit": 0.0}, "limit must be in"),
-    ({"smoothing": -0.5}, "smoothing must be >= 0"),
+    ({"smoothing": -0.5}, r"smoothing must be in \[0, 1\]"),
+    ({"smoothing": 1.01}, r"smoothing must be in \[0, 1\]"),
+    ({"smoothing": 10.0}, r"smoothing must be in \[0, 1\]"),
 ])
 def test_weight_spec_rejects(kwargs, message):
     with pytest.raises(ValueError, match=message):
