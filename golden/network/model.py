@@ -1,4 +1,5 @@
-"""The float golden model of the whole network and its procedures (MODEL.md sections 3 and 10).
+"""The float golden model of the whole network and its procedures (docs/model.md sections 3
+and 10).
 
 One :class:`Network` is one network object of the reference: its global step counter ``t``
 starts at ``t0`` and never resets; :meth:`Network.calibrate`, :meth:`Network.fit` and
@@ -174,7 +175,7 @@ class _Recorder:
 
 
 class Network:
-    """The float model of the network (MODEL.md sections 1-10).
+    """The float model of the network (docs/model.md sections 1-10).
 
     Parameters
     ----------

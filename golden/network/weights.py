@@ -1,4 +1,5 @@
-"""ET->MC quantization weights: the data-blind modes and adaptive calibration (MODEL.md section 5).
+"""ET->MC quantization weights: the data-blind modes and adaptive calibration (docs/model.md
+section 5).
 
 The weight matrix has shape (sensors*D, sensors) and is zero except for its column blocks:
 ``W[D*i + k, i] = gain * space[k, i]`` with ``space[:, i]`` sorted ascending.
@@ -26,7 +27,7 @@ WEIGHT_MAX = 1e7
 #: of them (s = 1: two classes). Beyond 1 the reference's class count wraps round (s >= 2 at
 #: any D gives as many classes as s = 0), so larger values are refused.
 SMOOTHING_MAX = 1.0
-#: The ten gain levels of the paper's Homogeneous condition (MODEL.md section 16.4).
+#: The ten gain levels of the paper's Homogeneous condition (docs/model.md section 16.4).
 HOMOGENEOUS_GAINS = (25, 28, 32, 37, 45, 56, 73, 109, 208, 2500)
 
 

@@ -101,7 +101,7 @@ def test_zero_sample_is_silent_and_finite():
 
 
 def test_phase_readout_is_last_spike_of_final_cycle():
-    w = np.array([[20.0]], dtype=np.float32)     # drive 20 -> phase 7 (MODEL.md section 6)
+    w = np.array([[20.0]], dtype=np.float32)     # drive 20 -> phase 7 (docs/model.md section 6)
     out = Network(w).process(np.ones((1, 1)), duration=100, rinse=50, raster=True)
     assert out.mc_phase[0, 0] == 7
     np.testing.assert_equal(np.flatnonzero(out.mc_raster[0, :, 0]), [6, 56])
