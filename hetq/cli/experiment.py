@@ -180,7 +180,15 @@ def _data_session(args, config):
     return Session(path.stem, x, y, note=note)
 
 
+def check_bench_args(args):
+    """Refuse ``--jobs`` without ``--grid`` (only the grid runs in worker processes)."""
+    if args.jobs is not None and not args.grid:
+        raise ValueError("--jobs sets the worker processes of --grid; give --grid or leave "
+                         "--jobs out")
+
+
 def cmd_bench(args):
+    check_bench_args(args)
     from ..bench import bench_golden
     print("one Concentration fold: calibrate + fit 16 samples, process 112, 300 steps each")
     bench_golden(tuple(args.duplication), repeats=args.repeats, numpy_engine=not args.no_numpy)
@@ -247,6 +255,7 @@ def add_commands(sub):
     b.add_argument("--repeats", type=positive_int, default=5)
     b.add_argument("--no-numpy", action="store_true", help="skip the NumPy-engine comparison")
     b.add_argument("--grid", action="store_true", help="also time the full experiment grid")
-    b.add_argument("--jobs", "-j", type=positive_int)
+    b.add_argument("--jobs", "-j", type=positive_int,
+                   help="with --grid: worker processes (default: cores)")
     b.set_defaults(func=cmd_bench)
 

@@ -76,3 +76,8 @@ def test_output_folder_that_is_a_file(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert main(["experiment", "--quick", "-o", str(tmp_path / "f" / "out")]) == 1
     assert "cannot create this folder" in capsys.readouterr().err
+
+
+def test_bench_jobs_need_the_grid(capsys):
+    assert main(["bench", "golden", "-j", "2"]) == 1
+    assert "--jobs sets the worker processes of --grid" in capsys.readouterr().err
