@@ -255,7 +255,6 @@ def test_calibrate_reports_the_jenks_classes(files, tmp_path, capsys):
                                       "with 4 GCs connects each MC to round(0.04) = 0 GCs"),
     (["--gc", "1"], "--gc 1 with the default 1/D: connection probability 0.25"),
     (["--decimal", ","], "--decimal applies to .csv/.tsv/.txt input"),
-    (["--steps", "120"], "multiple of 50"),
 ])
 def test_run_refuses_options_that_do_not_apply(files, weights, tmp_path, capsys, args,
                                                message):
