@@ -29,7 +29,7 @@ from .harness import MCArrayHarness, QuantizerHarness
 __all__ = ["BOARDS", "HARNESSES", "Board", "BuildReport", "build", "block_params",
            "read_report", "tool_env", "STEP_HZ"]
 
-#: Model steps per second in real time (dt = 1 ms, MODEL.md section 1).
+#: Model steps per second in real time (dt = 1 ms, docs/model.md section 1).
 STEP_HZ = 1000.0
 
 

@@ -2,7 +2,7 @@
 
 Bit-exact twin: :class:`hetq.golden.fixed.mc_array.MCArrayModel` (configuration:
 :class:`~hetq.golden.fixed.mc_array.MCArrayConfig`); the neuron arithmetic is
-:func:`hetq.golden.fixed.neuron.lif_step` (MODEL.md sections 2, 4, 10 and 17).
+:func:`hetq.golden.fixed.neuron.lif_step` (docs/model.md sections 2, 4, 10 and 17).
 """
 
 from amaranth import Array, Cat, Const, Module, Mux, Shape, Signal, signed, unsigned

@@ -1,4 +1,4 @@
-"""The ET layer in hardware: L1 normalisation of raw sensor codes (MODEL.md section 3).
+"""The ET layer in hardware: L1 normalisation of raw sensor codes (docs/model.md section 3).
 
 Bit-exact twin: :func:`hetq.golden.fixed.normaliser.normalise`; configuration:
 :class:`hetq.golden.fixed.normaliser.NormaliserConfig`.

@@ -1,4 +1,4 @@
-"""The phase quantizer in hardware: one MC drive and spike phase per clock (MODEL.md 5, 6, 17).
+"""The phase quantizer in hardware: one MC drive and spike phase per clock (docs/model.md 5, 6, 17).
 
 Bit-exact twin: :class:`hetq.golden.fixed.quantizer.QuantizerModel`; configuration:
 :class:`hetq.golden.fixed.quantizer.QuantizerConfig` (sizes, formats, normaliser lanes, the

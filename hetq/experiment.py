@@ -1,4 +1,4 @@
-"""``hetq experiment``: the paper's grid of conditions, evaluated fold by fold (MODEL.md 12-13).
+"""``hetq experiment``: the paper's grid of conditions, evaluated fold by fold (docs/model.md 12-13).
 
 One *job* is one fold of one (session, condition, D[, gain]): a new network is built from the
 fold's seed, calibrated and fitted on the 16 training samples and run on the rest; the job

@@ -1,4 +1,4 @@
-"""Fixed-point arithmetic of the hardware front end, written once (MODEL.md sections 3-6, 17).
+"""Fixed-point arithmetic of the hardware front end, written once (docs/model.md sections 3-6, 17).
 
 Every width, rounding and saturation rule of the normaliser, the phase quantizer and the
 time-stepped MC neuron is defined here, in plain NumPy integer arithmetic; the HDL follows
@@ -44,7 +44,7 @@ __all__ = [
 
 #: Steps per gamma cycle (20 Hz at dt = 1 ms).
 CYCLE = 50
-#: RK4 leak factor a = 0.22119140625 = LEAK_NUM / 2**LEAK_SHIFT (MODEL.md section 17).
+#: RK4 leak factor a = 0.22119140625 = LEAK_NUM / 2**LEAK_SHIFT (docs/model.md section 17).
 LEAK_NUM = 453
 LEAK_SHIFT = 11
 REST_MV = -60

@@ -1,7 +1,7 @@
 """Bit-exact model of the time-stepped MC array (``hetq.hdl.mc_array``).
 
 The array runs the integer MC neuron of :func:`.neuron.lif_step` for every MC, one step after
-another (MODEL.md sections 2, 4 and 10, with the arithmetic of section 17):
+another (docs/model.md sections 2, 4 and 10, with the arithmetic of section 17):
 
 * Drives arrive as a stream of transfers ``(mc, drive, last)`` (what the phase quantizer
   emits); they fill one of two drive banks, and ``last`` closes a sample. Sample ``k`` uses
@@ -64,7 +64,7 @@ class MCArrayConfig(BlockConfig):
         Updates per clock: a power of two dividing ``mcs`` (default 1).
     hold, rinse : int
         Steps per sample with its drives, then with zero drive (multiples of 50, hold >= 50;
-        default 250 and 50 as in MODEL.md section 10).
+        default 250 and 50 as in docs/model.md section 10).
     fmt : FixedFormat
     step_bits : int
         Width of the step number of spike events (8..48, default 32; it wraps).
@@ -329,7 +329,7 @@ def _fire_grid(events, samples, window, mcs, first_step=0, step_bits=STEP_BITS):
 
 def window_phases(events, *, samples, mcs, hold=250, rinse=50, first_step=0,
                   step_bits=STEP_BITS):
-    """MODEL.md section 10's readout from spike events: per sample and MC, ``(row of the last
+    """docs/model.md section 10's readout from spike events: per sample and MC, ``(row of the last
     spike in the window) mod 50 + 1`` when the MC spiked in the last cycle of the hold, else
     0. Returns int16 (samples, mcs)."""
     window = hold + rinse

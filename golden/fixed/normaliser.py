@@ -1,4 +1,4 @@
-"""Bit-exact twin of ``hdl/normaliser.py``: L1 normalisation of raw sensor codes (MODEL.md
+"""Bit-exact twin of ``hdl/normaliser.py``: L1 normalisation of raw sensor codes (docs/model.md
 section 3), its configuration, and the host's conversion of float samples to sensor codes.
 """
 
@@ -73,7 +73,9 @@ def to_sensor_ints(samples, sensor_bits=16):
 
     ``s = round_half_even(x * (2**B - 1) / max(x))`` row by row, so the largest sensor of each
     sample becomes ``2**B - 1``; all-zero rows stay zero. The normalisation makes the result
-    independent of the scale. Raises ValueError for non-finite or negative values.
+    independent of the scale. Raises ValueError for non-finite or negative values and for a
+    row whose largest value lies below ``2**(B - 1022)`` (the scale factor, at most
+    ``2**1022``, stays finite, and every code is exact to far below half a step).
     """
     check_int("sensor_bits", sensor_bits, 1, 32)
     x = np.asarray(samples, dtype=np.float64)
@@ -84,6 +86,12 @@ def to_sensor_ints(samples, sensor_bits=16):
     if (x < 0).any():
         raise ValueError(f"samples must be >= 0, got a minimum of {x.min():g}")
     top = x.max(axis=1, keepdims=True)
+    small = (top > 0) & (top < 2.0 ** (sensor_bits - 1022))
+    if small.any():
+        r = int(np.flatnonzero(small)[0])
+        raise ValueError(f"samples row {r} has a largest value of {top[r, 0]:.3g}, below "
+                         f"2^{sensor_bits - 1022} = {2.0 ** (sensor_bits - 1022):.3g}: its scale "
+                         f"to {sensor_bits}-bit codes would overflow float64")
     scale = np.divide((1 << sensor_bits) - 1, top, out=np.zeros_like(top), where=top > 0)
     return np.rint(x * scale).astype(np.int64)
 

@@ -1,6 +1,6 @@
 """Bit-exact twin of ``hdl/quantizer.py`` (the phase quantizer) and its configuration.
 
-Raw sensor codes in, per MC a drive code and a spike phase out (MODEL.md sections 5, 6, 17):
+Raw sensor codes in, per MC a drive code and a spike phase out (docs/model.md sections 5, 6, 17):
 
 1. ``x = normalise(s)`` (:func:`.normaliser.normalise`, UQ1.Fx);
 2. ``c = drive(w, x)`` for MC row ``D*i + k`` with the weight table entry of that row and

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 __all__ = ["CommandError", "progress", "int_at_least", "positive_int", "non_negative_int",
            "fraction", "sensor_format", "only_for", "given", "quantizer_config",
            "sensor_mc_array_config", "mc_array_config", "add_quantizer_options",
-           "add_mc_array_options"]
+           "add_mc_array_options", "int_in", "seed_int", "add_text_options", "text_options",
+           "say"]
 
 
 class CommandError(Exception):
@@ -140,3 +141,47 @@ def add_mc_array_options(parser, *, mcs=False):
                         help=f"steps of zero drive after it (multiple of 50; default {d.rinse})")
     parser.add_argument("--inhibition", action="store_true", default=None,
                         help="with the extra-current (GC->MC) port")
+
+
+def int_in(minimum, maximum):
+    """An argparse type: an integer in [``minimum``, ``maximum``]."""
+    at_least = int_at_least(minimum)
+
+    def parse(text):
+        value = at_least(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {value}")
+        return value
+    return parse
+
+
+#: An argparse type for random seeds: NumPy's RandomState and scikit-learn take 0 .. 2**32 - 1.
+seed_int = int_in(0, 2**32 - 1)
+
+
+def add_text_options(parser, what):
+    """``--decimal`` and ``--header``: how text (.csv/.tsv/.txt) input is read (hetq.io)."""
+    g = parser.add_argument_group("text input", f"how {what} in .csv/.tsv/.txt files are read")
+    g.add_argument("--decimal", choices=(".", ","), default=None,
+                   help="decimal mark (default '.'); with ',' the fields must be separated by "
+                        "';', tabs or spaces")
+    g.add_argument("--header", choices=("auto", "yes", "no"), default=None,
+                   help="auto (default): the first row is a header when none of its fields is "
+                        "a number; yes: skip the first row; no: every row is data")
+
+
+def text_options(args, inputs):
+    """The :class:`hetq.io.TextOptions` of ``--decimal``/``--header``; ValueError when they were
+    given but none of ``inputs`` (``(name, path)`` pairs, None paths skipped) is a text file."""
+    from ..io import TextOptions, is_text
+    given = [f"--{k}" for k in ("decimal", "header") if getattr(args, k, None) is not None]
+    if given and not any(p is not None and is_text(p) for _, p in inputs):
+        names = ", ".join(f"{n} {p}" for n, p in inputs if p is not None)
+        raise ValueError(f"{' and '.join(given)} applies to .csv/.tsv/.txt input, not to "
+                         f"{names}")
+    return TextOptions(decimal=args.decimal or ".", header=args.header or "auto")
+
+
+def say(text):
+    """A note for the user on stderr (what was read, warnings), one line."""
+    print(text, file=sys.stderr, flush=True)

@@ -1,5 +1,5 @@
 """The fixed-point time-stepped MC array model: equivalence with the phase quantizer, an
-independent integer transcription of MODEL.md section 4 (refractory counter included), the
+independent integer transcription of docs/model.md section 4 (refractory counter included), the
 voltage bounds with extreme extra currents, drive banks, readouts and errors."""
 
 import numpy as np
@@ -17,7 +17,7 @@ F = DEFAULT_FORMAT
 
 
 def reference_run(drives, extra, hold, rinse):
-    """MODEL.md section 4 transcribed literally for integer codes, one MC and one step at a
+    """docs/model.md section 4 transcribed literally for integer codes, one MC and one step at a
     time: the refractory *counter* (+50 at a fire, -1 per step, cleared at the release)."""
     n, mcs = drives.shape
     window = hold + rinse

@@ -22,7 +22,7 @@ def codes(*weights):
 
 
 def test_one_hot_sample_hand_phases():
-    """x = 1 on sensor 0: c = w, read off MODEL.md section 6."""
+    """x = 1 on sensor 0: c = w, read off docs/model.md section 6."""
     s = np.array([[65535, 0]])
     w = codes(25.0, 7.0, 6.0, 100.0, 3.0, 3.0, 3.0, 3.0)      # D = 4, two sensors
     out = quantize(s, w, TABLE, 4)
