@@ -45,6 +45,11 @@ class _UARTPart(CheckedComponent):
     def check(cls, config):
         check_instance("config", config, UARTConfig)
 
+    def __init__(self, config, members):
+        self.check(config)
+        self._config = config
+        super().__init__(members)
+
     @property
     def config(self):
         return self._config
@@ -94,9 +99,7 @@ class UARTReceiver(_UARTPart):
     """
 
     def __init__(self, config):
-        self.check(config)
-        self._config = config
-        super().__init__({
+        super().__init__(config, {
             "rx": In(1, init=1),
             "o": Out(stream.Signature(8)),
             "errors": Out(error_layout),
@@ -180,9 +183,7 @@ class UARTTransmitter(_UARTPart):
     """
 
     def __init__(self, config):
-        self.check(config)
-        self._config = config
-        super().__init__({"i": In(stream.Signature(8)), "tx": Out(1, init=1)})
+        super().__init__(config, {"i": In(stream.Signature(8)), "tx": Out(1, init=1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -232,20 +233,18 @@ class UART(_UARTPart):
     """
 
     def __init__(self, config):
-        self.check(config)
-        self._config = config
-        super().__init__({
-            "rx": In(1, init=1),
-            "tx": Out(1, init=1),
-            "o": Out(stream.Signature(8)),
-            "i": In(stream.Signature(8)),
-            "errors": Out(error_layout),
-        })
+        self._receiver, self._transmitter = UARTReceiver(config), UARTTransmitter(config)
+        rx, tx = self._receiver.signature.members, self._transmitter.signature.members
+        super().__init__(config, {"rx": rx["rx"], "tx": tx["tx"], "o": rx["o"], "i": tx["i"],
+                                  "errors": rx["errors"]})
+
+    receiver = property(lambda self: self._receiver)
+    transmitter = property(lambda self: self._transmitter)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.receiver = rx = UARTReceiver(self._config)
-        m.submodules.transmitter = tx = UARTTransmitter(self._config)
+        m.submodules.receiver = rx = self._receiver
+        m.submodules.transmitter = tx = self._transmitter
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx), self.errors.eq(rx.errors)]
         wiring.connect(m, wiring.flipped(self.o), rx.o)
         wiring.connect(m, wiring.flipped(self.i), tx.i)
