@@ -57,21 +57,36 @@ class COBSEncoder(wiring.Component):
         wr = buf.write_port()
         rd = buf.read_port()
         count = Signal(range(MAX_BLOCK))                # non-zero bytes collected
+        almost = Signal()                               # count == MAX_BLOCK - 1
         left = Signal(range(MAX_BLOCK + 1))             # bytes of the block still to send
+        plus = Signal()                                 # the completing byte is in the block
         rp = Signal(range(MAX_BLOCK + 1))               # read address
+        fetched = Signal(8, reset_less=True)            # the register after the buffer
         head = Signal(8)                                # the code byte, 0x01 or 0x00 to send
         end = Signal()                                  # the block ends the frame
         trail = Signal()                                # ... with a zero: a 0x01 follows
-        byte, last = self.i.payload.data, self.i.payload.last
-        zero = Signal()
+        # the input buffer: a byte, its flags, taken while it is empty or being collected
+        full = Signal()
+        byte = Signal(8, reset_less=True)
+        last, zero = Signal(), Signal()
+        collect = Signal(init=1)                        # the "collect" state, as a flip-flop
+        prime = Signal()
         m.d.comb += [
-            zero.eq(byte == 0),
+            self.i.ready.eq(~full | collect),
             wr.addr.eq(count), wr.data.eq(byte),
-            rd.addr.eq(rp), rd.en.eq(self.o.ready),
+            rd.addr.eq(rp), rd.en.eq(self.o.ready | prime),
         ]
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [full.eq(1), byte.eq(self.i.payload.data),
+                         last.eq(self.i.payload.last), zero.eq(self.i.payload.data == 0)]
+        with m.Elif(collect):
+            m.d.sync += full.eq(0)
+        with m.If(self.o.ready):
+            m.d.sync += fetched.eq(rd.data)
 
         def block_sent():
             with m.If(~end):
+                m.d.sync += collect.eq(1)
                 m.next = "collect"
             with m.Elif(trail):
                 m.d.sync += head.eq(0x01)
@@ -82,26 +97,31 @@ class COBSEncoder(wiring.Component):
 
         with m.FSM():
             with m.State("collect"):
-                m.d.comb += self.i.ready.eq(1)
-                with m.If(self.i.valid):
+                with m.If(full):
+                    # what the block needs is taken from every byte, so that only the state
+                    # and the counter depend on whether this one completes the block
                     m.d.comb += wr.en.eq(~zero)
-                    with m.If(zero | last | (count == MAX_BLOCK - 1)):
-                        m.d.sync += [head.eq(Mux(zero, count + 1, count + 2)),
-                                     left.eq(Mux(zero, count, count + 1)),
-                                     count.eq(0), rp.eq(0), end.eq(last), trail.eq(zero & last)]
-                        m.next = "code"
+                    m.d.sync += [left.eq(count), plus.eq(~zero), end.eq(last),
+                                 trail.eq(zero & last)]
+                    with m.If(zero | last | almost):
+                        m.d.sync += [count.eq(0), almost.eq(0), collect.eq(0)]
+                        m.next = "prime"
                     with m.Else():
-                        m.d.sync += count.eq(count + 1)
+                        m.d.sync += [count.eq(count + 1), almost.eq(count == MAX_BLOCK - 2)]
+            with m.State("prime"):                     # the first byte into the read port
+                m.d.comb += [prime.eq(1), rd.addr.eq(0)]
+                m.d.sync += [rp.eq(1), head.eq(left + 1 + plus), left.eq(left + plus)]
+                m.next = "code"
             with m.State("code"):
                 m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(head)]
                 with m.If(self.o.ready):
-                    m.d.sync += rp.eq(1)
+                    m.d.sync += rp.eq(rp + 1)
                     with m.If(left != 0):
                         m.next = "data"
                     with m.Else():
                         block_sent()
             with m.State("data"):
-                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(rd.data)]
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(fetched)]
                 with m.If(self.o.ready):
                     m.d.sync += [rp.eq(rp + 1), left.eq(left - 1)]
                     with m.If(left == 1):
@@ -114,6 +134,7 @@ class COBSEncoder(wiring.Component):
             with m.State("delimiter"):
                 m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(head)]
                 with m.If(self.o.ready):
+                    m.d.sync += collect.eq(1)
                     m.next = "collect"
         return m
 
@@ -121,8 +142,13 @@ class COBSEncoder(wiring.Component):
 class COBSDecoder(CheckedComponent):
     """A streaming COBS decoder of 0x00-delimited frames, with error statuses and aborts.
 
-    Every byte taken on ``i`` gives at most one output record, in the next cycle (``o`` is a
-    register; ``i.ready = ~o.valid | o.ready``):
+    A byte taken on ``i`` goes into a one-byte input buffer (with its "is 0x00" and "is 0xFF"
+    flags, so that no comparator sits between ``i`` and the decoding) and is decoded from there
+    when the output register is free; it gives at most one output record, on ``o`` (a
+    register) in the cycle after. ``i.ready = ~full | ~o.valid | o.ready``, so the decoder
+    takes a byte per cycle while ``o`` is taken. An abort pulse is kept in order with the
+    bytes: one in the cycle a byte is taken, or while a byte waits in the buffer, comes after
+    that byte.
 
     - a delimiter (0x00) ends the frame with an end marker (``end = 1``, ``data = 0``) and
       clears every error, so the decoder resynchronises at each delimiter. An empty frame (a
@@ -179,6 +205,30 @@ class COBSDecoder(CheckedComponent):
     def elaborate(self, platform):
         m = Module()
         n = self._max_length
+        # -- the input buffer: the byte, its flags, and an abort that came after it ---------
+        full = Signal()
+        byte = Signal(8, reset_less=True)
+        is_zero, is_ff, then_abort = Signal(), Signal(), Signal()
+        advance = Signal()                              # the output register is free
+        process = Signal()                              # the buffered byte is decoded now
+        take = Signal()
+        direct = Signal()                               # an abort after every byte taken
+        m.d.comb += [
+            advance.eq(~self.o.valid | self.o.ready),
+            process.eq(full & advance),
+            self.i.ready.eq(~full | advance),
+            take.eq(self.i.valid & self.i.ready),
+            direct.eq(self.abort & ~take & ~(full & ~process)),
+        ]
+        with m.If(take):
+            m.d.sync += [full.eq(1), byte.eq(self.i.payload), is_zero.eq(self.i.payload == 0),
+                         is_ff.eq(self.i.payload == 0xFF), then_abort.eq(self.abort)]
+        with m.Elif(process):
+            m.d.sync += [full.eq(0), then_abort.eq(0)]
+        with m.Elif(full):
+            m.d.sync += then_abort.eq(then_abort | self.abort)
+
+        # -- decoding, one buffered byte at a time ------------------------------------------
         left = Signal(range(-1, MAX_BLOCK), init=-1)    # data bytes left in the block, minus
         code = left[-1]                                 # one; negative: a code byte is next
         zero = Signal()                                 # the block before implies a zero
@@ -186,31 +236,31 @@ class COBSDecoder(CheckedComponent):
         aborted = Signal()
         oversize = Signal()
         room = Signal(range(-1, n), init=n - 1)         # decoded bytes allowed, minus one
-        byte = self.i.payload
+        late = Signal()                                 # an abort after the byte decoded now
         out = self.o.payload
         give = Signal()
         value = Signal(8)
         status = Signal(2)
         m.d.comb += [
-            self.i.ready.eq(~self.o.valid | self.o.ready),
+            late.eq((process & then_abort) | direct),
             status.eq(Mux(aborted, STATUS_ABORT, Mux(oversize, STATUS_OVERSIZE, ~code))),
         ]
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        with m.If(self.abort):
+        with m.If(late):
             m.d.sync += aborted.eq(1)
-        with m.If(self.i.valid & self.i.ready):
-            with m.If(byte == 0):
+        with m.If(process):
+            with m.If(is_zero):
                 with m.If(started | aborted):
                     m.d.sync += [self.o.valid.eq(1), out.data.eq(0), out.end.eq(1),
                                  out.status.eq(status)]
                 m.d.sync += [left.eq(-1), zero.eq(0), started.eq(0), oversize.eq(0),
-                             room.eq(n - 1), aborted.eq(self.abort)]
+                             room.eq(n - 1), aborted.eq(late)]
             with m.Else():
                 m.d.sync += started.eq(1)
                 with m.If(code):
                     m.d.comb += [give.eq(zero), value.eq(0)]
-                    m.d.sync += [left.eq(byte - 2), zero.eq(byte != 0xFF)]
+                    m.d.sync += [left.eq(byte - 2), zero.eq(~is_ff)]
                 with m.Else():
                     m.d.comb += [give.eq(1), value.eq(byte)]
                     m.d.sync += left.eq(left - 1)

@@ -21,16 +21,34 @@ __all__ = ["UARTReceiver", "UARTTransmitter", "UART", "error_layout"]
 error_layout = data.StructLayout({"framing": 1, "brk": 1, "overrun": 1})
 
 
-def _bit_timer(divisor):
-    """A down counter of the cycles left in a bit, minus one: it starts at ``n - 2`` for a
-    wait of ``n`` cycles and stops at -1, whose sign bit is the tick."""
-    return Signal(range(-1, divisor - 1), init=-1)
+class _BitTimer:
+    """The cycles left in a bit, minus one, counting down to -1, whose sign bit is the tick.
+
+    Only the sign bit is reset (to 1: no wait running); the value bits, don't-care while the
+    tick is high, are reset-less, so that every one of them has the same controls and the
+    decrement stays one carry chain (a reset beside the loads split it on the iCE40)."""
+
+    def __init__(self, m, divisor):
+        self._m = m
+        self.value = Signal((divisor - 2).bit_length(), reset_less=True)
+        self.tick = Signal(init=1)
+        with m.If(~self.tick):
+            m.d.sync += Cat(self.value, self.tick).eq(Cat(self.value, C(0, 1)) - 1)
+
+    def wait(self, cycles):
+        """Tick ``cycles`` (>= 2) cycles from now."""
+        self._m.d.sync += [self.value.eq(cycles - 2), self.tick.eq(0)]
 
 
 class _UARTPart(CheckedComponent):
     @classmethod
     def check(cls, config):
         check_instance("config", config, UARTConfig)
+
+    def __init__(self, config, members):
+        self.check(config)
+        self._config = config
+        super().__init__(members)
 
     @property
     def config(self):
@@ -81,9 +99,7 @@ class UARTReceiver(_UARTPart):
     """
 
     def __init__(self, config):
-        self.check(config)
-        self._config = config
-        super().__init__({
+        super().__init__(config, {
             "rx": In(1, init=1),
             "o": Out(stream.Signature(8)),
             "errors": Out(error_layout),
@@ -95,31 +111,30 @@ class UARTReceiver(_UARTPart):
         line = Signal(init=1)
         m.submodules.sync = FFSynchronizer(self.rx, line, init=1)
         prev = Signal(init=1)
-        timer = _bit_timer(d)
-        tick = timer[-1]
+        timer = _BitTimer(m, d)
+        tick = timer.tick
         bits = Signal(range(9))                         # data bits still to sample
         shreg = Signal(8, reset_less=True)
         seen_one = Signal()                             # a data bit of this frame was high
         m.d.sync += [prev.eq(line), self.errors.eq(0)]
-        with m.If(~tick):
-            m.d.sync += timer.eq(timer - 1)
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.FSM():
             with m.State("idle"):
                 with m.If(prev & ~line):
-                    m.d.sync += timer.eq(h - 2)
+                    timer.wait(h)
                     m.next = "start"
             with m.State("start"):
                 with m.If(tick):
                     with m.If(line):
                         m.next = "idle"                 # a glitch
                     with m.Else():
-                        m.d.sync += [timer.eq(d - 2), bits.eq(8), seen_one.eq(0)]
+                        timer.wait(d)
+                        m.d.sync += [bits.eq(8), seen_one.eq(0)]
                         m.next = "data"
             with m.State("data"):
                 with m.If(tick):
-                    m.d.sync += timer.eq(d - 2)
+                    timer.wait(d)
                     with m.If(bits != 0):
                         m.d.sync += [shreg.eq(Cat(shreg[1:], line)), seen_one.eq(seen_one | line),
                                      bits.eq(bits - 1)]
@@ -168,27 +183,25 @@ class UARTTransmitter(_UARTPart):
     """
 
     def __init__(self, config):
-        self.check(config)
-        self._config = config
-        super().__init__({"i": In(stream.Signature(8)), "tx": Out(1, init=1)})
+        super().__init__(config, {"i": In(stream.Signature(8)), "tx": Out(1, init=1)})
 
     def elaborate(self, platform):
         m = Module()
         d = self._config.divisor
-        timer = _bit_timer(d)
-        tick = timer[-1]
+        timer = _BitTimer(m, d)
+        tick = timer.tick
         bits = Signal(range(10))                        # bits to send after this one
         last = Signal(init=1)                           # bits == 0
         shreg = Signal(9, reset_less=True)
         m.d.comb += self.i.ready.eq(tick & last)
-        with m.If(~tick):
-            m.d.sync += timer.eq(timer - 1)
         with m.If(self.i.valid & self.i.ready):
+            timer.wait(d)
             m.d.sync += [self.tx.eq(0), shreg.eq(Cat(self.i.payload, C(1, 1))), bits.eq(9),
-                         last.eq(0), timer.eq(d - 2)]
+                         last.eq(0)]
         with m.Elif(tick & ~last):
+            timer.wait(d)
             m.d.sync += [self.tx.eq(shreg[0]), shreg.eq(shreg[1:]), bits.eq(bits - 1),
-                         last.eq(bits == 1), timer.eq(d - 2)]
+                         last.eq(bits == 1)]
         return m
 
 
@@ -220,20 +233,18 @@ class UART(_UARTPart):
     """
 
     def __init__(self, config):
-        self.check(config)
-        self._config = config
-        super().__init__({
-            "rx": In(1, init=1),
-            "tx": Out(1, init=1),
-            "o": Out(stream.Signature(8)),
-            "i": In(stream.Signature(8)),
-            "errors": Out(error_layout),
-        })
+        self._receiver, self._transmitter = UARTReceiver(config), UARTTransmitter(config)
+        rx, tx = self._receiver.signature.members, self._transmitter.signature.members
+        super().__init__(config, {"rx": rx["rx"], "tx": tx["tx"], "o": rx["o"], "i": tx["i"],
+                                  "errors": rx["errors"]})
+
+    receiver = property(lambda self: self._receiver)
+    transmitter = property(lambda self: self._transmitter)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.receiver = rx = UARTReceiver(self._config)
-        m.submodules.transmitter = tx = UARTTransmitter(self._config)
+        m.submodules.receiver = rx = self._receiver
+        m.submodules.transmitter = tx = self._transmitter
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx), self.errors.eq(rx.errors)]
         wiring.connect(m, wiring.flipped(self.o), rx.o)
         wiring.connect(m, wiring.flipped(self.i), tx.i)

@@ -81,7 +81,8 @@ async def run_uart(dut, path):
     dut.rst.value = 0
     player = cocotb.start_soon(_play(dut, script, offset))
 
-    seen = np.zeros((6, cycles), dtype=np.int64)       # rx, tx, o.valid, o.payload, errors, i.ready
+    # per cycle: rx, tx, o.valid, o.payload, errors, i.ready
+    seen = np.zeros((6, cycles), dtype=np.int64)
     tx_source = source.copy()
     for c in range(cycles):
         valid, payload = tx_source.offer(c)

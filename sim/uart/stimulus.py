@@ -145,9 +145,10 @@ def random_script(rng, config, frames, *, skews=(-0.02, 0.0, 0.02), gap=0.5,
     """A seeded well-formed :class:`LineScript` of about ``frames`` events.
 
     The far end's bit length changes every six events among ``1 + skews`` times the
-    receiver's (see :func:`bit_units`). Each event is a good frame, or with the given probabilities a glitch (a low
-    shorter than ``half - 1`` cycles, which the receiver must ignore), a frame with a low stop
-    bit (a framing error, or a break for byte 0) or a break of 1 to 4 frames' length. Good
+    receiver's (see :func:`bit_units`). Each event is a good frame, or with the given
+    probabilities a glitch (a low of at most ``half - 1`` cycles, so at most ``half`` samples,
+    which the receiver must ignore), a frame with a low stop bit (a framing error, or a break
+    for byte 0) or a break of 1 to 4 frames' length. Good
     frames follow each other back to back or, with probability ``gap``, after an idle gap of
     up to three bits; glitches, framing errors and breaks are followed by an idle line long
     enough for the receiver to be looking for a start bit again."""

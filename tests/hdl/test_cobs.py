@@ -32,10 +32,12 @@ def test_encoder_random_frames():
 
 
 def test_encoder_cycles_with_no_stalls():
-    """A block of n bytes takes n cycles in and n + 1 out; the delimiter one more."""
+    """A block of n bytes takes n cycles in, one through the input buffer, one to prime the
+    read, n + 1 out; the delimiter
+    one more."""
     frame = bytes(range(1, 101))
     _, cycles = run_encoder([frame], stall=0.0)
-    assert cycles == 100 + 101 + 1
+    assert cycles == 100 + 1 + 1 + 101 + 1
 
 
 def check_decoder(stream, max_length, drv):

@@ -10,8 +10,8 @@ from hetq.golden.fixed.uart import ByteSource, UARTConfig, receive, transmit
 from hetq.hdl.uart import UART, UARTReceiver, UARTTransmitter, error_layout
 from hetq.sim.kit.amaranth_sim import simulate
 from hetq.sim.uart.amaranth_bench import run_loopback, run_receiver, run_transmitter
-from hetq.sim.uart.stimulus import (UNITS, Frame, LineScript, garbage_script, random_bytes, random_delays,
-                                    random_script, ready_pattern)
+from hetq.sim.uart.stimulus import (UNITS, Frame, LineScript, garbage_script, random_bytes,
+                                    random_delays, random_script, ready_pattern)
 
 
 def config(divisor):
