@@ -179,7 +179,8 @@ class Board:
             while nxt is not None and len(pending) < window:
                 cmd, payload = requests[nxt]
                 seq = self._next_seq()
-                frame = encode_frame(request(seq, cmd, payload))
+                # a delimiter first too: garbage on the line cannot spoil this frame
+                frame = b"\x00" + encode_frame(request(seq, cmd, payload))
                 self.port.write(frame)
                 self.stats.requests += 1
                 pending[seq] = [nxt, frame, time.monotonic(), 1, {}]
@@ -342,7 +343,6 @@ class Board:
         codes = sensor_codes(samples, q.fmt)
         if codes.shape[1] != q.sensors:
             raise ValueError(f"samples have {codes.shape[1]} sensors, the board {q.sensors}")
-        n = code_bytes(q.fmt.sensor_bits)
         return codes, [(cmd, pack_codes(row, q.fmt.sensor_bits)) for row in codes]
 
     def process(self, samples, progress=None, chunk=256):

@@ -36,8 +36,9 @@ class RequestStore(CheckedComponent):
 
     A frame goes into the next free slot, its CRC computed on the way; at its end marker it
     is committed if it is good (decoder status 0, at least 5 bytes, CRC register 0) and
-    dropped otherwise; a frame that starts while every slot is full is dropped whole. Each
-    outcome pulses one of ``events``.
+    dropped otherwise (an end marker with no bytes, as the decoder gives for ``01 00`` or an
+    abort between frames, is a frame too short); a frame that starts while every slot is full
+    is dropped whole. Each end marker pulses one of ``events``.
 
     Members
     -------
@@ -104,16 +105,16 @@ class RequestStore(CheckedComponent):
             with m.If(count < MAX_FRAME):
                 m.d.sync += count.eq(count + 1)
         good = Signal()
-        m.d.comb += good.eq(ended & started & ~dropping & (self.i.payload.status == 0)
+        m.d.comb += good.eq(ended & ~dropping & (self.i.payload.status == 0)
                             & (count >= MIN_REQUEST) & check.match_detected)
         with m.If(ended):
             m.d.sync += [started.eq(0), dropping.eq(0), count.eq(0)]
             m.d.comb += [
                 self.events.good.eq(good),
                 self.events.overrun.eq(started & dropping),
-                self.events.dropped.eq(started & ~dropping & ((self.i.payload.status != 0)
-                                                              | (count < MIN_REQUEST))),
-                self.events.crc.eq(started & ~dropping & (self.i.payload.status == 0)
+                self.events.dropped.eq(~(started & dropping)
+                                       & ((self.i.payload.status != 0) | (count < MIN_REQUEST))),
+                self.events.crc.eq(~(started & dropping) & (self.i.payload.status == 0)
                                    & (count >= MIN_REQUEST) & ~check.match_detected),
                 commit.eq(good),
             ]
@@ -185,14 +186,23 @@ class ReplyFramer(CheckedComponent):
 
 
 class Counters(CheckedComponent):
-    """The link's counters (:data:`~hetq.golden.fixed.link.COUNTERS`): 32-bit, wrapping, each
-    incremented by a pulse on its bit of ``inc``, all zeroed by ``clear``.
+    """The link's counters (:data:`~hetq.golden.fixed.link.COUNTERS`): 32-bit, wrapping, kept
+    in block RAM. A pulse on a bit of ``inc`` marks its counter pending; a sequencer adds the
+    pending ones, one every two cycles (events come at most one per byte time, far slower);
+    ``clear`` zeroes them all (over one cycle per counter; pending events older than the clear
+    are dropped with it). ``raddr``/``rdata`` read a counter (``rdata`` one cycle later); a
+    read has priority over the sequencer.
 
     Members
     -------
     inc : ``In(len(COUNTERS))``
     clear : ``In(1)``
-    values : ``Out(ArrayLayout(unsigned(32), len(COUNTERS)))``
+    raddr : ``In(range(len(COUNTERS)))``
+    rread : ``In(1)``
+        ``raddr`` is read in this cycle.
+    rdata : ``Out(32)``
+    busy : ``Out(1)``
+        Counts or a clear are still being applied.
     """
 
     @classmethod
@@ -200,19 +210,50 @@ class Counters(CheckedComponent):
         return None
 
     def __init__(self):
-        super().__init__({"inc": In(len(COUNTERS)), "clear": In(1),
-                          "values": Out(data.ArrayLayout(unsigned(32), len(COUNTERS)))})
+        n = len(COUNTERS)
+        super().__init__({"inc": In(n), "clear": In(1), "raddr": In(range(n)), "rread": In(1),
+                          "rdata": Out(32), "busy": Out(1)})
 
     @staticmethod
     def index(name):
-        """The bit of ``inc`` (and the entry of ``values``) of counter ``name``."""
+        """The bit of ``inc`` (and the address) of counter ``name``."""
         return COUNTERS.index(name)
 
     def elaborate(self, platform):
         m = Module()
-        for k in range(len(COUNTERS)):
-            with m.If(self.clear):
-                m.d.sync += self.values[k].eq(0)
-            with m.Elif(self.inc[k]):
-                m.d.sync += self.values[k].eq(self.values[k] + 1)
+        n = len(COUNTERS)
+        m.submodules.ram = ram = Memory(shape=unsigned(32), depth=n, init=[0] * n)
+        rd, wr = ram.read_port(), ram.write_port()
+        pending = Signal(n)
+        clearing = Signal()
+        caddr = Signal(range(n))
+        pick = Signal(range(n))
+        update = Signal()                              # rd.data is counter `waddr`, + 1 it
+        waddr = Signal(range(n))
+        with m.If(~self.clear):
+            for j in reversed(range(n)):
+                with m.If(pending[j]):
+                    m.d.comb += pick.eq(j)
+        take = Signal()
+        m.d.comb += [
+            take.eq((pending != 0) & ~clearing & ~self.rread & ~update & ~self.clear),
+            rd.addr.eq(Mux(self.rread, self.raddr, pick)),
+            self.rdata.eq(rd.data),
+            self.busy.eq((pending != 0) | clearing | update),
+        ]
+        done = Signal(n)
+        with m.If(take):
+            m.d.comb += done.eq(1 << pick)
+        m.d.sync += [update.eq(take), waddr.eq(pick)]
+        with m.If(clearing):
+            m.d.comb += [wr.addr.eq(caddr), wr.data.eq(0), wr.en.eq(1)]
+            m.d.sync += caddr.eq(caddr + 1)
+            with m.If(caddr == n - 1):
+                m.d.sync += clearing.eq(0)
+        with m.Elif(update):
+            m.d.comb += [wr.addr.eq(waddr), wr.data.eq(rd.data + 1), wr.en.eq(1)]
+        with m.If(self.clear):
+            m.d.sync += [clearing.eq(1), caddr.eq(0), pending.eq(self.inc)]
+        with m.Else():
+            m.d.sync += pending.eq((pending & ~done) | self.inc)
         return m

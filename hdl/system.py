@@ -28,6 +28,16 @@ __all__ = ["SystemCore", "System", "line_layout", "TX_FIFO_DEPTH"]
 TX_FIFO_DEPTH = 512
 
 
+def _times(value, factor):
+    """``value * factor`` for a constant ``factor`` as shifts and adds (a multiplication would
+    map to a DSP block with a long path through it)."""
+    terms = [value << bit for bit in range(int(factor).bit_length()) if factor >> bit & 1]
+    total = terms[0] if terms else Const(0)
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
 def line_layout():
     """The UART receiver's error pulses."""
     return data.StructLayout({"framing": 1, "brk": 1, "overrun": 1})
@@ -103,7 +113,6 @@ class SystemCore(CheckedComponent):
             return counters.inc[Counters.index(name)]
 
         m.d.comb += [
-            count("good_frames").eq(store.events.good),
             count("crc_errors").eq(store.events.crc),
             count("dropped_frames").eq(store.events.dropped),
             count("slot_overruns").eq(store.events.overrun),
@@ -129,7 +138,7 @@ class SystemCore(CheckedComponent):
         val = Signal(32)                               # bytes fetched, little endian
         faddr = Signal(8)                              # next byte to fetch
         fleft = Signal(3)
-        fshift = Signal(6)
+        fbyte = Signal(2)                              # byte of ``val`` being fetched
         emit_val = Signal(32)                          # bytes to emit, little endian
         emit_left = Signal(3)
         emit_last = Signal()
@@ -177,19 +186,23 @@ class SystemCore(CheckedComponent):
 
         tx = framer.i
 
-        def fetch(name, addr, nbytes, then):
-            """States ``name`` and ``name_W``: fetch ``nbytes`` request bytes from ``addr``
-            into ``val`` (little endian), then go to ``then``."""
+        def fetch(name, nbytes, then):
+            """States ``name`` and ``name_W``: fetch the next ``nbytes`` request bytes (from
+            ``faddr``, which then points past them) into ``val`` (little endian), then go to
+            ``then``. The RAM address is the register ``faddr``: no logic in front of it."""
             with m.State(name):
-                m.d.comb += store.addr.eq(addr)
-                m.d.sync += [val.eq(0), faddr.eq(addr + 1), fleft.eq(nbytes), fshift.eq(0)]
+                m.d.comb += store.addr.eq(faddr)
+                m.d.sync += [val.eq(0), faddr.eq(faddr + 1), fleft.eq(nbytes), fbyte.eq(0)]
                 m.next = name + "_W"
             with m.State(name + "_W"):
                 m.d.comb += store.addr.eq(faddr)
-                m.d.sync += [val.eq(val | (store.rdata << fshift)), fshift.eq(fshift + 8),
-                             faddr.eq(faddr + 1), fleft.eq(fleft - 1)]
+                # a write-enable per byte, not a shifter: the RAM output goes straight in
+                m.d.sync += [val.word_select(fbyte, 8).eq(store.rdata), fbyte.eq(fbyte + 1),
+                             fleft.eq(fleft - 1)]
                 with m.If(fleft == 1):
                     m.next = then
+                with m.Else():
+                    m.d.sync += faddr.eq(faddr + 1)
 
         def emit(name, value, nbytes, last, then):
             """States ``name`` and ``name_E``: emit ``nbytes`` bytes of ``value`` (little
@@ -210,10 +223,14 @@ class SystemCore(CheckedComponent):
         with m.FSM():
             with m.State("IDLE"):
                 m.d.sync += [status.eq(Status.OK), k.eq(0), x_got.eq(0)]
+                m.d.sync += faddr.eq(0)
                 with m.If(store.req.valid):
+                    # counted as it is taken, not as it arrives: a STATUS reply counts the
+                    # frames answered before it and itself, however many more are queued
+                    m.d.comb += count("good_frames").eq(1)
                     m.d.sync += plen.eq(store.req.length - 5)
                     m.next = "HEAD"
-            fetch("HEAD", 0, 3, "DISPATCH")
+            fetch("HEAD", 3, "DISPATCH")
             with m.State("DISPATCH"):
                 m.d.sync += [seq.eq(val[:16]), cmd.eq(val[16:24])]
                 with m.Switch(val[16:24]):
@@ -317,14 +334,15 @@ class SystemCore(CheckedComponent):
             emit("INFO_HASH", hasher.crc, 4, 1, "DONE")
 
             # -- status ----------------------------------------------------------------------
-            emit("STATUS_HEAD", header, 4, 0, "STATUS_NEXT")
+            emit("STATUS_HEAD", header, 4, 0, "STATUS_WAIT")
+            with m.State("STATUS_WAIT"):                   # counts still being applied
+                with m.If(~counters.busy):
+                    m.next = "STATUS_NEXT"
             with m.State("STATUS_NEXT"):
-                value = Signal(32)
-                with m.Switch(k):
-                    for j in range(len(COUNTERS)):
-                        with m.Case(j):
-                            m.d.comb += value.eq(counters.values[j])
-                m.d.sync += [emit_val.eq(value), emit_left.eq(4),
+                m.d.comb += [counters.raddr.eq(k), counters.rread.eq(1)]
+                m.next = "STATUS_READ"
+            with m.State("STATUS_READ"):
+                m.d.sync += [emit_val.eq(counters.rdata), emit_left.eq(4),
                              emit_last.eq(k == len(COUNTERS) - 1), k.eq(k + 1)]
                 m.next = "STATUS_E"
             with m.State("STATUS_E"):
@@ -342,8 +360,8 @@ class SystemCore(CheckedComponent):
 
             # -- tables ------------------------------------------------------------------------
             # weights: start (u16), count (u8); thresholds: start (u8), count (u8)
-            fetch("RANGE16", 3, 3, "RANGE16_CHECK")
-            fetch("RANGE8", 3, 2, "RANGE8_CHECK")
+            fetch("RANGE16", 3, "RANGE16_CHECK")
+            fetch("RANGE8", 2, "RANGE8_CHECK")
             for width, size, cbytes in (("16", q.mcs, wb), ("8", q.levels, db)):
                 head = 3 if width == "16" else 2
                 with m.State(f"RANGE{width}_CHECK"):
@@ -352,7 +370,7 @@ class SystemCore(CheckedComponent):
                     writing = cmd.matches(Cmd.WRITE_WEIGHTS, Cmd.WRITE_THRESHOLDS)
                     m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0)]
                     with m.If((number == 0)
-                              | (writing & (plen != head + number * cbytes))
+                              | (writing & (plen != head + _times(number, cbytes)))
                               | (~writing & (plen != head))):
                         m.next = "BAD_LENGTH"
                     with m.Elif(first + number > size):
@@ -367,18 +385,17 @@ class SystemCore(CheckedComponent):
             for width, bits, cbytes, port in (("16", fmt.weight_bits, wb, quant.weight_w),
                                               ("8", fmt.drive_bits, db, quant.threshold_w)):
                 head = 3 if width == "16" else 2
-                code_addr = head + 3 + k * cbytes
-                fetch(f"VALUES{width}", code_addr[:8], cbytes, f"VALUES{width}_CHECK")
+                fetch(f"VALUES{width}", cbytes, f"VALUES{width}_CHECK")
                 with m.State(f"VALUES{width}_CHECK"):
                     with m.If((val >> bits) != 0):
                         m.next = "BAD_VALUE"
                     with m.Elif(k == cnt - 1):
-                        m.d.sync += k.eq(0)
+                        m.d.sync += [k.eq(0), faddr.eq(3 + head)]     # the codes again
                         m.next = f"WRITE{width}"
                     with m.Else():
                         m.d.sync += k.eq(k + 1)
                         m.next = f"VALUES{width}"
-                fetch(f"WRITE{width}", code_addr[:8], cbytes, f"WRITE{width}_PUT")
+                fetch(f"WRITE{width}", cbytes, f"WRITE{width}_PUT")
                 with m.State(f"WRITE{width}_PUT"):
                     m.d.comb += [port.valid.eq(1), port.payload.addr.eq(start + k),
                                  port.payload.data.eq(val)]
@@ -419,7 +436,7 @@ class SystemCore(CheckedComponent):
                                 m.next = f"READ{width}_REQ"
 
             # -- sample and raster: the sensor codes, checked, then into the quantizer ----
-            fetch("SENSOR", (3 + k * sb)[:8], sb, "SENSOR_CHECK")
+            fetch("SENSOR", sb, "SENSOR_CHECK")
             with m.State("SENSOR_CHECK"):
                 m.d.sync += sample.eq(Cat(sample[fmt.sensor_bits:], val[:fmt.sensor_bits]))
                 with m.If((val >> fmt.sensor_bits) != 0):
@@ -503,7 +520,7 @@ class SystemCore(CheckedComponent):
             emit("PART_H", header, 4, 0, "PART_NUM")
             emit("PART_NUM", Cat(part, final), 3, nev == 0, "PART_BODY")
             with m.State("PART_BODY"):
-                with m.If(k == nev * 4):
+                with m.If(k == Cat(Const(0, 2), nev)):
                     m.d.sync += [part.eq(part + 1), nev.eq(0), k.eq(0)]
                     with m.If(final):
                         m.d.sync += base.eq(base + a.window)
@@ -515,7 +532,7 @@ class SystemCore(CheckedComponent):
                     m.next = "PART_BYTE"
             with m.State("PART_BYTE"):
                 m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(ev_rd.data),
-                             tx.payload.last.eq(k == nev * 4 - 1),
+                             tx.payload.last.eq(k + 1 == Cat(Const(0, 2), nev)),
                              ev_rd.addr.eq(k)]
                 with m.If(tx.ready):
                     m.d.sync += k.eq(k + 1)

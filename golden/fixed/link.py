@@ -64,7 +64,7 @@ class Status(IntEnum):
 
 #: The device's counters, in the order of the status reply (u32 each, wrapping).
 COUNTERS = (
-    "good_frames",        # frames with a good CRC, answered (with data or an error status)
+    "good_frames",        # frames with a good CRC, counted as executed (a status counts itself)
     "crc_errors",         # frames whose CRC is wrong (dropped, no reply)
     "dropped_frames",     # frames too short, too long, malformed COBS, or cut by a line error
     "framing_errors",     # UART bytes with a stop bit of 0 (not a break)

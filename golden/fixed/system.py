@@ -183,13 +183,13 @@ class DeviceModel:
             frame, aborted = bytes(self._frame), self._aborted
             self._frame.clear()
             self._aborted = False
-            if frame:
+            if frame or aborted:               # empty frames are idle, unless cut by an error
                 out += self._frame_done(frame, aborted)
         return bytes(out)
 
     def line_error(self, kind):
-        """A UART ``"framing"`` error or ``"break"``: counted, and the frame being received is
-        dropped at its delimiter."""
+        """A UART ``"framing"`` error or ``"break"``: counted, and the frame being received (or,
+        between frames, the next one) is dropped at its delimiter."""
         if kind not in ("framing", "break"):
             raise ValueError(f"kind must be 'framing' or 'break', not {kind!r}")
         self.counters["framing_errors" if kind == "framing" else "breaks"] += 1

@@ -10,13 +10,13 @@ import sys
 
 from .. import __version__
 from ..io import InputError
-from . import boards, experiment, hardware, model
+from . import board, boards, experiment, hardware, model
 from .common import CommandError
 
 __all__ = ["main", "build_parser", "GROUPS"]
 
 #: The command groups, in the order of ``hetq --help``.
-GROUPS = (model, experiment, hardware, boards)
+GROUPS = (model, experiment, hardware, boards, board)
 
 
 def build_parser():

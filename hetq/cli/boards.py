@@ -1,43 +1,67 @@
-"""``hetq build`` and ``hetq report``: bitstreams of the blocks on the boards, and their
-timing and utilisation."""
+"""``hetq build``, ``hetq program`` and ``hetq report``: bitstreams of the system and of the
+blocks on the boards, loading one into a board, and the builds' timing and utilisation."""
 
 from pathlib import Path
 
 from ..io import InputError
 from .common import (CommandError, add_mc_array_options, add_quantizer_options,
-                     mc_array_config, non_negative_int, only_for, quantizer_config)
+                     add_system_options, mc_array_config, non_negative_int, only_for,
+                     quantizer_config, system_design)
 
 __all__ = ["add_commands"]
 
 
-#: Options of ``hetq build`` that belong to one block: block -> flags.
+#: Options of ``hetq build`` and the blocks they belong to.
 BUILD_OPTIONS = {
-    "quantizer": ("--sensors", "--duplication", "--norm-lanes", "--sensor-bits"),
-    "mc-array": ("--mcs", "--lanes", "--hold", "--rinse", "--inhibition"),
+    "--sensors": ("quantizer",), "--duplication": ("quantizer", "system"),
+    "--norm-lanes": ("quantizer",), "--sensor-bits": ("quantizer",), "--mcs": ("mc-array",),
+    "--lanes": ("mc-array",), "--hold": ("mc-array",), "--rinse": ("mc-array",),
+    "--inhibition": ("mc-array",), "--weights": ("system",), "--baud": ("system",),
+    "--clock": ("system",),
 }
+BLOCKS = ("quantizer", "mc-array", "system")
 
 
 def cmd_build(args):
     from ..boards.flow import build
 
-    for block, flags in BUILD_OPTIONS.items():
-        if block != args.block:
-            only_for(args, block, flags)
+    for flag, owners in BUILD_OPTIONS.items():
+        if args.block not in owners:
+            only_for(args, " and ".join(owners), [flag])
+    weights = table = None
     if args.block == "quantizer":
         config = quantizer_config(args)
         out = Path(args.output) / args.board
-    else:
+    elif args.block == "mc-array":
         config = mc_array_config(args)
         out = Path(args.output) / "mc-array" / args.board
+    else:
+        config, weights, table = system_design(args)
+        out = Path(args.output) / "system" / args.board
     print(f"design: {config}", flush=True)
     try:
-        rep = build(args.board, out, config, seed=args.seed)
-    except RuntimeError as e:                # a missing tool, a failed build
+        rep = build(args.board, out, config, seed=args.seed, weights=weights, table=table)
+    except RuntimeError as e:                # a missing tool, a failed build, timing missed
         raise CommandError(str(e)) from None
     lanes = f"lanes {config.norm_lanes}, " if args.block == "quantizer" else ""
     print(f"{rep.summary} ({lanes}nextpnr seed {args.seed}), built in {rep.seconds:.0f} s "
           f"-> {out}")
     print("\n".join(rep.lines()))
+    if args.block == "system":
+        print(f"bitstream: {out / ('top.bin' if args.board == 'icebreaker' else 'top.bit')}")
+
+
+def cmd_program(args):
+    from ..boards.program import program, program_command
+
+    if args.dry_run:
+        print(" ".join(program_command(args.bitstream, args.board, flash=args.flash)))
+        return
+    try:
+        out = program(args.bitstream, args.board, flash=args.flash)
+    except RuntimeError as e:
+        raise CommandError(str(e)) from None
+    print(out.splitlines()[-1] if out else f"programmed the {args.board}")
 
 
 def cmd_report(args):
@@ -65,19 +89,32 @@ def cmd_report(args):
 
 def add_commands(subparsers):
     """Register ``build`` and ``report``."""
-    b = subparsers.add_parser("build", help="bitstream of a block in a board harness (YoWASP)")
-    b.add_argument("block", choices=list(BUILD_OPTIONS))
+    b = subparsers.add_parser("build", help="bitstream of the system, or of a block in a "
+                                            "synthesis harness (YoWASP)")
+    b.add_argument("block", choices=BLOCKS,
+                   help="system: the board system (host link, quantizer, MC array) on the "
+                        "board's PLL clock; quantizer, mc-array: a block in a harness")
     b.add_argument("--board", choices=["icebreaker", "ulx3s"], required=True)
+    add_system_options(b.add_argument_group("system"))
     add_quantizer_options(b.add_argument_group("quantizer"))
     add_mc_array_options(b.add_argument_group("mc-array"), mcs=True)
     b.add_argument("--seed", type=non_negative_int, default=1,
                    help="nextpnr placement seed (default 1)")
     b.add_argument("-o", "--output", default="build/boards", metavar="DIR",
-                   help="builds go to DIR/<board> (quantizer) and DIR/mc-array/<board> "
-                        "(default build/boards)")
+                   help="builds go to DIR/<board> (quantizer), DIR/mc-array/<board> and "
+                        "DIR/system/<board> (default build/boards)")
     b.set_defaults(func=cmd_build)
 
-    r = subparsers.add_parser("report", help="Fmax and utilisation of finished builds")
+    p = subparsers.add_parser("program", help="load a bitstream into a board (openFPGALoader)")
+    p.add_argument("bitstream", metavar="BITSTREAM",
+                   help="top.bin (iCEBreaker) or top.bit (ULX3S) of `hetq build system`")
+    p.add_argument("--board", choices=["icebreaker", "ulx3s"], required=True)
+    p.add_argument("--flash", action="store_true",
+                   help="write the board's flash (kept over power cycles) instead of its SRAM")
+    p.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
+    p.set_defaults(func=cmd_program)
+
+    r = subparsers.add_parser("report", help="Fmax, utilisation and rates of finished builds")
     r.add_argument("dirs", nargs="*", metavar="DIR", help="build folders (default: all under "
                                                           "--root)")
     r.add_argument("--root", default="build/boards", metavar="DIR")

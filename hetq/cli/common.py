@@ -8,8 +8,8 @@ from contextlib import contextmanager
 __all__ = ["CommandError", "progress", "int_at_least", "positive_int", "non_negative_int",
            "fraction", "sensor_format", "only_for", "given", "quantizer_config",
            "sensor_mc_array_config", "mc_array_config", "add_quantizer_options",
-           "add_mc_array_options", "int_in", "seed_int", "add_text_options", "text_options",
-           "say"]
+           "add_mc_array_options", "add_system_options", "system_design", "int_in", "seed_int",
+           "add_text_options", "text_options", "say"]
 
 
 class CommandError(Exception):
@@ -185,3 +185,38 @@ def text_options(args, inputs):
 def say(text):
     """A note for the user on stderr (what was read, warnings), one line."""
     print(text, file=sys.stderr, flush=True)
+
+
+def add_system_options(parser):
+    """``--weights``, ``--baud``, ``--clock`` of the board system (``--duplication`` comes
+    with the quantizer's options)."""
+    parser.add_argument("--weights", metavar="W.npz", default=None,
+                        help="tables of `hetq calibrate` (weights, optional thresholds) as the "
+                             "memory init; sets D (default: zero weights, D = 32)")
+    parser.add_argument("--baud", type=positive_int, default=None,
+                        help="UART baud rate (default 3000000)")
+    parser.add_argument("--clock", type=float, default=None, metavar="MHZ",
+                        help="system clock from the board's PLL (default 48 on the "
+                             "iCEBreaker, 100 on the ULX3S; the nearest the PLL makes)")
+
+
+def system_design(args):
+    """``(SystemConfig, weight codes or None, PhaseTable or None)`` of ``--board``,
+    ``--duplication``, ``--weights``, ``--baud``, ``--clock``."""
+    from ..boards.operations import board_config, read_tables
+
+    duplication = args.duplication
+    weights = table = None
+    if args.weights is not None:
+        _, _, _, sensors, d = read_tables(args.weights)
+        if duplication is not None and duplication != d:
+            raise ValueError(f"--duplication {duplication} but {args.weights} holds weights for "
+                             f"D = {d}")
+        duplication = d
+        config = board_config(args.board, duplication=d, sensors=sensors,
+                              clock_mhz=args.clock, baud=args.baud)
+        _, weights, table, _, _ = read_tables(args.weights, config)
+    else:
+        config = board_config(args.board, duplication=duplication, clock_mhz=args.clock,
+                              baud=args.baud)
+    return config, weights, table

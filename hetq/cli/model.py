@@ -122,7 +122,7 @@ def cmd_run(args):
         try:
             check_prop(args.gc, prop)
         except ValueError as e:
-            given = f"--prop {args.prop:g}" if args.prop is not None else f"the default 1/D"
+            given = f"--prop {args.prop:g}" if args.prop is not None else "the default 1/D"
             raise ValueError(f"--gc {args.gc} with {given}: {e}") from None
     x, _ = _samples(args.data, text)
     train = None if args.train is None else _samples(args.train, text)[0]

@@ -48,6 +48,7 @@ _HARNESS = r"""// The simulated board: the system's Verilog with its UART pins b
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -56,6 +57,11 @@ _HARNESS = r"""// The simulated board: the system's Verilog with its UART pins b
 #include <deque>
 #include <string>
 #include <vector>
+
+// figures for benchmarks, printed on SIGUSR1: clock cycles so far, and the cycles from the
+// end of a request's delimiter on rx to the next start bit on tx (the device's latency)
+static volatile sig_atomic_t report = 0;
+static void on_usr1(int) { report = 1; }
 
 static long arg(int argc, char** argv, const char* name, long fallback) {
     std::string key = std::string("+") + name + "=";
@@ -69,6 +75,10 @@ int main(int argc, char** argv) {
     const long port = arg(argc, argv, "port", 0);
     const long divisor = arg(argc, argv, "divisor", @DIVISOR@);
     V@TOP@* top = new V@TOP@;
+    signal(SIGUSR1, on_usr1);
+    uint64_t lat_sum = 0, lat_n = 0, lat_min = ~0ull, lat_max = 0, delimiter_end = 0;
+    bool waiting_reply = false;
+    uint8_t current = 0;
 
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
@@ -134,8 +144,17 @@ int main(int argc, char** argv) {
                 poll(&p, 1, 10);
             }
         }
+        if (report) {
+            report = 0;
+            fprintf(stderr, "CYCLES %llu LATENCY %llu %llu %llu %llu\n",
+                    (unsigned long long)cycle, (unsigned long long)lat_n,
+                    (unsigned long long)lat_sum, (unsigned long long)(lat_n ? lat_min : 0),
+                    (unsigned long long)lat_max);
+            fflush(stderr);
+        }
         if (frame_bits == 0 && !to_device.empty()) {
-            frame = 0x200u | ((uint32_t)to_device.front() << 1);   // start, 8 data, stop
+            current = to_device.front();
+            frame = 0x200u | ((uint32_t)current << 1);   // start, 8 data, stop
             to_device.pop_front();
             frame_bits = 10;
             frame_count = divisor;
@@ -147,10 +166,22 @@ int main(int argc, char** argv) {
             frame >>= 1;
             frame_bits--;
             frame_count = divisor;
+            if (frame_bits == 0 && current == 0 && rx_state == 0 && !waiting_reply) {
+                delimiter_end = cycle;                 // a frame's last byte has been sent
+                waiting_reply = true;
+            }
         }
         const int tx = top->tx;
         if (rx_state == 0) {
             if (!tx) {
+                if (waiting_reply) {
+                    uint64_t lat = cycle - delimiter_end;
+                    lat_sum += lat;
+                    lat_n++;
+                    if (lat < lat_min) lat_min = lat;
+                    if (lat > lat_max) lat_max = lat;
+                    waiting_reply = false;
+                }
                 rx_state = 1;
                 rx_count = divisor + divisor / 2;      // to the middle of bit 0
                 rx_bits = 0;
@@ -257,6 +288,19 @@ class SimulatedBoard:
             raise RuntimeError(f"the simulated board did not start: {line!r}")
         self.port = int(line.split()[1])
         return self
+
+    def figures(self):
+        """``(cycles, latencies, mean latency, min, max)`` so far: clock cycles simulated,
+        and the cycles from the end of a request's delimiter to the next reply's start bit
+        (measured only when the device was not sending already)."""
+        import signal
+
+        self.process.send_signal(signal.SIGUSR1)
+        line = self.process.stderr.readline().split()
+        if not line or line[0] != "CYCLES":
+            raise RuntimeError(f"the simulated board gave no figures: {line}")
+        cycles, n, total, lo, hi = (int(v) for v in (line[1], *line[3:7]))
+        return cycles, n, (total / n if n else 0.0), lo, hi
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:

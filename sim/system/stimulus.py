@@ -12,7 +12,8 @@ def random_requests(rng, n, config, *, rasters=True, errors=True):
     """``n`` seeded requests ``(cmd, payload)`` for ``config``: samples (edge cases first,
     then random), table writes and reads of random ranges, info, status, and, with
     ``rasters``, raster requests; with ``errors``, requests that must get an error reply
-    (unknown command, wrong length, range beyond a table, a value too wide)."""
+    (unknown command, wrong length, range beyond a table, a value too wide). When ``n`` allows,
+    every kind comes at least once."""
     q, fmt = config.quantizer, config.quantizer.fmt
     samples = np.concatenate([edge_samples(q.sensors, fmt), random_samples(rng, n, q.sensors,
                                                                              fmt)])
@@ -22,8 +23,11 @@ def random_requests(rng, n, config, *, rasters=True, errors=True):
         kinds += ["raster"]
     if errors:
         kinds += ["error"]
-    for _ in range(n):
-        kind = kinds[int(rng.integers(0, len(kinds)))]
+    # every kind once (in a random order), then random draws: short streams cover them all
+    distinct = sorted(set(kinds))
+    first = [distinct[int(i)] for i in rng.permutation(len(distinct))]
+    draws = first + [kinds[int(i)] for i in rng.integers(0, len(kinds), max(n - len(first), 0))]
+    for kind in draws[:n]:
         if kind in ("sample", "raster"):
             row = samples[si % len(samples)]
             si += 1

@@ -43,7 +43,8 @@ def test_replies_equal_the_model(config, n, seed, stall):
     for k, (g, w) in enumerate(zip(got, flat)):
         assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
     kinds = {cmd for cmd, _ in reqs}
-    assert {Cmd.SAMPLE, Cmd.WRITE_WEIGHTS, Cmd.READ_WEIGHTS, Cmd.INFO} <= kinds
+    assert {Cmd.SAMPLE, Cmd.WRITE_WEIGHTS, Cmd.READ_WEIGHTS, Cmd.WRITE_THRESHOLDS,
+            Cmd.READ_THRESHOLDS, Cmd.INFO, Cmd.STATUS, Cmd.RASTER} <= kinds
 
 
 @pytest.mark.slow

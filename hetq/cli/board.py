@@ -1,0 +1,266 @@
+"""``hetq board ...``: talking to a board (or the simulated board) over the host link, and
+running the simulated board."""
+
+import json
+import time
+
+import numpy as np
+
+from ..golden.network.model import validate_samples
+from ..io import InputError, check_output, load_samples, save_npz
+from .common import (CommandError, add_text_options, positive_int, progress, say,
+                     text_options)
+
+__all__ = ["add_commands"]
+
+
+def _board(args):
+    from ..boards.client import Board
+
+    return Board(args.port, baud=args.baud, timeout=args.timeout, retries=args.retries)
+
+
+def _link(fn):
+    """Run ``fn`` and turn a failed link into a one-line error."""
+    from ..boards.client import LinkError
+
+    try:
+        return fn()
+    except LinkError as e:
+        raise CommandError(str(e)) from None
+
+
+def _samples(path, args):
+    text = text_options(args, [("DATA", path)])
+    data, _ = load_samples(path, text=text, report=lambda line: say(f"read {line}"))
+    if np.issubdtype(np.asarray(data).dtype, np.integer):
+        return np.asarray(data)                  # sensor codes, sent as they are
+    try:
+        return validate_samples(data, name=str(path))
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def cmd_info(args):
+    with _board(args) as b:
+        info = _link(b.info)
+    f = info.fields
+    print(f"design: {info.config}")
+    print(f"hetq link v{f['version']}: {f['sensors']} sensors x D = {f['duplication']} "
+          f"({f['mcs']} MCs), clock {f['clock_hz'] / 1e6:g} MHz, {f['baud']} baud, "
+          f"{f['slots']} request slots; table hash {f['table_hash']:08x}")
+
+
+def cmd_status(args):
+    with _board(args) as b:
+        counters = _link(b.status)
+        if args.clear:
+            _link(b.clear)
+    width = max(map(len, counters))
+    for name, value in counters.items():
+        print(f"{name:<{width}}  {value}")
+    if args.clear:
+        print("(cleared)")
+
+
+def cmd_load(args):
+    from ..boards.operations import read_tables
+
+    with _board(args) as b:
+        config = _link(lambda: b.config)
+        _, codes, table, _, _ = read_tables(args.weights, config)
+        _link(lambda: b.load_weights(codes, None if table is None else table.thresholds))
+        hash_ = _link(b.table_hash)
+    print(f"loaded and read back {len(codes)} weights"
+          f"{' and the thresholds' if table is not None else ''} from {args.weights}; "
+          f"table hash {hash_:08x}")
+
+
+def cmd_readback(args):
+    if args.output:
+        check_output(args.output, ".npz")
+    with _board(args) as b:
+        weights = _link(lambda: b.read_table("weights"))
+        thresholds = _link(lambda: b.read_table("thresholds"))
+        fmt = b.config.quantizer.fmt
+    print(f"{len(weights)} weight codes (UQ{fmt.weight_int}.{fmt.weight_frac}): range "
+          f"[{weights.min()}, {weights.max()}]; {len(thresholds)} thresholds")
+    if args.output:
+        save_npz(args.output, weight_codes=weights, thresholds=thresholds,
+                 weights=(weights / float(1 << fmt.weight_frac)))
+        print(f"-> {args.output}")
+
+
+def cmd_run(args):
+    from ..boards.operations import read_tables, run_samples
+
+    check_output(args.output, ".npz", inputs=[("DATA", args.data), ("--weights", args.weights)])
+    x = _samples(args.data, args)
+    with _board(args) as b:
+        config = _link(lambda: b.config)
+        if x.shape[1] != config.quantizer.sensors:
+            raise InputError(f"{args.data}: {x.shape[1]} sensors, the board has "
+                             f"{config.quantizer.sensors}")
+        if args.weights is not None:
+            _, codes, table, _, _ = read_tables(args.weights, config)
+            _link(lambda: b.load_weights(codes,
+                                         None if table is None else table.thresholds))
+        t0 = time.perf_counter()
+        with progress(len(x), "board run", args.quiet) as update:
+            res = _link(lambda: run_samples(b, x, progress=update))
+        elapsed = time.perf_counter() - t0
+        stats = b.stats
+    res["params"] = np.str_(json.dumps({"port": args.port, "weights": args.weights,
+                                        "data": str(args.data)}))
+    save_npz(args.output, **res)
+    util = 100 * np.count_nonzero(res["mc_phase"], axis=1) / res["mc_phase"].shape[1]
+    print(f"{len(x)} samples, {res['mc_phase'].shape[1]} MCs from the board: utilisation "
+          f"{util.mean():.1f}%; {elapsed:.2f} s ({len(x) / max(elapsed, 1e-9):.1f} samples/s, "
+          f"{stats.retries} retries) -> {args.output}")
+
+
+def cmd_raster(args):
+    from ..plots import plot_array_raster
+
+    x = _samples(args.data, args)
+    if not 0 <= args.sample < len(x):
+        raise InputError(f"--sample {args.sample}: {args.data} has samples 0..{len(x) - 1}")
+    check_output(args.output, ".png", inputs=[("DATA", args.data)])
+    with _board(args) as b:
+        config = _link(lambda: b.config)
+        events = _link(lambda: b.raster(x[args.sample]))
+    a = config.array
+    print(f"sample {args.sample}: {len(events)} spikes of {a.mcs} MCs in {a.hold} + {a.rinse} "
+          f"steps")
+    plot_array_raster(events, samples=1, mcs=a.mcs, hold=a.hold, rinse=a.rinse,
+                      path=args.output, windows=1, title=f"board raster, sample {args.sample}")
+    print(f"-> {args.output}")
+
+
+def cmd_compare(args):
+    from ..boards.operations import compare_results, read_tables
+
+    try:
+        with np.load(args.result, allow_pickle=False) as z:
+            result = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise InputError(f"{args.result}: cannot read ({e})") from None
+    x = _samples(args.data, args)
+    from ..boards.client import config_from_info
+
+    config = config_from_info(json.loads(str(result["board_info"])))
+    _, codes, table, _, _ = read_tables(args.weights, config)
+    rep = compare_results(result, x, codes, table)
+    print(f"{rep.samples} samples, {rep.phases} MC phases: {rep.phase_mismatches} differ from "
+          f"the fixed-point model; normalised inputs: {rep.et_mismatches} differ; sensor codes: "
+          f"{rep.code_mismatches} differ")
+    for s, mc, got, want in rep.examples:
+        print(f"  sample {s} MC {mc}: board {got}, model {want}")
+    if not rep.same_tables:
+        print(f"note: the board's tables (hash {rep.hash_board:08x}) are not those of "
+              f"{args.weights} ({rep.hash_file:08x})")
+    print(f"mismatches: {rep.mismatches}")
+    if rep.mismatches:
+        raise CommandError(f"{rep.mismatches} results differ from the fixed-point model")
+
+
+def cmd_sim(args):
+    from ..sim.board.verilator import SimulatedBoard, build_sim_board, sim_config
+    from .common import system_design
+
+    config, weights, table = system_design(args)
+    sim = sim_config(config, args.divisor)
+    print(f"design: {config}")
+    print(f"simulated with the UART at divisor {sim.uart.divisor} (the board's is "
+          f"{config.uart.divisor}): baud {sim.baud}", flush=True)
+    try:
+        exe = build_sim_board(sim, args.build_dir, weights=weights, table=table)
+        board = SimulatedBoard(exe, port=args.port).start()
+    except RuntimeError as e:
+        raise CommandError(str(e)) from None
+    print(board.url, flush=True)
+    try:
+        while board.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.stop()
+
+
+def _link_options(p):
+    p.add_argument("--port", required=True, metavar="URL",
+                   help="a serial device (/dev/ttyUSB1), socket://HOST:PORT (the simulated "
+                        "board) or loop://")
+    p.add_argument("--baud", type=positive_int, default=3_000_000,
+                   help="serial line rate (default 3000000; sockets ignore it)")
+    p.add_argument("--timeout", type=float, default=1.0,
+                   help="seconds before a request without a good reply is sent again "
+                        "(default 1)")
+    p.add_argument("--retries", type=positive_int, default=8,
+                   help="attempts per request before giving up (default 8)")
+
+
+def add_commands(subparsers):
+    """Register ``board`` and its subcommands."""
+    from ..sim.board.verilator import SIM_DIVISOR
+
+    board = subparsers.add_parser("board", help="talk to a board (or the simulated board)")
+    sub = board.add_subparsers(dest="board_command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("sim", help="run the simulated board (Verilator) on a TCP socket")
+    s.add_argument("--board", choices=["icebreaker", "ulx3s"], default="icebreaker",
+                   help="whose system to simulate (default icebreaker)")
+    s.add_argument("--weights", metavar="W.npz", default=None, help="initial tables")
+    s.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D")
+    s.add_argument("--baud", type=positive_int, default=None,
+                   help="the board's baud rate (default 3000000); the simulation runs the UART "
+                        "at --divisor instead")
+    s.add_argument("--clock", type=float, default=None, metavar="MHZ")
+    s.add_argument("--divisor", type=positive_int, default=SIM_DIVISOR,
+                   help=f"UART clock cycles per bit in simulation (default {SIM_DIVISOR})")
+    s.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
+    s.add_argument("--build-dir", default="build/board-sim", metavar="DIR")
+    s.set_defaults(func=cmd_sim)
+
+    for name, helptext, func in (("info", "the board's design and table hash", cmd_info),
+                                 ("status", "the link's counters", cmd_status)):
+        p = sub.add_parser(name, help=helptext)
+        _link_options(p)
+        if name == "status":
+            p.add_argument("--clear", action="store_true", help="zero the counters after")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("load", help="write a weights file's tables into the board, read back")
+    p.add_argument("weights", metavar="W.npz")
+    _link_options(p)
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("readback", help="read the board's tables")
+    _link_options(p)
+    p.add_argument("-o", "--output", metavar="TABLES.npz", default=None)
+    p.set_defaults(func=cmd_readback)
+
+    p = sub.add_parser("run", help="samples through the board: phases, as `hetq run` writes")
+    p.add_argument("data", metavar="DATA")
+    _link_options(p)
+    p.add_argument("--weights", metavar="W.npz", default=None, help="load these tables first")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.npz")
+    add_text_options(p, "samples")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("raster", help="one sample through the board's MC array: its spikes")
+    p.add_argument("data", metavar="DATA")
+    _link_options(p)
+    p.add_argument("--sample", type=int, default=0, help="which sample (default 0)")
+    p.add_argument("-o", "--output", required=True, metavar="RASTER.png")
+    add_text_options(p, "samples")
+    p.set_defaults(func=cmd_raster)
+
+    p = sub.add_parser("compare", help="a board result against the fixed-point model")
+    p.add_argument("result", metavar="BOARD.npz")
+    p.add_argument("--data", required=True, metavar="DATA")
+    p.add_argument("--weights", required=True, metavar="W.npz")
+    add_text_options(p, "samples")
+    p.set_defaults(func=cmd_compare)

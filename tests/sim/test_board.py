@@ -1,0 +1,126 @@
+"""The simulated board (the system's Verilog under Verilator, UART pins in the loop, bridged
+to TCP) against the device model: every reply byte of random request streams, tables
+rewritten and read back mid-stream, faults injected between client and board, a flood."""
+
+import socket
+import time
+
+import numpy as np
+import pytest
+
+from hetq.boards.client import Board
+from hetq.golden.fixed.link import decode_frame, encode_frame, request, split_frames
+from hetq.golden.fixed.quantizer import QuantizerModel
+from hetq.golden.fixed.system import DeviceModel
+from hetq.sim.board.faults import FaultyPort, damaged_frames
+from hetq.sim.system.stimulus import model_replies, random_requests
+
+
+def exchange(url, requests, first_seq, window=4, timeout=60.0):
+    """Send ``requests`` pipelined (at most ``window`` unanswered), in order, and return the
+    decoded reply frames the board sent back, in order."""
+    host, port = url[len("socket://"):].split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.settimeout(0.05)
+    frames, buf, sent, answered = [], b"", 0, 0
+    deadline = time.monotonic() + timeout
+    try:
+        while answered < len(requests):
+            while sent < len(requests) and sent - answered < window:
+                cmd, payload = requests[sent]
+                sock.sendall(encode_frame(request((first_seq + sent) & 0xFFFF, cmd, payload)))
+                sent += 1
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                data = b""
+            got, buf = split_frames(buf + data)
+            for f in got:
+                seq, cmd, status, payload = decode_frame(f, is_reply=True)
+                frames.append((seq, cmd, status, payload))
+                # a raster's last part (or any other reply) ends a request
+                if cmd != 0x11 or status != 0 or payload[2] == 1:
+                    answered += 1
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{answered} of {len(requests)} requests answered")
+    finally:
+        sock.close()
+    return frames
+
+
+def fresh_model(board_fixture):
+    board, config, weights = board_fixture
+    return DeviceModel(config, weights=weights)
+
+
+@pytest.mark.parametrize("fixture, n, seed", [("small_board", 120, 1), ("paper_board", 30, 2)])
+def test_every_reply_equals_the_model(request_fixture, fixture, n, seed):
+    board, config, weights = request_fixture(fixture)
+    # bring the board's tables back to the initial ones first (earlier tests may write)
+    host = Board(board.url, timeout=5)
+    host.load_weights(weights, thresholds=config.quantizer.table.thresholds)
+    host.clear()                                     # the model's counters start at 0 too
+    host.close()
+    rng = np.random.default_rng(seed)
+    reqs = random_requests(rng, n, config, rasters=(fixture == "small_board"))
+    model = DeviceModel(config, weights=weights)
+    expected = [decode_frame(encode_frame(f)[:-1], is_reply=True)
+                for frames in model_replies(model, reqs, first_seq=1000) for f in frames]
+    got = exchange(board.url, reqs, 1000)
+    assert len(got) == len(expected)
+    for k, (g, w) in enumerate(zip(got, expected)):
+        assert g == w, f"reply {k}"
+    assert any(cmd == 0x02 for cmd, _ in reqs) and any(cmd == 0x03 for cmd, _ in reqs)
+
+
+@pytest.fixture
+def request_fixture(request):
+    return request.getfixturevalue
+
+
+@pytest.mark.parametrize("samples, rate", [
+    (1_500, 3e-3),
+    pytest.param(10_000, 1e-3, marks=pytest.mark.slow),
+])
+def test_samples_through_faults(small_board, samples, rate):
+    """Bytes each way corrupted, dropped or followed by an inserted byte at ``rate`` per
+    byte: every sample comes back equal to the model (retried until it did), the board counts
+    every damaged request frame and the client every damaged reply frame."""
+    import serial
+
+    board, config, weights = small_board
+    host = Board(board.url, timeout=5)
+    host.load_weights(weights, thresholds=config.quantizer.table.thresholds)
+    before = host.status()
+    host.close()
+    port = FaultyPort(serial.serial_for_url(board.url, timeout=0.01), rate, seed=11)
+    b = Board(port, timeout=0.3, retries=20)
+    x = np.random.default_rng(5).random((samples, 8))
+    codes, _, phase = b.process(x)
+    ref = QuantizerModel(config.quantizer, weights=weights).process(codes)
+    np.testing.assert_equal(phase, ref.phase)
+    after = b.status()
+    b.close()
+    assert sum(port.faults.values()) > 100 and b.stats.retries > 0
+    damaged_in = damaged_frames(port.sent_in, port.sent_out)
+    dropped = sum(after[k] - before[k] for k in ("crc_errors", "dropped_frames"))
+    assert dropped == damaged_in > 0
+    assert b.stats.bad_frames == damaged_frames(port.got_in, port.got_out) > 0
+    assert after["slot_overruns"] == before["slot_overruns"]
+
+
+def test_a_flood_beyond_the_window_is_counted_and_nothing_is_lost(small_board):
+    board, config, weights = small_board
+    probe = Board(board.url, timeout=5)
+    before = probe.status()
+    probe.close()
+    b = Board(board.url, timeout=0.5, retries=30, window=16)     # the board has 4 slots
+    x = np.random.default_rng(8).random((200, 8))
+    codes, _, phase = b.process(x)
+    np.testing.assert_equal(phase, QuantizerModel(config.quantizer, weights=weights)
+                            .process(codes).phase)
+    after = b.status()
+    b.close()
+    overruns = after["slot_overruns"] - before["slot_overruns"]
+    assert overruns > 0
+    assert overruns == b.stats.timeouts             # every dropped request was noticed
