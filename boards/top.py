@@ -63,7 +63,8 @@ class SystemTop(Elaboratable):
         else:
             m.submodules.clk_buf = clk_buf = io.Buffer("i", clk_pin)
             m.submodules.pll = self.pll.instance(clk_buf.i, sync.clk, locked)
-        platform.add_clock_constraint(sync.clk, self.config.clock_hz)
+        # no constraint on sync.clk itself: nextpnr derives the PLL output's from the board's
+        # input clock constraint (a constraint on the net would name a net that synthesis renames)
 
         # reset: held while the PLL is unlocked, then for POR_US more
         delay = int(POR_US * 1e-6 * self.config.clock_hz)

@@ -188,10 +188,18 @@ class ReplyFramer(CheckedComponent):
 class Counters(CheckedComponent):
     """The link's counters (:data:`~hetq.golden.fixed.link.COUNTERS`): 32-bit, wrapping, kept
     in block RAM. A pulse on a bit of ``inc`` marks its counter pending; a sequencer adds the
-    pending ones, one every two cycles (events come at most one per byte time, far slower);
+    pending ones, one every three cycles. A pulse on a counter that is still pending is
+    lost, so pulses of one counter ``3 * len(COUNTERS)`` (27) cycles apart are always counted;
+    the link's come at most one per UART byte (40 cycles or more) or one per executed frame
+    (more than 20 cycles apart, with at most three counters pending at once);
     ``clear`` zeroes them all (over one cycle per counter; pending events older than the clear
-    are dropped with it). ``raddr``/``rdata`` read a counter (``rdata`` one cycle later); a
-    read has priority over the sequencer.
+    are dropped with it). ``raddr``/``rdata`` read a counter (``rdata`` two cycles later: the
+    RAM's output is registered); a read has priority over the sequencer.
+
+    Parameters
+    ----------
+    width : int
+        Bits per counter (32 on the link; smaller in tests of the wrap-around).
 
     Members
     -------
@@ -200,19 +208,20 @@ class Counters(CheckedComponent):
     raddr : ``In(range(len(COUNTERS)))``
     rread : ``In(1)``
         ``raddr`` is read in this cycle.
-    rdata : ``Out(32)``
+    rdata : ``Out(width)``
     busy : ``Out(1)``
         Counts or a clear are still being applied.
     """
 
     @classmethod
-    def check(cls):
-        return None
+    def check(cls, width=32):
+        return check_int("width", width, 1, 32)
 
-    def __init__(self):
+    def __init__(self, width=32):
+        self._width = self.check(width)
         n = len(COUNTERS)
         super().__init__({"inc": In(n), "clear": In(1), "raddr": In(range(n)), "rread": In(1),
-                          "rdata": Out(32), "busy": Out(1)})
+                          "rdata": Out(width), "busy": Out(1)})
 
     @staticmethod
     def index(name):
@@ -222,36 +231,42 @@ class Counters(CheckedComponent):
     def elaborate(self, platform):
         m = Module()
         n = len(COUNTERS)
-        m.submodules.ram = ram = Memory(shape=unsigned(32), depth=n, init=[0] * n)
+        m.submodules.ram = ram = Memory(shape=unsigned(self._width), depth=n, init=[0] * n)
         rd, wr = ram.read_port(), ram.write_port()
         pending = Signal(n)
         clearing = Signal()
         caddr = Signal(range(n))
         pick = Signal(range(n))
-        update = Signal()                              # rd.data is counter `waddr`, + 1 it
-        waddr = Signal(range(n))
+        # the RAM's output goes through a register (``word``) before the adder or the
+        # reader: an update is take (address) -> fetched -> latched -> written
+        word = Signal(self._width)
+        fetched, latched = Signal(), Signal()
+        waddr1, waddr2 = Signal(range(n)), Signal(range(n))
         with m.If(~self.clear):
             for j in reversed(range(n)):
                 with m.If(pending[j]):
                     m.d.comb += pick.eq(j)
         take = Signal()
         m.d.comb += [
-            take.eq((pending != 0) & ~clearing & ~self.rread & ~update & ~self.clear),
+            take.eq((pending != 0) & ~clearing & ~self.rread & ~fetched & ~latched
+                    & ~self.clear),
             rd.addr.eq(Mux(self.rread, self.raddr, pick)),
-            self.rdata.eq(rd.data),
-            self.busy.eq((pending != 0) | clearing | update),
+            self.rdata.eq(word),
+            self.busy.eq((pending != 0) | clearing | fetched | latched),
         ]
+        m.d.sync += word.eq(rd.data)
         done = Signal(n)
         with m.If(take):
             m.d.comb += done.eq(1 << pick)
-        m.d.sync += [update.eq(take), waddr.eq(pick)]
+        m.d.sync += [fetched.eq(take), waddr1.eq(pick), latched.eq(fetched),
+                     waddr2.eq(waddr1)]
         with m.If(clearing):
             m.d.comb += [wr.addr.eq(caddr), wr.data.eq(0), wr.en.eq(1)]
             m.d.sync += caddr.eq(caddr + 1)
             with m.If(caddr == n - 1):
                 m.d.sync += clearing.eq(0)
-        with m.Elif(update):
-            m.d.comb += [wr.addr.eq(waddr), wr.data.eq(rd.data + 1), wr.en.eq(1)]
+        with m.Elif(latched):
+            m.d.comb += [wr.addr.eq(waddr2), wr.data.eq(word + 1), wr.en.eq(1)]
         with m.If(self.clear):
             m.d.sync += [clearing.eq(1), caddr.eq(0), pending.eq(self.inc)]
         with m.Else():

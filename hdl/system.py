@@ -14,9 +14,10 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed.link import COUNTERS, EVENTS_PER_FRAME, Cmd, Status, code_bytes
+from ..golden.fixed.link import (COUNTERS, EVENTS_PER_FRAME, Cmd, Status, code_bytes,
+                                 max_codes)
 from ..golden.fixed.system import SystemConfig, info_payload
-from .kit import CheckedComponent
+from .kit import CheckedComponent, RegisterSlice
 from .link import Counters, ReplyFramer, RequestStore, decoded_layout, reply_layout
 from .mc_array import MCArray
 from .quantizer import SensorQuantizer
@@ -102,6 +103,11 @@ class SystemCore(CheckedComponent):
         q, a, fmt = cfg.quantizer, cfg.array, cfg.quantizer.fmt
         m.submodules.store = store = RequestStore(cfg.slots)
         m.submodules.framer = framer = ReplyFramer()
+        # a register between the executor and the framer: block RAM outputs (slow clock-to-out
+        # on ECP5) reach no CRC logic in the same cycle (bytes leave at half the clock, far
+        # above any baud rate)
+        m.submodules.tx_slice = tx_slice = RegisterSlice(reply_layout())
+        wiring.connect(m, tx_slice.o, framer.i)
         m.submodules.counters = counters = Counters()
         m.submodules.quantizer = quant = self._quant
         m.submodules.array = array = self._array
@@ -184,25 +190,28 @@ class SystemCore(CheckedComponent):
         info_rom = [Const(b, 8) for b in info[:-4]]
         m.d.comb += [hasher.data.eq(val[:8]), hasher.start.eq(~hashing)]
 
-        tx = framer.i
+        tx = tx_slice.i
 
         def fetch(name, nbytes, then):
-            """States ``name`` and ``name_W``: fetch the next ``nbytes`` request bytes (from
-            ``faddr``, which then points past them) into ``val`` (little endian), then go to
-            ``then``. The RAM address is the register ``faddr``: no logic in front of it."""
+            """States ``name`` and ``name_A``, ``_B``, ``_W``: fetch the next ``nbytes`` request
+            bytes (from ``faddr``, which then points past them) into ``val`` (little endian),
+            then go to ``then``. The RAM address is the register ``faddr`` and its output goes
+            through the register ``rbyte``: no logic on either side of the block RAM."""
             with m.State(name):
-                m.d.comb += store.addr.eq(faddr)
-                m.d.sync += [val.eq(0), faddr.eq(faddr + 1), fleft.eq(nbytes), fbyte.eq(0)]
+                m.d.sync += [val.eq(0), fleft.eq(nbytes), fbyte.eq(0)]
+                m.next = name + "_A"
+            with m.State(name + "_A"):                       # faddr into the RAM
+                m.next = name + "_B"
+            with m.State(name + "_B"):                       # its byte into rbyte
                 m.next = name + "_W"
             with m.State(name + "_W"):
-                m.d.comb += store.addr.eq(faddr)
-                # a write-enable per byte, not a shifter: the RAM output goes straight in
-                m.d.sync += [val.word_select(fbyte, 8).eq(store.rdata), fbyte.eq(fbyte + 1),
-                             fleft.eq(fleft - 1)]
+                # a write-enable per byte, not a shifter
+                m.d.sync += [val.word_select(fbyte, 8).eq(rbyte), fbyte.eq(fbyte + 1),
+                             fleft.eq(fleft - 1), faddr.eq(faddr + 1)]
                 with m.If(fleft == 1):
                     m.next = then
                 with m.Else():
-                    m.d.sync += faddr.eq(faddr + 1)
+                    m.next = name + "_A"
 
         def emit(name, value, nbytes, last, then):
             """States ``name`` and ``name_E``: emit ``nbytes`` bytes of ``value`` (little
@@ -219,6 +228,13 @@ class SystemCore(CheckedComponent):
                         m.next = then
 
         header = Cat(seq, cmd, status)
+
+        # block RAM outputs go through a register before any logic (ECP5 block RAM has a slow
+        # clock-to-out); the addresses are registers
+        rbyte = Signal(8)
+        ev_byte = Signal(8)
+        m.d.comb += [store.addr.eq(faddr), ev_rd.addr.eq(k)]
+        m.d.sync += [rbyte.eq(store.rdata), ev_byte.eq(ev_rd.data)]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -340,6 +356,8 @@ class SystemCore(CheckedComponent):
                     m.next = "STATUS_NEXT"
             with m.State("STATUS_NEXT"):
                 m.d.comb += [counters.raddr.eq(k), counters.rread.eq(1)]
+                m.next = "STATUS_LATCH"
+            with m.State("STATUS_LATCH"):                  # the counter into its register
                 m.next = "STATUS_READ"
             with m.State("STATUS_READ"):
                 m.d.sync += [emit_val.eq(counters.rdata), emit_left.eq(4),
@@ -362,14 +380,15 @@ class SystemCore(CheckedComponent):
             # weights: start (u16), count (u8); thresholds: start (u8), count (u8)
             fetch("RANGE16", 3, "RANGE16_CHECK")
             fetch("RANGE8", 2, "RANGE8_CHECK")
-            for width, size, cbytes in (("16", q.mcs, wb), ("8", q.levels, db)):
+            for width, size, bits, cbytes in (("16", q.mcs, fmt.weight_bits, wb),
+                                               ("8", q.levels, fmt.drive_bits, db)):
                 head = 3 if width == "16" else 2
                 with m.State(f"RANGE{width}_CHECK"):
                     first = val[:16] if width == "16" else val[:8]
                     number = val[16:24] if width == "16" else val[8:16]
                     writing = cmd.matches(Cmd.WRITE_WEIGHTS, Cmd.WRITE_THRESHOLDS)
                     m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0)]
-                    with m.If((number == 0)
+                    with m.If((number == 0) | (number > max_codes(bits, head))
                               | (writing & (plen != head + _times(number, cbytes)))
                               | (~writing & (plen != head))):
                         m.next = "BAD_LENGTH"
@@ -528,12 +547,13 @@ class SystemCore(CheckedComponent):
                     with m.Else():
                         m.next = "EVENTS"
                 with m.Else():
-                    m.d.comb += ev_rd.addr.eq(k)
-                    m.next = "PART_BYTE"
+                    m.next = "PART_READ"
+            with m.State("PART_READ"):                     # byte k into ev_byte
+                m.d.sync += emit_last.eq(k + 1 == Cat(Const(0, 2), nev))
+                m.next = "PART_BYTE"
             with m.State("PART_BYTE"):
-                m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(ev_rd.data),
-                             tx.payload.last.eq(k + 1 == Cat(Const(0, 2), nev)),
-                             ev_rd.addr.eq(k)]
+                m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(ev_byte),
+                             tx.payload.last.eq(emit_last)]
                 with m.If(tx.ready):
                     m.d.sync += k.eq(k + 1)
                     m.next = "PART_BODY"
@@ -596,7 +616,9 @@ class System(CheckedComponent):
                      core.line.brk.eq(uart.errors.brk),
                      core.line.overrun.eq(uart.errors.overrun)]
         wiring.connect(m, dec.o, core.rx)
-        wiring.connect(m, core.tx, enc.i)
+        m.submodules.enc_slice = enc_slice = RegisterSlice(reply_layout())
+        wiring.connect(m, core.tx, enc_slice.i)
+        wiring.connect(m, enc_slice.o, enc.i)
         m.d.comb += [fifo.w_data.eq(enc.o.payload), fifo.w_en.eq(enc.o.valid),
                      enc.o.ready.eq(fifo.w_rdy),
                      uart.i.payload.eq(fifo.r_data), uart.i.valid.eq(fifo.r_rdy),

@@ -20,10 +20,10 @@ from enum import IntEnum
 import numpy as np
 from cobs import cobs
 
-__all__ = ["MAGIC", "VERSION", "CRC_INIT", "MAX_FRAME", "EVENTS_PER_FRAME", "Cmd", "Status", "COUNTERS",
-           "DROP_REASONS", "crc16", "encode_frame", "split_frames", "decode_frame",
-           "request", "reply", "FrameError", "code_bytes", "pack_codes", "unpack_codes",
-           "pack_bits", "unpack_bits", "table_hash"]
+__all__ = ["MAGIC", "VERSION", "CRC_INIT", "MAX_FRAME", "EVENTS_PER_FRAME", "Cmd", "Status",
+           "COUNTERS", "DROP_REASONS", "crc16", "encode_frame", "split_frames", "decode_frame",
+           "request", "reply", "FrameError", "code_bytes", "max_codes", "pack_codes",
+           "unpack_codes", "pack_bits", "unpack_bits", "table_hash"]
 
 #: First four bytes of the info reply.
 MAGIC = b"HETQ"
@@ -150,6 +150,15 @@ def reply(seq, cmd, status, payload=b""):
 def code_bytes(bits):
     """Bytes a code of ``bits`` bits takes in a payload."""
     return (int(bits) + 7) // 8
+
+
+def max_codes(bits, head):
+    """The most codes of ``bits`` bits one table request may name (``head``: the bytes of
+    its start and count fields, 3 for weights, 2 for thresholds): as many as a read's reply
+    frame holds (seq, cmd, status, the echoed head, the codes and the CRC in
+    :data:`MAX_FRAME` bytes); a write of that many fits its request frame too. A larger
+    count is refused with :attr:`Status.BAD_LENGTH`."""
+    return (MAX_FRAME - 6 - int(head)) // code_bytes(bits)
 
 
 def pack_codes(codes, bits):

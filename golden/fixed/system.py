@@ -16,9 +16,9 @@ import numpy as np
 
 from ..checks import check_instance, check_int
 from .config import BlockConfig
-from .link import (EVENTS_PER_FRAME, MAGIC, MAX_FRAME, MIN_REQUEST, VERSION, COUNTERS, Cmd,
-                   FrameError, Status, code_bytes, crc16, encode_frame, pack_bits, pack_codes,
-                   reply, table_hash)
+from .link import (COUNTERS, EVENTS_PER_FRAME, MAGIC, MAX_FRAME, MIN_REQUEST, VERSION, Cmd,
+                   FrameError, Status, code_bytes, crc16, encode_frame, max_codes, pack_bits,
+                   pack_codes, reply, table_hash)
 from .mc_array import MCArrayConfig, MCArrayModel
 from .normaliser import normalise
 from .quantizer import QuantizerConfig, QuantizerModel
@@ -247,18 +247,19 @@ class DeviceModel:
             return Status.BAD_LENGTH
         return info_payload(self.config, self._table_hash())
 
-    def _range(self, payload, wide, size, code_bits):
-        """(start, count, codes payload) of a table request, or an error Status."""
+    def _range(self, payload, wide, size, code_bits, writing):
+        """(start, count, codes payload) of a table request (of codes of ``code_bits`` bits),
+        or an error Status."""
         head = 3 if wide else 2
         if len(payload) < head:
             return Status.BAD_LENGTH
         start = int.from_bytes(payload[:head - 1], "little")
         count = payload[head - 1]
-        if count == 0:
+        if count == 0 or count > max_codes(code_bits, head):
             return Status.BAD_LENGTH
-        if code_bits is not None and len(payload) != head + count * code_bytes(code_bits):
+        if writing and len(payload) != head + count * code_bytes(code_bits):
             return Status.BAD_LENGTH
-        if code_bits is None and len(payload) != head:
+        if not writing and len(payload) != head:
             return Status.BAD_LENGTH
         if start + count > size:
             return Status.BAD_ADDRESS
@@ -271,7 +272,7 @@ class DeviceModel:
 
     def _write_weights(self, payload):
         fmt = self.config.quantizer.fmt
-        r = self._range(payload, True, self.config.quantizer.mcs, fmt.weight_bits)
+        r = self._range(payload, True, self.config.quantizer.mcs, fmt.weight_bits, True)
         if isinstance(r, Status):
             return r
         start, count, data = r
@@ -284,7 +285,7 @@ class DeviceModel:
 
     def _read_weights(self, payload):
         fmt = self.config.quantizer.fmt
-        r = self._range(payload, True, self.config.quantizer.mcs, None)
+        r = self._range(payload, True, self.config.quantizer.mcs, fmt.weight_bits, False)
         if isinstance(r, Status):
             return r
         start, count, _ = r
@@ -293,7 +294,7 @@ class DeviceModel:
 
     def _write_thresholds(self, payload):
         fmt = self.config.quantizer.fmt
-        r = self._range(payload, False, self.config.quantizer.levels, fmt.drive_bits)
+        r = self._range(payload, False, self.config.quantizer.levels, fmt.drive_bits, True)
         if isinstance(r, Status):
             return r
         start, count, data = r
@@ -306,7 +307,7 @@ class DeviceModel:
 
     def _read_thresholds(self, payload):
         fmt = self.config.quantizer.fmt
-        r = self._range(payload, False, self.config.quantizer.levels, None)
+        r = self._range(payload, False, self.config.quantizer.levels, fmt.drive_bits, False)
         if isinstance(r, Status):
             return r
         start, count, _ = r

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ...golden.fixed.link import Cmd, pack_codes
+from ...golden.fixed.link import Cmd, max_codes, pack_codes
 from ..normaliser.stimulus import edge_samples, random_samples
 
 __all__ = ["random_requests", "model_replies"]
@@ -12,7 +12,8 @@ def random_requests(rng, n, config, *, rasters=True, errors=True):
     """``n`` seeded requests ``(cmd, payload)`` for ``config``: samples (edge cases first,
     then random), table writes and reads of random ranges, info, status, and, with
     ``rasters``, raster requests; with ``errors``, requests that must get an error reply
-    (unknown command, wrong length, range beyond a table, a value too wide). When ``n`` allows,
+    (unknown command, wrong length, range beyond a table, a value too wide, a read too
+    long for its reply frame). When ``n`` allows,
     every kind comes at least once."""
     q, fmt = config.quantizer, config.quantizer.fmt
     samples = np.concatenate([edge_samples(q.sensors, fmt), random_samples(rng, n, q.sensors,
@@ -62,7 +63,9 @@ def random_requests(rng, n, config, *, rasters=True, errors=True):
                         (Cmd.READ_THRESHOLDS, bytes([q.levels, 1])),
                         (Cmd.WRITE_THRESHOLDS, b"\x00\x01" + (1 << fmt.drive_bits).to_bytes(
                             3, "little")),
-                        (Cmd.WRITE_WEIGHTS, b"\x00\x00\x00")][int(rng.integers(0, 7))])
+                        (Cmd.WRITE_WEIGHTS, b"\x00\x00\x00"),
+                        (Cmd.READ_WEIGHTS, b"\x00\x00" + bytes([max_codes(fmt.weight_bits, 3)
+                                                                + 1]))][int(rng.integers(0, 8))])
     return out
 
 

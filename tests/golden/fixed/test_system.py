@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from cobs import cobs
 
-from hetq.golden.fixed.link import (COUNTERS, EVENTS_PER_FRAME, Cmd, Status, decode_frame,
+from hetq.golden.fixed.link import (COUNTERS, EVENTS_PER_FRAME, MAX_FRAME, Cmd, Status,
+                                    decode_frame, max_codes,
                                     encode_frame, pack_codes, request, split_frames,
                                     table_hash, unpack_bits, unpack_codes)
 from hetq.golden.fixed.mc_array import MCArrayConfig, MCArrayModel
@@ -122,6 +123,7 @@ def test_tables_write_and_read_back():
     (Cmd.READ_WEIGHTS, b"\x10\x00\x01", Status.BAD_ADDRESS),
     (Cmd.READ_THRESHOLDS, b"\x10\x01", Status.BAD_ADDRESS),
     (Cmd.WRITE_THRESHOLDS, b"\x00\x01" + (1 << 22).to_bytes(3, "little"), Status.BAD_VALUE),
+    (Cmd.READ_WEIGHTS, b"\x00\x00\x53", Status.BAD_LENGTH),     # 83 codes: no reply holds them
 ])
 def test_error_replies_name_the_cause_and_change_nothing(cmd, payload, status):
     m = DeviceModel(small())
@@ -185,3 +187,16 @@ def test_clear_zeroes_the_counters():
     ask(m, 0, Cmd.CLEAR)
     [(_, _, _, payload)] = ask(m, 1, Cmd.STATUS)
     assert struct.unpack("<9I", payload)[:2] == (1, 0)      # the status request itself
+
+
+def test_the_longest_table_read_fills_one_frame():
+    """82 weight codes (3 bytes each) are the most a reply frame holds: asked for, they come
+    back in one frame (255 bytes); one more is refused before anything is read."""
+    m = DeviceModel(SystemConfig(quantizer=QuantizerConfig()))
+    n = max_codes(24, 3)
+    assert n == 82
+    [(_, _, st, p)] = ask(m, 0, Cmd.READ_WEIGHTS, b"\x00\x00" + bytes([n]))
+    assert st == Status.OK and len(p) == 3 + 3 * n
+    assert 4 + len(p) + 2 <= MAX_FRAME < 4 + len(p) + 2 + 3     # one more code would not fit
+    [(_, _, st, p)] = ask(m, 1, Cmd.READ_WEIGHTS, b"\x00\x00" + bytes([n + 1]))
+    assert (st, p) == (Status.BAD_LENGTH, b"")
