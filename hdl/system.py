@@ -111,7 +111,7 @@ class SystemCore(CheckedComponent):
         m.submodules.counters = counters = Counters()
         m.submodules.quantizer = quant = self._quant
         m.submodules.array = array = self._array
-        m.submodules.hash = hasher = crc.Processor(crc.catalog.CRC32_ISO_HDLC(data_width=8))
+        m.submodules.hash = hasher = crc.Processor(crc.catalog.CRC32_ISO_HDLC(data_width=1))
         wiring.connect(m, wiring.flipped(self.rx), store.i)
         wiring.connect(m, wiring.flipped(self.tx), framer.o)
 
@@ -144,6 +144,7 @@ class SystemCore(CheckedComponent):
         val = Signal(32)                               # bytes fetched, little endian
         faddr = Signal(8)                              # next byte to fetch
         fleft = Signal(3)
+        hbits = Signal(range(33))                      # bits of `val` left to hash
         fbyte = Signal(2)                              # byte of ``val`` being fetched
         emit_val = Signal(32)                          # bytes to emit, little endian
         emit_left = Signal(3)
@@ -186,9 +187,13 @@ class SystemCore(CheckedComponent):
             with m.If(quant.o.valid & array.i.ready & quant.o.payload.last):
                 m.d.sync += [last_in.eq(1), settle.eq(3)]
 
-        info = info_payload(cfg, 0)
-        info_rom = [Const(b, 8) for b in info[:-4]]
-        m.d.comb += [hasher.data.eq(val[:8]), hasher.start.eq(~hashing)]
+        # the info reply's constant bytes (all but the table hash) in a ROM
+        info_rom = info_payload(cfg, 0)[:-4]
+        m.submodules.info = info_mem = Memory(shape=unsigned(8), depth=len(info_rom),
+                                              init=list(info_rom))
+        info_rd = info_mem.read_port()
+        # the table hash one bit per cycle, LSB first (the reflected CRC-32 of the bytes)
+        m.d.comb += [hasher.data.eq(val[0]), hasher.start.eq(~hashing)]
 
         tx = tx_slice.i
 
@@ -233,8 +238,9 @@ class SystemCore(CheckedComponent):
         # clock-to-out); the addresses are registers
         rbyte = Signal(8)
         ev_byte = Signal(8)
-        m.d.comb += [store.addr.eq(faddr), ev_rd.addr.eq(k)]
-        m.d.sync += [rbyte.eq(store.rdata), ev_byte.eq(ev_rd.data)]
+        info_byte = Signal(8)
+        m.d.comb += [store.addr.eq(faddr), ev_rd.addr.eq(k), info_rd.addr.eq(k)]
+        m.d.sync += [rbyte.eq(store.rdata), ev_byte.eq(ev_rd.data), info_byte.eq(info_rd.data)]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -304,12 +310,12 @@ class SystemCore(CheckedComponent):
             with m.State("HASH_WD"):
                 m.d.comb += quant.weight_d.ready.eq(1)
                 with m.If(quant.weight_d.valid):
-                    m.d.sync += [val.eq(quant.weight_d.payload), fleft.eq(wb)]
+                    m.d.sync += [val.eq(quant.weight_d.payload), hbits.eq(8 * wb)]
                     m.next = "HASH_WB"
             with m.State("HASH_WB"):                          # its bytes into the CRC
                 m.d.comb += hasher.valid.eq(1)
-                m.d.sync += [hashing.eq(1), val.eq(val >> 8), fleft.eq(fleft - 1)]
-                with m.If(fleft == 1):
+                m.d.sync += [hashing.eq(1), val.eq(val >> 1), hbits.eq(hbits - 1)]
+                with m.If(hbits == 1):
                     m.d.sync += k.eq(k + 1)
                     with m.If(k == q.mcs - 1):
                         m.d.sync += k.eq(0)
@@ -323,30 +329,31 @@ class SystemCore(CheckedComponent):
             with m.State("HASH_TD"):
                 m.d.comb += quant.threshold_d.ready.eq(1)
                 with m.If(quant.threshold_d.valid):
-                    m.d.sync += [val.eq(quant.threshold_d.payload), fleft.eq(db)]
+                    m.d.sync += [val.eq(quant.threshold_d.payload), hbits.eq(8 * db)]
                     m.next = "HASH_TB"
             with m.State("HASH_TB"):
                 m.d.comb += hasher.valid.eq(1)
-                m.d.sync += [val.eq(val >> 8), fleft.eq(fleft - 1)]
-                with m.If(fleft == 1):
+                m.d.sync += [val.eq(val >> 1), hbits.eq(hbits - 1)]
+                with m.If(hbits == 1):
                     m.d.sync += k.eq(k + 1)
                     with m.If(k == q.levels - 1):
                         m.d.sync += k.eq(0)
                         m.next = "INFO_HEAD"
                     with m.Else():
                         m.next = "HASH_T"
-            emit("INFO_HEAD", header, 4, 0, "INFO_BYTE")
+            emit("INFO_HEAD", header, 4, 0, "INFO_READ")
+            with m.State("INFO_READ"):                     # byte k of the ROM out ...
+                m.next = "INFO_LATCH"
+            with m.State("INFO_LATCH"):                    # ... into info_byte
+                m.next = "INFO_BYTE"
             with m.State("INFO_BYTE"):
-                rom = Signal(8)
-                with m.Switch(k):
-                    for j, byte in enumerate(info_rom):
-                        with m.Case(j):
-                            m.d.comb += rom.eq(byte)
-                m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(rom)]
+                m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(info_byte)]
                 with m.If(tx.ready):
                     m.d.sync += k.eq(k + 1)
                     with m.If(k == len(info_rom) - 1):
                         m.next = "INFO_HASH"
+                    with m.Else():
+                        m.next = "INFO_READ"
             emit("INFO_HASH", hasher.crc, 4, 1, "DONE")
 
             # -- status ----------------------------------------------------------------------
