@@ -233,6 +233,9 @@ class SystemCore(CheckedComponent):
                         m.next = then
 
         header = Cat(seq, cmd, status)
+        writing = Signal()                             # the request writes a table
+        bad_length, bad_address = Signal(), Signal()
+        m.d.comb += writing.eq(cmd.matches(Cmd.WRITE_WEIGHTS, Cmd.WRITE_THRESHOLDS))
 
         # block RAM outputs go through a register before any logic (ECP5 block RAM has a slow
         # clock-to-out); the addresses are registers
@@ -391,15 +394,22 @@ class SystemCore(CheckedComponent):
                                                ("8", q.levels, fmt.drive_bits, db)):
                 head = 3 if width == "16" else 2
                 with m.State(f"RANGE{width}_CHECK"):
+                    # the checks into registers first (adders and comparisons of fetched
+                    # bytes), decided in the next state
                     first = val[:16] if width == "16" else val[:8]
                     number = val[16:24] if width == "16" else val[8:16]
-                    writing = cmd.matches(Cmd.WRITE_WEIGHTS, Cmd.WRITE_THRESHOLDS)
-                    m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0)]
-                    with m.If((number == 0) | (number > max_codes(bits, head))
-                              | (writing & (plen != head + _times(number, cbytes)))
-                              | (~writing & (plen != head))):
+                    m.d.sync += [
+                        start.eq(first), cnt.eq(number), k.eq(0),
+                        bad_length.eq((number == 0) | (number > max_codes(bits, head))
+                                      | (writing & (plen != head + _times(number, cbytes)))
+                                      | (~writing & (plen != head))),
+                        bad_address.eq(first + number > size),
+                    ]
+                    m.next = f"RANGE{width}_DECIDE"
+                with m.State(f"RANGE{width}_DECIDE"):
+                    with m.If(bad_length):
                         m.next = "BAD_LENGTH"
-                    with m.Elif(first + number > size):
+                    with m.Elif(bad_address):
                         m.next = "BAD_ADDRESS"
                     with m.Elif(writing):
                         m.next = f"VALUES{width}"

@@ -15,9 +15,12 @@ __all__ = ["add_commands"]
 
 
 def _board(args):
-    from ..boards.client import Board
+    from ..boards.client import Board, LinkError
 
-    return Board(args.port, baud=args.baud, timeout=args.timeout, retries=args.retries)
+    try:
+        return Board(args.port, baud=args.baud, timeout=args.timeout, retries=args.retries)
+    except LinkError as e:
+        raise CommandError(str(e)) from None
 
 
 def _link(fn):
