@@ -237,29 +237,33 @@ def best_parameters(x, y, *, seed=314, n_splits=4, cs=C_GRID, gammas=GAMMA_GRID,
                     solver="libsvm", stats=None):
     """The (C, gamma) of :func:`grid_search`, without the fits that cannot change it.
 
-    Grid points are visited in GridSearchCV's order and their splits one by one; a point
-    stops as soon as its accuracy sum plus 1 per remaining split is below the best point's
-    sum (by more than rounding), since it can then neither beat nor tie the best. Points that
-    are not stopped get every split, and the winner is picked among them as
-    :func:`grid_search` picks it (the same float sums, the first maximum). ``stats``, a dict,
-    receives the number of fits.
+    Every grid point is scored on the first split; then the points are completed in order of
+    that score, best first, split by split, and a point stops as soon as its accuracy sum plus
+    1 per remaining split falls below the best complete point's sum (by more than rounding):
+    it can then neither beat nor tie the best. Every point that could be the best is thus
+    completed, and the winner is picked among the complete points as :func:`grid_search`
+    picks it (the same float sums in split order, the first maximum in GridSearchCV's order,
+    C outer, gamma inner). ``stats``, a dict, receives the number of fits.
     """
     splits = _splits(x, y, seed, n_splits, solver, gammas)
-    best, best_key = -np.inf, None
-    for c in cs:
-        for gamma in gammas:
-            total, k = 0.0, 0
-            for k, s in enumerate(splits, 1):
-                total += s.accuracy(gamma, c)
-                if total + (n_splits - k) < best * n_splits - 1e-9:
-                    break
-            else:
-                mean = total / n_splits
-                if mean > best:
-                    best, best_key = mean, (c, gamma)
+    points = [(c, gamma) for c in cs for gamma in gammas]
+    first = [splits[0].accuracy(gamma, c) for c, gamma in points]
+    best = -np.inf
+    means = {}
+    for i in sorted(range(len(points)), key=lambda i: -first[i]):
+        c, gamma = points[i]
+        total = 0.0
+        for k, s in enumerate(splits, 1):
+            total += first[i] if k == 1 else s.accuracy(gamma, c)
+            if total + (n_splits - k) < best * n_splits - 1e-9:
+                break
+        else:
+            means[i] = total / n_splits
+            best = max(best, means[i])
+    winner = min(i for i, m in means.items() if m == best)
     if stats is not None:
         stats["fits"] = stats.get("fits", 0) + sum(s.fits for s in splits)
-    return best_key
+    return points[winner]
 
 
 @dataclass(frozen=True)
