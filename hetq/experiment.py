@@ -386,7 +386,8 @@ class JobLog:
     """``jobs.csv`` of an experiment, written one job at a time, and its parameters
     (``jobs.json``, see :func:`run_parameters`).
 
-    A new log starts the file with its header. With ``resume``, an existing log is read back
+    A new log writes the file (header, then one line per job) from its first job on. With
+    ``resume``, an existing log is read back
     (:attr:`records`) and appended to; it must belong to a run with the same parameters,
     otherwise ValueError names what differs. A last line cut short by a killed run is
     dropped; any other malformed line is refused.
@@ -400,15 +401,20 @@ class JobLog:
     def __init__(self, directory, parameters, resume=False):
         self.path = Path(directory) / "jobs.csv"
         self.parameters_path = Path(directory) / "jobs.json"
+        self.parameters = parameters
         self.records = []
+        self._file = None
         if resume and self.path.exists():
             self._check_parameters(parameters)
             self.records = self._read()
             self._file = open(self.path, "a", newline="")
-        else:
-            self.parameters_path.write_text(json.dumps(parameters, indent=1) + "\n")
-            self._file = open(self.path, "w", newline="")
-            self._write(JOB_COLUMNS)
+
+    def _open(self):
+        """Start a new log (at its first job, so that a run that fails before any job
+        finished leaves an earlier log in place)."""
+        self.parameters_path.write_text(json.dumps(self.parameters, indent=1) + "\n")
+        self._file = open(self.path, "w", newline="")
+        self._write(JOB_COLUMNS)
 
     def _check_parameters(self, parameters):
         if not self.parameters_path.exists():
@@ -461,11 +467,16 @@ class JobLog:
 
     def append(self, rec):
         """Add one finished job (flushed to disk at once)."""
+        if self._file is None:
+            self._open()
         self._write([_format_value(c, rec.get(c)) for c in JOB_COLUMNS])
 
     def close(self, records=None):
         """Close the file; with ``records`` (the whole run), rewrite it in job order."""
-        self._file.close()
+        if self._file is None and records is not None:
+            self._open()
+        if self._file is not None:
+            self._file.close()
         if records is not None:
             tmp = self.path.with_suffix(".csv.tmp")
             with open(tmp, "w", newline="") as f:

@@ -135,7 +135,7 @@ def test_job_log_reads_back_the_records_it_wrote(tmp_path):
 ])
 def test_job_log_refuses_malformed_lines(tmp_path, line, message):
     params = ex.run_parameters(ex.paper_sessions(["saturation"]), ex.ExperimentConfig())
-    ex.JobLog(tmp_path, params).close()
+    ex.JobLog(tmp_path, params).close([])  # a log with its header and no job
     with open(tmp_path / "jobs.csv", "a") as f:
         f.write(line + "\n")
     with pytest.raises(ValueError, match=message):

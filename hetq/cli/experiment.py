@@ -82,6 +82,9 @@ def _run_jobs(args, sessions, config, out, total):
     if args.resume:
         print(f"resuming: {resumed} of {total} jobs already in {log.path}" if log.records else
               f"--resume: no earlier jobs in {out}, starting from the first", flush=True)
+    elif log.path.exists():
+        print(f"{log.path} of an earlier run will be replaced (--resume would continue it)",
+              flush=True)
     t0 = time.perf_counter()
     try:
         with progress(total - resumed, "experiment", args.quiet, unit="job") as step:
