@@ -184,6 +184,13 @@ class _Split:
         self.d_train, self.d_test = _sqdist(x_train, x_train), _sqdist(x_test, x_train)
         self.y_test = y_test
         self.fit_predict = _fitter(solver, y_train)
+        # Test samples with identical responses get the same prediction from any model, so
+        # at most the most frequent label of each group of them can be right.
+        _, group = np.unique(x_test, axis=0, return_inverse=True)
+        _, label = np.unique(y_test, return_inverse=True)
+        counts = np.zeros((group.max() + 1, label.max() + 1), dtype=int)
+        np.add.at(counts, (group.ravel(), label.ravel()), 1)
+        self.ceiling = counts.max(axis=1).sum() / len(y_test)
         self.kernels = {}
         self.same = {}
         previous = None
@@ -237,33 +244,48 @@ def best_parameters(x, y, *, seed=314, n_splits=4, cs=C_GRID, gammas=GAMMA_GRID,
                     solver="libsvm", stats=None):
     """The (C, gamma) of :func:`grid_search`, without the fits that cannot change it.
 
-    Every grid point is scored on the first split; then the points are completed in order of
-    that score, best first, split by split, and a point stops as soon as its accuracy sum plus
-    1 per remaining split falls below the best complete point's sum (by more than rounding):
-    it can then neither beat nor tie the best. Every point that could be the best is thus
-    completed, and the winner is picked among the complete points as :func:`grid_search`
-    picks it (the same float sums in split order, the first maximum in GridSearchCV's order,
-    C outer, gamma inner). ``stats``, a dict, receives the number of fits.
+    A split allows at most 100 % accuracy, less when test samples with identical responses
+    carry different labels (any model predicts one label for all of them): its *ceiling*.
+
+    1. Grid points are visited in GridSearchCV's order (C outer, gamma inner), each split by
+       split until one falls below its ceiling. The first point at the ceiling of every split
+       wins outright: no point can score more, and a point scoring as much has the same
+       accuracy in every split, hence the same float mean, and comes later.
+    2. Otherwise the points are completed in order of their first-split accuracy, best first,
+       and a point stops as soon as its accuracy sum plus the ceilings of its remaining splits
+       falls below the best complete point's sum (by more than rounding): it can then neither
+       beat nor tie the best. The winner is picked among the complete points as
+       :func:`grid_search` picks it (the same float sums in split order, the first maximum).
+
+    No model is fitted twice (each split keeps its accuracies), and a gamma whose kernels equal
+    the previous gamma's repeats its models. ``stats``, a dict, receives the number of fits.
     """
     splits = _splits(x, y, seed, n_splits, solver, gammas)
     points = [(c, gamma) for c in cs for gamma in gammas]
-    first = [splits[0].accuracy(gamma, c) for c, gamma in points]
-    best = -np.inf
-    means = {}
-    for i in sorted(range(len(points)), key=lambda i: -first[i]):
-        c, gamma = points[i]
-        total = 0.0
-        for k, s in enumerate(splits, 1):
-            total += first[i] if k == 1 else s.accuracy(gamma, c)
-            if total + (n_splits - k) < best * n_splits - 1e-9:
-                break
-        else:
-            means[i] = total / n_splits
-            best = max(best, means[i])
-    winner = min(i for i, m in means.items() if m == best)
+    winner = None
+    for point in points:
+        if all(s.accuracy(point[1], point[0]) >= s.ceiling for s in splits):
+            winner = point
+            break
+    if winner is None:
+        rest = [sum(s.ceiling for s in splits[k:]) for k in range(1, n_splits + 1)]
+        first = [splits[0].accuracy(gamma, c) for c, gamma in points]
+        best = -np.inf
+        means = {}
+        for i in sorted(range(len(points)), key=lambda i: -first[i]):
+            c, gamma = points[i]
+            total = 0.0
+            for k, s in enumerate(splits, 1):
+                total += s.accuracy(gamma, c)
+                if total + rest[k - 1] < best * n_splits - 1e-9:
+                    break
+            else:
+                means[i] = total / n_splits
+                best = max(best, means[i])
+        winner = points[min(i for i, m in means.items() if m == best)]
     if stats is not None:
         stats["fits"] = stats.get("fits", 0) + sum(s.fits for s in splits)
-    return points[winner]
+    return winner
 
 
 @dataclass(frozen=True)

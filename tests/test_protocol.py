@@ -124,11 +124,17 @@ def test_libsvm_solver_equals_the_svc_reference_on_random_problems():
                 np.testing.assert_equal(fast(k, kt, c), ref(k, kt, c))
 
 
-@pytest.mark.parametrize("seed, shift", [(3, 1.0), (4, 1.5), (9, 2.0)])
-def test_pruned_grid_search_picks_what_the_full_grid_picks(seed, shift):
+@pytest.mark.parametrize("seed, shift, levels", [(3, 1.0, None), (4, 1.5, None),
+                                                (9, 2.0, None), (7, 6.0, None), (5, 0.5, 2),
+                                                (6, 3.0, 3)])
+def test_pruned_grid_search_picks_what_the_full_grid_picks(seed, shift, levels):
+    # (7, 6.0): the first grid point scores 100 % everywhere; (6, 3.0, 3): the best point
+    # reaches ceilings below 100 %; the others go through the pruned second stage.
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(5), 8)
     x = np.round(rng.normal(size=(40, 4)) + y[:, None] * shift, 1)  # ties between grid points
+    if levels:  # few distinct responses: identical test samples with different labels
+        x = np.clip(np.round(x / shift), 0, levels - 1)
     c, g, mean = grid_search(x, y)
     stats = {}
     assert best_parameters(x, y, stats=stats) == (c, g)
