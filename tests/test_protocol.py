@@ -162,3 +162,14 @@ def test_solver_falls_back_to_svc_when_libsvm_drifts(monkeypatch):
         assert evaluate(x, y) == expect
     with pytest.raises(ValueError, match="solver must be one of libsvm, sklearn, not 'svm'"):
         evaluate(x, y, solver="svm")
+
+
+def test_squared_distances_are_the_sum_of_squared_differences_bit_for_bit():
+    rng = np.random.default_rng(8)
+    for shape, values in [((42, 256), lambda n: rng.integers(0, 18, n)),  # MC/GC phases
+                          ((42, 8), lambda n: rng.random(n) / 3),         # ET responses
+                          ((42, 3), lambda n: rng.integers(0, 3, n) * 1e-3)]:
+        a, b = values(shape).astype(float), values((14, shape[1])).astype(float)
+        for u, v in ((a, a), (b, a)):
+            np.testing.assert_equal(protocol._sqdist(u, v),
+                                    ((u[:, None, :] - v[None, :, :]) ** 2).sum(-1))
