@@ -82,15 +82,35 @@ def _maxabs(train, *others):
     return [a / scale for a in (train, *others)]
 
 
+def _exact_integers(a):
+    """True when every squared distance between rows of ``a`` is an exact float64 integer
+    whatever the order of the arithmetic (integer values, sums well below 2**53)."""
+    return bool(a.size and np.all(a == np.rint(a))
+                and np.abs(a).max() ** 2 * 4 * a.shape[1] < 2.0 ** 50)
+
+
 def _sqdist(a, b):
-    """Squared Euclidean distances (len(a), len(b)). For integer-valued responses (MC and GC
-    phases) every term is an exact integer in float64, so the dot-product form gives the same
-    bits as the sum of squared differences, much faster; other values take that sum."""
-    if (a.size and b.size and np.all(a == np.rint(a)) and np.all(b == np.rint(b))
-            and max(np.abs(a).max(), np.abs(b).max()) ** 2 * a.shape[1] < 2.0 ** 50):
-        d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
-        return d
+    """Squared Euclidean distances (len(a), len(b)): the sum of squared differences. For
+    integer-valued responses (MC and GC phases) every term is an exact integer, so the faster
+    dot-product form gives the same bits."""
+    if _exact_integers(np.concatenate([a, b])):
+        return (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
     return ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+
+
+class _Distances:
+    """Squared distances between rows of ``x``, computed once for all parts of the data
+    when they are exact integers (then any subset's distances are these entries, bit for bit),
+    else per part."""
+
+    def __init__(self, x):
+        self.x = x
+        self.full = _sqdist(x, x) if _exact_integers(x) else None
+
+    def __call__(self, rows, cols):
+        if self.full is not None:
+            return self.full[np.ix_(rows, cols)]
+        return _sqdist(self.x[rows], self.x[cols])
 
 
 # -- the two solvers ------------------------------------------------------------------------
@@ -185,10 +205,14 @@ class _Split:
     off-diagonal entries underflowed or rounded to 1) is mapped onto that gamma: the same
     kernels give the same models."""
 
-    def __init__(self, x_train, y_train, x_test, y_test, solver, scale=False, gammas=()):
+    def __init__(self, x_train, y_train, x_test, y_test, solver, scale=False, gammas=(),
+                 distances=None):
         if scale:
             x_train, x_test = _maxabs(x_train, x_test)
-        self.d_train, self.d_test = _sqdist(x_train, x_train), _sqdist(x_test, x_train)
+        if distances is None:
+            self.d_train, self.d_test = _sqdist(x_train, x_train), _sqdist(x_test, x_train)
+        else:
+            self.d_train, self.d_test = distances
         self.y_test = y_test
         self.fit_predict = _fitter(solver, y_train)
         # Test samples with identical responses get the same prediction from any model, so
@@ -229,8 +253,9 @@ class _Split:
 def _splits(x, y, seed, n_splits, solver, gammas):
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
     cv = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
-    return [_Split(x[tr], y[tr], x[te], y[te], solver, gammas=gammas)
-            for tr, te in cv.split(x, y)]
+    dist = _Distances(x)
+    return [_Split(x[tr], y[tr], x[te], y[te], solver, gammas=gammas,
+                   distances=(dist(tr, tr), dist(te, tr))) for tr, te in cv.split(x, y)]
 
 
 def grid_search(x, y, *, seed=314, n_splits=4, cs=C_GRID, gammas=GAMMA_GRID,
@@ -340,9 +365,12 @@ def evaluate(responses, labels, scale=False, seed=314, solver="libsvm"):
     else:
         c, gamma = best_parameters(x[val], y[val], seed=seed, solver=solver)
     xf, yf = x[fin], y[fin]
+    dist = None if scale else _Distances(xf)
     acc = []
     for big, small in StratifiedKFold(4, shuffle=True, random_state=seed).split(xf, yf):
-        part = _Split(xf[small], yf[small], xf[big], yf[big], solver, scale=scale)
+        part = _Split(xf[small], yf[small], xf[big], yf[big], solver, scale=scale,
+                      distances=None if dist is None else (dist(small, small),
+                                                           dist(big, small)))
         acc.append(float(part.accuracy(gamma, c)))
     return Separability(100.0 * float(np.mean(acc)), float(c), float(gamma), tuple(acc))
 
