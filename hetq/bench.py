@@ -87,14 +87,17 @@ def same_records(a, b):
 def bench_grid(solvers=SOLVERS, jobs=None, progress=None, out=print):
     """Time the full grid (``hetq experiment``'s jobs, SVMs included) once per solver, side
     by side in this run, and check that every solver gives the first one's records (every
-    chosen C and gamma, every accuracy and utilisation). ``progress(total, desc)`` is a
-    context manager yielding an ``update``. Returns {solver: seconds} and the number of
-    records that differ from the first solver's."""
+    chosen C and gamma, every accuracy and utilisation). Wall and CPU seconds (this process
+    and its finished worker processes) are printed: on a shared machine the CPU time is the
+    steadier figure. ``progress(total, desc)`` is a context manager yielding an ``update``.
+    Returns {solver: wall seconds} and the number of records that differ from the first
+    solver's."""
     sessions = paper_sessions()
-    seconds, records = {}, {}
+    seconds, cpu, records = {}, {}, {}
     n = len(plan(sessions, ExperimentConfig()))
     for solver in solvers:
         config = ExperimentConfig(solver=solver)
+        c0 = _cpu_seconds()
         t0 = time.perf_counter()
         if progress is None:
             records[solver] = run_experiment(sessions, config, jobs=jobs)
@@ -102,17 +105,26 @@ def bench_grid(solvers=SOLVERS, jobs=None, progress=None, out=print):
             with progress(n, f"full grid, {solver}") as step:
                 records[solver] = run_experiment(sessions, config, jobs=jobs, progress=step)
         seconds[solver] = time.perf_counter() - t0
+        cpu[solver] = _cpu_seconds() - c0
     first = solvers[0]
     differ = 0
     out(f"full grid ({n} jobs: 2 sessions x 4 conditions (Homogeneous x 10 gains) x D 4-32 x "
         f"8 folds, plus ET; SVMs included) with {jobs or os.cpu_count()} processes:")
     for solver in solvers:
-        line = f"  {solver:<8} {seconds[solver]:7.1f} s"
+        line = f"  {solver:<8} {seconds[solver]:7.1f} s wall, {cpu[solver]:7.1f} s CPU"
         if solver != first:
             bad = sum(not same_records(a, b) for a, b in zip(records[first], records[solver]))
             differ += bad
-            line += (f"  {seconds[solver] / seconds[first]:.2f}x the {first} time; records "
+            line += (f"; {seconds[solver] / seconds[first]:.2f}x the {first} wall time, "
+                     f"{cpu[solver] / cpu[first]:.2f}x its CPU time; records "
                      f"{'identical' if not bad else 'DIFFERENT'} to {first}'s "
                      f"({len(records[solver]) - bad} of {len(records[solver])} the same)")
         out(line)
     return seconds, differ
+
+
+def _cpu_seconds():
+    """User + system CPU seconds of this process and of its waited-for children."""
+    import resource
+    return sum(getattr(resource.getrusage(who), f) for who in
+               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
