@@ -1,11 +1,12 @@
 """Bitstream builds with amaranth-boards and the YoWASP tools, and nextpnr's reports.
 
-``build(board, ..., block=...)`` elaborates :class:`~.harness.QuantizerHarness` or
-:class:`~.harness.MCArrayHarness` for a board whose default clock is constrained at the
-board's target frequency (the oscillator on the board is slower; in a full system a PLL would
+``build(board, build_dir, config)`` elaborates the harness of a block configuration
+(:class:`~.harness.QuantizerHarness` or :class:`~.harness.MCArrayHarness`) for a board whose
+default clock is constrained at the board's target frequency (the oscillator on the board is slower; in a full system a PLL would
 make the target clock), runs Yosys, nextpnr and the packer, and returns the routed Fmax and
-the utilisation that nextpnr writes to ``top.report.json``; the block and its parameters go
-to ``hetq_build.json``. ``read_report(dir)`` reads both back.
+the utilisation that nextpnr writes to ``top.report.json``; the block and its configuration
+go to ``hetq_build.json``. The tools run in an environment passed to the build script (the
+YoWASP executables named by :func:`tool_env`); this process's environment is not changed. ``read_report(dir)`` reads both back.
 """
 
 import json
@@ -18,16 +19,16 @@ from pathlib import Path
 
 from amaranth.build import Clock, Resource
 
-from ..golden.fixed.formats import CYCLE, DEFAULT_FORMAT
+from ..golden.checks import check_int
+from ..golden.fixed.formats import CYCLE
+from ..golden.fixed.mc_array import MCArrayConfig
+from ..golden.fixed.quantizer import QuantizerConfig
 from .harness import MCArrayHarness, QuantizerHarness
 
-__all__ = ["BLOCKS", "BOARDS", "Board", "BuildReport", "build", "read_report", "tool_env",
-           "STEP_HZ"]
+__all__ = ["BOARDS", "HARNESSES", "Board", "BuildReport", "build", "block_params",
+           "read_report", "tool_env", "STEP_HZ"]
 
-#: The blocks ``build`` can put in a harness.
-BLOCKS = ("quantizer", "mc-array")
-
-#: Model steps per second in real time (dt = 1 ms, MODEL.md section 1).
+#: Model steps per second in real time (dt = 1 ms, docs/model.md section 1).
 STEP_HZ = 1000.0
 
 
@@ -172,28 +173,28 @@ def tool_env(board):
     return env
 
 
-def _harness(block, *, sensors, duplication, fmt, lanes, mcs, hold, rinse, inhibition):
-    """The harness for ``block`` and the parameters to record (validated by the block)."""
-    if block == "quantizer":
-        harness = QuantizerHarness(sensors=sensors, duplication=duplication, fmt=fmt,
-                                   lanes=lanes)
-        return harness, {"sensors": sensors, "duplication": duplication,
-                         "lanes": harness.dut.normaliser.lanes}
-    if block == "mc-array":
-        harness = MCArrayHarness(mcs=mcs, lanes=1 if lanes is None else lanes, hold=hold,
-                                 rinse=rinse, inhibition=inhibition, fmt=fmt)
-        dut = harness.dut
-        return harness, {"mcs": dut.mcs, "lanes": dut.lanes, "hold": dut.hold,
-                         "rinse": dut.rinse, "inhibition": dut.inhibition,
-                         "cycles_per_step": dut.cycles_per_step,
-                         "cycles_per_cycle": dut.cycles_per_cycle,
-                         "cycles_per_sample": dut.cycles_per_sample}
-    raise ValueError(f"block must be one of {', '.join(BLOCKS)}, not {block!r}")
+#: The blocks ``build`` can put in a harness: configuration type -> (name, harness).
+HARNESSES = {QuantizerConfig: ("quantizer", QuantizerHarness),
+             MCArrayConfig: ("mc-array", MCArrayHarness)}
 
 
-def build(board_name, build_dir, *, block="quantizer", sensors=8, duplication=32,
-          fmt=DEFAULT_FORMAT, lanes=None, mcs=256, hold=250, rinse=50, inhibition=False,
-          seed=1):
+def block_params(config):
+    """What a build records of its block besides the configuration: the block's name, its
+    size in flat keys (for :attr:`BuildReport.summary`) and, for the MC array, its cycle
+    counts."""
+    if isinstance(config, QuantizerConfig):
+        return {"block": "quantizer", "sensors": config.sensors,
+                "duplication": config.duplication, "lanes": config.norm_lanes}
+    if isinstance(config, MCArrayConfig):
+        return {"block": "mc-array", "mcs": config.mcs, "lanes": config.lanes,
+                "hold": config.hold, "rinse": config.rinse, "inhibition": config.inhibition,
+                "cycles_per_step": config.cycles_per_step,
+                "cycles_per_cycle": config.cycles_per_cycle,
+                "cycles_per_sample": config.cycles_per_sample}
+    raise TypeError(f"no board harness for a {type(config).__name__}")
+
+
+def build(board_name, build_dir, config, *, seed=1):
     """Build a harnessed block for a board and read nextpnr's report.
 
     Parameters
@@ -203,17 +204,9 @@ def build(board_name, build_dir, *, block="quantizer", sensors=8, duplication=32
     build_dir : path
         Where the build files, the tool logs (``top.tim`` is nextpnr's) and
         ``hetq_build.json`` go.
-    block : str
-        ``"quantizer"`` (:class:`~.harness.QuantizerHarness`) or ``"mc-array"``
-        (:class:`~.harness.MCArrayHarness`).
-    sensors, duplication : int
-        Quantizer size.
-    fmt : FixedFormat
-    lanes : int, optional
-        The block's lanes: normaliser dividers of the quantizer (default
-        :func:`~hetq.hdl.quantizer.lanes_for`), updates per clock of the MC array (default 1).
-    mcs, hold, rinse, inhibition
-        MC array parameters (:class:`~hetq.hdl.mc_array.MCArray`).
+    config : QuantizerConfig or MCArrayConfig
+        The block to build (:data:`HARNESSES` names its harness); recorded in
+        ``hetq_build.json``.
     seed : int
         nextpnr placement seed.
 
@@ -223,41 +216,34 @@ def build(board_name, build_dir, *, block="quantizer", sensors=8, duplication=32
 
     Raises
     ------
-    ValueError
-        For an unknown board or block, or parameters the block rejects (before any tool
-        runs).
+    ValueError, TypeError
+        For an unknown board or a configuration without a harness (before any tool runs).
     RuntimeError
         When a tool is missing or the build fails (the tool log is in ``build_dir``).
     """
     if board_name not in BOARDS:
         raise ValueError(f"board must be one of {', '.join(BOARDS)}, not {board_name!r}")
     board = BOARDS[board_name]
-    harness, block_params = _harness(block, sensors=sensors, duplication=duplication, fmt=fmt,
-                                     lanes=lanes, mcs=mcs, hold=hold, rinse=rinse,
-                                     inhibition=inhibition)
+    if type(config) not in HARNESSES:
+        raise TypeError(f"no board harness for a {type(config).__name__}")
+    check_int("seed", seed, 0)
+    _, harness_cls = HARNESSES[type(config)]
+    harness = harness_cls(config)
+    env = {**os.environ, **tool_env(board)}
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    env = tool_env(board)
-    saved = {k: os.environ.get(k) for k in [*env, "AMARANTH_USE_YOSYS"]}
-    os.environ.update(env)
-    os.environ.pop("AMARANTH_USE_YOSYS", None)
     start = time.perf_counter()
     try:
         platform = _constrained_platform(board)
-        platform.build(harness, name="top", build_dir=str(build_dir), do_program=False,
-                       synth_opts=" ".join(board.synth_opts),
-                       nextpnr_opts=f"--report top.report.json --seed {seed} --timing-allow-fail")
+        plan = platform.prepare(harness, name="top", synth_opts=" ".join(board.synth_opts),
+                                nextpnr_opts=f"--report top.report.json --seed {seed} "
+                                             "--timing-allow-fail")
+        plan.execute_local(str(build_dir), env=env)
     except Exception as e:  # the build script's failure names only the script
         raise RuntimeError(f"{board_name} build failed ({e}); see the logs in {build_dir}") from e
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     seconds = time.perf_counter() - start
-    params = {"block": block, **block_params, "seed": seed, "seconds": round(seconds, 1),
-              "formats": fmt.describe()}
+    params = {**block_params(config), "config": config.to_dict(), "seed": seed,
+              "seconds": round(seconds, 1), "formats": config.fmt.describe()}
     (build_dir / "hetq_build.json").write_text(json.dumps({"board": board_name, **params},
                                                           indent=1))
     report = read_report(build_dir)

@@ -11,9 +11,8 @@ constrains it at the target frequency so that nextpnr reports the reachable Fmax
 from amaranth import Cat, Elaboratable, Module, Mux, Signal
 from amaranth.lib import io
 
-from ..golden.fixed.formats import DEFAULT_FORMAT
 from ..hdl.mc_array import MCArray
-from ..hdl.quantizer import SensorQuantizer, lanes_for
+from ..hdl.quantizer import SensorQuantizer
 
 __all__ = ["QuantizerHarness", "MCArrayHarness"]
 
@@ -56,19 +55,20 @@ class QuantizerHarness(Elaboratable):
 
     Parameters
     ----------
-    sensors, duplication, fmt, weights
-        As for :class:`~hetq.hdl.quantizer.SensorQuantizer`.
-    lanes : int, optional
-        Normaliser dividers; default :func:`~hetq.hdl.quantizer.lanes_for` (the fewest that
-        keep up with the quantizer).
+    config : QuantizerConfig
+        The design (normaliser lanes included).
+    weights : array, optional
+        Initial weight codes (as for :class:`~hetq.hdl.quantizer.SensorQuantizer`).
     """
 
-    def __init__(self, *, sensors=8, duplication=32, fmt=DEFAULT_FORMAT, weights=None,
-                 lanes=None):
-        if lanes is None:
-            lanes = lanes_for(sensors, duplication, fmt)
-        self.dut = SensorQuantizer(sensors=sensors, duplication=duplication, fmt=fmt,
-                                   weights=weights, lanes=lanes)
+    def __new__(cls, config, *, weights=None):
+        # check first: a harness that fails in __init__ would be reported as unused
+        SensorQuantizer.check(config, weights=weights)
+        return super().__new__(cls)
+
+    def __init__(self, config, *, weights=None):
+        self.config = config
+        self.dut = SensorQuantizer(config, weights=weights)
 
     def elaborate(self, platform):
         m = Module()
@@ -100,27 +100,21 @@ class MCArrayHarness(Elaboratable):
 
     The drive stream counts ``mc`` through 0..mcs-1 with ``last`` on the final MC, so every
     sample loads a whole drive vector of pseudo-random codes; it is offered in most cycles.
-    With ``inhibition`` the ``extra`` stream carries pseudo-random currents (it is offered
-    in most cycles, so it also throttles the issue). ``o.ready`` follows an LFSR bit.
+    With inhibition the ``extra`` stream carries pseudo-random currents (it is offered in most
+    cycles, so it also throttles the issue). ``o.ready`` follows an LFSR bit.
 
     Parameters
     ----------
-    mcs, lanes, hold, rinse, inhibition, fmt
-        As for :class:`~hetq.hdl.mc_array.MCArray` (defaults 256 MCs, 1 lane, hold 250,
-        rinse 50, no inhibition).
+    config : MCArrayConfig
     """
 
-    def __new__(cls, *, mcs=256, lanes=1, hold=250, rinse=50, inhibition=False,
-                fmt=DEFAULT_FORMAT):
-        # validate first: a harness that fails in __init__ would be reported as unused
-        MCArray._validate(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse, fmt=fmt,
-                          inhibition=inhibition)
+    def __new__(cls, config):
+        MCArray.check(config)
         return super().__new__(cls)
 
-    def __init__(self, *, mcs=256, lanes=1, hold=250, rinse=50, inhibition=False,
-                 fmt=DEFAULT_FORMAT):
-        self.dut = MCArray(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse, fmt=fmt,
-                           inhibition=inhibition)
+    def __init__(self, config):
+        self.config = config
+        self.dut = MCArray(config)
 
     def elaborate(self, platform):
         m = Module()
@@ -128,18 +122,19 @@ class MCArrayHarness(Elaboratable):
         lfsr = _lfsr(m)
 
         drive_bits = len(dut.i.payload.drive)
-        extra_bits = len(dut.extra.payload.as_value()) if dut.inhibition else 0
+        inhibition = self.config.inhibition
+        extra_bits = len(dut.extra.payload.as_value()) if inhibition else 0
         noise = _noise(m, lfsr, drive_bits + extra_bits)
 
         mc = Signal.like(dut.i.payload.mc)
         with m.If(dut.i.valid & dut.i.ready):
-            m.d.sync += mc.eq(Mux(mc == dut.mcs - 1, 0, mc + 1))
+            m.d.sync += mc.eq(Mux(mc == self.config.mcs - 1, 0, mc + 1))
         with m.If(~dut.i.valid | dut.i.ready):
             m.d.sync += [dut.i.valid.eq(lfsr[5] | lfsr[9]),
                          dut.i.payload.drive.eq(noise[:drive_bits])]
-        m.d.comb += [dut.i.payload.mc.eq(mc), dut.i.payload.last.eq(mc == dut.mcs - 1)]
+        m.d.comb += [dut.i.payload.mc.eq(mc), dut.i.payload.last.eq(mc == self.config.mcs - 1)]
 
-        if dut.inhibition:
+        if inhibition:
             with m.If(~dut.extra.valid | dut.extra.ready):
                 m.d.sync += [dut.extra.valid.eq(lfsr[12] | lfsr[17] | lfsr[23]),
                              dut.extra.payload.eq(noise[drive_bits:])]

@@ -1,7 +1,8 @@
 """The time-stepped MC (mitral cell) array: one neuron update per clock per lane.
 
-Bit-exact twin: :class:`hetq.golden.fixed.mc_array.MCArrayModel`; the neuron arithmetic is
-:func:`hetq.golden.fixed.neuron.lif_step` (MODEL.md sections 2, 4, 10 and 17).
+Bit-exact twin: :class:`hetq.golden.fixed.mc_array.MCArrayModel` (configuration:
+:class:`~hetq.golden.fixed.mc_array.MCArrayConfig`); the neuron arithmetic is
+:func:`hetq.golden.fixed.neuron.lif_step` (docs/model.md sections 2, 4, 10 and 17).
 """
 
 from amaranth import Array, Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
@@ -9,19 +10,15 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed.formats import CYCLE, DEFAULT_FORMAT, LEAK_NUM, LEAK_SHIFT, gamma_rom
-from ..golden.checks import check_int
-from ..golden.fixed.mc_array import STEP_BITS, check_window
+from ..golden.checks import check_bool
+from ..golden.fixed.formats import CYCLE, LEAK_NUM, LEAK_SHIFT, gamma_rom
+from ..golden.fixed.mc_array import MCArrayConfig, SensorMCArrayConfig
 from .fifo import OutputFIFO
-from .normaliser import Normaliser, check_format
-from .quantizer import PhaseQuantizer, SensorQuantizer, lanes_for
+from .kit import CheckedComponent, index_bits, register
+from .quantizer import SensorQuantizer
 
-__all__ = ["MCArray", "SensorMCArray", "drive_layout", "spike_layout", "monitor_layout",
-           "cycles_per_step", "cycles_per_sample",
-           "WRITE_STAGE"]
-
-#: Cycles from the issue of a group (state RAM address) to the write of its new state.
-WRITE_STAGE = 10
+__all__ = ["MCArray", "SensorMCArray", "drive_layout", "spike_layout", "extra_layout",
+           "monitor_layout", "state_layout"]
 
 
 #: The leak multiply without a multiplier: 453 d = (7 d << 6) + 5 d with 7 d = 4 d + (2 d + d)
@@ -31,53 +28,48 @@ if LEAK_NUM != (7 << LEAK_SPLIT) + 5 or LEAK_SHIFT < LEAK_SPLIT:
     raise ImportError(f"the leak multiplier expects 453 / 2**11, not {LEAK_NUM} / 2**{LEAK_SHIFT}")
 
 
-def cycles_per_step(groups):
-    """Clock cycles per step of an array with ``groups`` groups (``mcs / lanes``) and nothing
-    stalling: the groups, or, with fewer than ``WRITE_STAGE + 1``, the groups plus the wait
-    for the write-back."""
-    return groups if groups > WRITE_STAGE else groups + WRITE_STAGE
-
-
-def cycles_per_sample(groups, window):
-    """Clock cycles per sample window of ``window`` steps back to back (drives loaded during
-    the previous window): the steps and one cycle between windows (hidden in the wait for
-    the write-back when there are few groups)."""
-    return window * cycles_per_step(groups) + (1 if groups > WRITE_STAGE else 0)
-
-
-def _bits(n):
-    return max(1, (n - 1).bit_length())
-
-
-def drive_layout(mcs, fmt):
+def drive_layout(config):
     """Payload of the drive stream: an MC row, its drive code (UQ(Ic.Fc)), ``last`` closes a
     sample (the quantizer's output without the phase)."""
-    return data.StructLayout({"mc": unsigned(_bits(mcs)), "drive": unsigned(fmt.drive_bits),
-                              "last": unsigned(1)})
+    return data.StructLayout({"mc": unsigned(index_bits(config.mcs)),
+                              "drive": unsigned(config.fmt.drive_bits), "last": unsigned(1)})
 
 
-def spike_layout(mcs, step_bits=STEP_BITS):
+def spike_layout(config):
     """Payload of the spike stream: the step (wrapping at ``2**step_bits``) and the MC."""
-    return data.StructLayout({"step": unsigned(step_bits), "mc": unsigned(_bits(mcs))})
+    return data.StructLayout({"step": unsigned(config.step_bits),
+                              "mc": unsigned(index_bits(config.mcs))})
 
 
-def monitor_layout(mcs, lanes, fmt):
+def extra_layout(config):
+    """Payload of the extra-current stream: one SQ(Ie.Fc) code per lane."""
+    return data.ArrayLayout(signed(config.fmt.current_bits), config.lanes)
+
+
+def monitor_layout(config):
     """The state written back for a group (one MC per lane): for benches."""
     return data.StructLayout({
         "valid": unsigned(1),
-        "group": unsigned(_bits(mcs // lanes)),
-        "voltage": data.ArrayLayout(signed(fmt.state_bits), lanes),
-        "refractory": unsigned(lanes),
+        "group": unsigned(index_bits(config.groups)),
+        "voltage": data.ArrayLayout(signed(config.fmt.state_bits), config.lanes),
+        "refractory": unsigned(config.lanes),
     })
 
 
-class MCArray(wiring.Component):
+def state_layout(config):
+    """A word of a lane's state memory: the voltage (SQ(Iv.Fc)), the refractory bit and the
+    "at threshold" bit."""
+    return data.StructLayout({"voltage": signed(config.fmt.state_bits), "refractory": 1,
+                              "at_threshold": 1})
+
+
+class MCArray(CheckedComponent):
     """``mcs`` integer LIF neurons updated one step at a time, ``lanes`` updates per clock.
 
     The MCs are split into groups of ``lanes`` (MC ``n`` is lane ``n % lanes`` of group
     ``n // lanes``); each lane keeps its neurons' state (voltage SQ(Iv.Fc), refractory bit and
     an "at threshold" bit) and its drives in block RAM. A step issues the groups in order,
-    one per clock; every group runs through the :data:`WRITE_STAGE`-stage update (a register
+    one per clock; every group runs through the ``WRITE_STAGE``-stage update (a register
     after each block-RAM read; the fire test and drive plus gamma and rest; plus the extra
     current; minus the voltage, the difference; 453 * difference >> 11 by shifts and adds in
     three stages; the new voltage and its threshold and rest comparisons; the clamps) and its
@@ -92,131 +84,86 @@ class MCArray(wiring.Component):
     after (or as soon as its drives are complete). The step counter advances only while a
     window runs, and every window starts at phase 0.
 
+    The cycle figures (:attr:`~hetq.golden.fixed.mc_array.MCArrayConfig.cycles_per_step`,
+    ``cycles_per_cycle``, ``cycles_per_sample``) and ``WRITE_STAGE`` are the configuration's.
+
     Parameters
     ----------
-    mcs : int
-        Number of MCs (1..65536).
-    lanes : int
-        Updates per clock: a power of two dividing ``mcs`` (default 1).
-    hold, rinse : int
-        Steps per sample with its drives, then with zero drive (multiples of 50, hold >= 50;
-        default 250 and 50 as in MODEL.md section 10).
-    fmt : FixedFormat
-    step_bits : int
-        Width of the step number of spike events (8..48, default 32; it wraps).
-    inhibition : bool
-        Add the ``extra`` port (GC->MC current); without it the extra current is zero.
+    config : MCArrayConfig
+        Size, lanes, window, format, step width, and whether the ``extra`` port exists.
+    monitor : bool
+        Add the bench-only ``monitor`` port (default False).
 
     Members
     -------
-    i : ``In(stream.Signature(drive_layout(mcs, fmt)))``
+    i : ``In(stream.Signature(drive_layout(config)))``
         Drive transfers ``(mc, drive, last)``: ``drive`` (UQ(Ic.Fc)) goes to entry ``mc`` of
         the bank being loaded (``mc >= mcs`` is dropped), ``last`` closes the sample. Entries a
         sample does not write keep the bank's earlier value (both banks start at zero).
         ``ready`` is low while both banks hold samples that have not finished.
-    o : ``Out(stream.Signature(spike_layout(mcs, step_bits)))``
+    o : ``Out(stream.Signature(spike_layout(config)))``
         One transfer per spike: ``step`` (mod ``2**step_bits``) is the step of the fire test
         (the step after the threshold crossing), ordered by step, then MC. Back-pressure
         stalls the issue of new groups once the spike FIFO is nearly full.
-    extra : ``In(stream.Signature(ArrayLayout(signed(Ie + Fc), lanes)))``, with ``inhibition``
+    extra : ``In(stream.Signature(extra_layout(config)))``, with ``config.inhibition``
         One transfer per group update, in issue order (step by step, groups ascending, also
         during the rinse): the extra current of each lane's MC, SQ(Ie.Fc). An update waits
         for it.
-    monitor : ``Out(monitor_layout(mcs, lanes, fmt))``
+    monitor : ``Out(monitor_layout(config))``, with ``monitor``
         The state written back in this cycle (``valid``, ``group``, per lane ``voltage`` and
         ``refractory``): every state the array stores, for benches.
+
+    The per-lane state memories (:attr:`state_memories`) are made with the component, so
+    that a simulator bench can read them; the logic is made by ``elaborate``.
     """
 
     FIFO_BITS = 5                                      # 32 RAM entries + the output register
 
-    def __new__(cls, **kwargs):
-        cls._validate(**kwargs)
-        return super().__new__(cls, src_loc_at=1)
+    @classmethod
+    def check(cls, config, *, monitor=False):
+        if not isinstance(config, MCArrayConfig):
+            raise TypeError(f"config must be an MCArrayConfig, not {type(config).__name__}")
+        return config, check_bool("monitor", monitor)
 
-    @staticmethod
-    def _validate(*, mcs=32, lanes=1, hold=250, rinse=50, fmt=DEFAULT_FORMAT,
-                  step_bits=STEP_BITS, inhibition=False):
-        check_int("mcs", mcs, 1, 1 << 16)
-        check_int("lanes", lanes, 1, 64)
-        if lanes & (lanes - 1) or mcs % lanes:
-            raise ValueError(f"lanes must be a power of two that divides mcs ({mcs}), "
-                             f"not {lanes}")
-        check_window(hold, rinse)
-        check_format(fmt)
-        check_int("step_bits", step_bits, 8, 48)
-        if not isinstance(inhibition, bool):
-            raise TypeError(f"inhibition must be a bool, not {inhibition!r}")
-
-    def __init__(self, *, mcs=32, lanes=1, hold=250, rinse=50, fmt=DEFAULT_FORMAT,
-                 step_bits=STEP_BITS, inhibition=False):
-        self._mcs, self._lanes, self._hold, self._rinse = mcs, lanes, hold, rinse
-        self._fmt, self._step_bits, self._inhibition = fmt, step_bits, inhibition
+    def __init__(self, config, *, monitor=False):
+        self._config, self._monitor = self.check(config, monitor=monitor)
         members = {
-            "i": In(stream.Signature(drive_layout(mcs, fmt))),
-            "o": Out(stream.Signature(spike_layout(mcs, step_bits))),
-            "monitor": Out(monitor_layout(mcs, lanes, fmt)),
+            "i": In(stream.Signature(drive_layout(config))),
+            "o": Out(stream.Signature(spike_layout(config))),
         }
-        if inhibition:
-            members["extra"] = In(stream.Signature(
-                data.ArrayLayout(signed(fmt.current_bits), lanes)))
+        if monitor:
+            members["monitor"] = Out(monitor_layout(config))
+        if config.inhibition:
+            members["extra"] = In(stream.Signature(extra_layout(config)))
         super().__init__(members)
-        self._state_memories = []
+        fmt, groups = config.fmt, config.groups
+        rest_word = fmt.rest & ((1 << fmt.state_bits) - 1)
+        self._state = []
+        for _ in range(config.lanes):
+            mem = Memory(shape=unsigned(fmt.state_bits + 2), depth=groups,
+                         init=[rest_word] * groups)
+            self._state.append((mem, mem.read_port(), mem.write_port()))
 
-    mcs = property(lambda self: self._mcs)
-    lanes = property(lambda self: self._lanes)
-    hold = property(lambda self: self._hold)
-    rinse = property(lambda self: self._rinse)
-    fmt = property(lambda self: self._fmt)
-    step_bits = property(lambda self: self._step_bits)
-    inhibition = property(lambda self: self._inhibition)
+    config = property(lambda self: self._config)
 
     @property
     def state_memories(self):
-        """The per-lane state memories of the last elaboration (for simulator benches that
-        read the state directly): entry ``g`` of lane ``l`` holds MC ``g * lanes + l`` as
-        ``voltage | refractory << Iv+Fc | at_threshold << Iv+Fc+1``."""
-        return list(self._state_memories)
-
-    @property
-    def groups(self):
-        """Groups per step: ``mcs / lanes``."""
-        return self._mcs // self._lanes
-
-    @property
-    def window(self):
-        """Steps per sample: hold + rinse."""
-        return self._hold + self._rinse
-
-    @property
-    def cycles_per_step(self):
-        """Clock cycles per step with nothing stalling (:func:`cycles_per_step`)."""
-        return cycles_per_step(self.groups)
-
-    @property
-    def cycles_per_cycle(self):
-        """Clock cycles per 50-step gamma cycle with nothing stalling."""
-        return CYCLE * self.cycles_per_step
-
-    @property
-    def cycles_per_sample(self):
-        """Clock cycles per sample window back to back (:func:`cycles_per_sample`)."""
-        return cycles_per_sample(self.groups, self.window)
+        """The per-lane state memories: entry ``g`` of lane ``l`` holds MC ``g * lanes + l``
+        as a :func:`state_layout` word (voltage, refractory bit, "at threshold" bit)."""
+        return [mem for mem, _, _ in self._state]
 
     def elaborate(self, platform):
         m = Module()
-        fmt, lanes, groups = self._fmt, self._lanes, self.groups
-        gbits = _bits(groups)
+        cfg = self._config
+        fmt, lanes, groups = cfg.fmt, cfg.lanes, cfg.groups
+        write_stage = cfg.WRITE_STAGE
+        gbits = index_bits(groups)
         lbits = (lanes - 1).bit_length()
         vbits = fmt.state_bits
         rest, thr = fmt.rest, fmt.threshold
-        vmask = (1 << vbits) - 1
-        state_width = vbits + 2                        # voltage, refractory, at threshold
 
         def reg(name, value, shape=None):
-            r = Signal(shape if shape is not None else value.shape(), name=name,
-                       reset_less=True)
-            m.d.sync += r.eq(value)
-            return r
+            return register(m, name, value, shape)
 
         # -- loading: two drive banks per lane ----------------------------------------------
         load_bank = Signal()
@@ -242,12 +189,12 @@ class MCArray(wiring.Component):
         run_bank = Signal()
         group = Signal(gbits)
         phase = Signal(range(CYCLE))
-        wstep = Signal(range(self.window))
+        wstep = Signal(range(cfg.window))
         rinse = Signal()
         # the step counter in two halves; the high half adds the registered "low half all
         # ones", which is up to date because steps are at least WRITE_STAGE + 1 cycles apart
-        step_lo = Signal(self._step_bits // 2)
-        step_hi = Signal(self._step_bits - len(step_lo))
+        step_lo = Signal(cfg.step_bits // 2)
+        step_hi = Signal(cfg.step_bits - len(step_lo))
         lo_full = Signal()
         step = Cat(step_lo, step_hi)
         m.d.sync += lo_full.eq(step_lo.all())
@@ -255,9 +202,9 @@ class MCArray(wiring.Component):
         issue = Signal()
         ready = Signal()                               # may issue, save for `extra`
         busy = Signal()                                # an update between issue and write
-        drain = groups <= WRITE_STAGE                  # a step must wait for the write-back
+        drain = groups <= write_stage                  # a step must wait for the write-back
         m.d.comb += ready.eq(running & credit & ~(busy & (group == 0) if drain else 0))
-        if self._inhibition:
+        if cfg.inhibition:
             m.d.comb += [self.extra.ready.eq(ready), issue.eq(ready & self.extra.valid)]
         else:
             m.d.comb += issue.eq(ready)
@@ -279,8 +226,8 @@ class MCArray(wiring.Component):
                     m.d.sync += [wstep.eq(0), last_step.eq(0), rinse.eq(0), running.eq(0),
                                  run_bank.eq(~run_bank)]
                 with m.Else():
-                    m.d.sync += [wstep.eq(wstep + 1), last_step.eq(wstep == self.window - 2),
-                                 rinse.eq(rinse | (wstep == self._hold - 1))]
+                    m.d.sync += [wstep.eq(wstep + 1), last_step.eq(wstep == cfg.window - 2),
+                                 rinse.eq(rinse | (wstep == cfg.hold - 1))]
             with m.Else():
                 m.d.sync += [group.eq(group + 1), last_group.eq(group == groups - 2)]
         freed = Signal(2)
@@ -288,13 +235,13 @@ class MCArray(wiring.Component):
         m.d.sync += full.eq((full | filled) & ~freed)
 
         # -- the update pipeline ------------------------------------------------------------
-        meta_layout = data.StructLayout({"valid": 1, "group": gbits, "step": self._step_bits,
+        meta_layout = data.StructLayout({"valid": 1, "group": gbits, "step": cfg.step_bits,
                                          "rinse": 1, "release": 1})
         meta0 = Signal(meta_layout)
         m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.step.eq(step),
                      meta0.rinse.eq(rinse), meta0.release.eq(last_phase)]
         metas = [meta0]
-        for k in range(1, WRITE_STAGE + 1):
+        for k in range(1, write_stage + 1):
             meta = Signal(meta_layout, name=f"meta{k}")
             m.d.sync += meta.eq(metas[-1])
             metas.append(meta)
@@ -312,26 +259,21 @@ class MCArray(wiring.Component):
         gamma2 = reg("gamma2", Array(slices)[reg("phase1_hi", phase[4:])], g_shape)
 
         e_shape = signed(fmt.current_bits)
-        extra1 = [reg(f"extra1_{lane}", self.extra.payload[lane]) if self._inhibition
+        extra1 = [reg(f"extra1_{lane}", self.extra.payload[lane]) if cfg.inhibition
                   else Const(0, e_shape) for lane in range(lanes)]
 
         fires3, writes = [], []
-        self._state_memories = []
-        rest_state = rest & vmask
-        for lane in range(lanes):
+        for lane, (smem, s_rd, s_wr) in enumerate(self._state):
             n = f"_{lane}"
-            m.submodules[f"state{lane}"] = smem = Memory(
-                shape=unsigned(state_width), depth=groups, init=[rest_state] * groups)
+            m.submodules[f"state{lane}"] = smem
             m.submodules[f"drives{lane}"] = dmem = Memory(
                 shape=unsigned(fmt.drive_bits), depth=2 << gbits, init=[])
-            self._state_memories.append(smem)
-            s_rd, s_wr = smem.read_port(), smem.write_port()
             d_rd, d_wr = dmem.read_port(), dmem.write_port()
             m.d.comb += [s_rd.addr.eq(group), d_rd.addr.eq(Cat(group, run_bank))]
             mc_lane = w_req.mc[:lbits] if lbits else Const(0, 1)
             m.d.comb += [d_wr.addr.eq(Cat(w_group, w_bank)),
                          d_wr.data.eq(w_req.drive),
-                         d_wr.en.eq(w_en & (mc_lane == lane) & (w_req.mc < self._mcs))]
+                         d_wr.en.eq(w_en & (mc_lane == lane) & (w_req.mc < cfg.mcs))]
 
             # stage 2: a register after each block-RAM read (the drive zeroed during the
             # rinse by the register's synchronous reset; no other logic, as ECP5 block RAM
@@ -339,7 +281,7 @@ class MCArray(wiring.Component):
             state2 = reg("state2" + n, s_rd.data)
             drive2 = reg("drive2" + n, Mux(metas[1].rinse, 0, d_rd.data),
                          unsigned(fmt.drive_bits))
-            extra2 = reg("extra2" + n, extra1[lane]) if self._inhibition else extra1[lane]
+            extra2 = reg("extra2" + n, extra1[lane]) if cfg.inhibition else extra1[lane]
             v2 = state2[:vbits].as_signed()
             refr2, fire2 = state2[vbits], state2[vbits + 1]
 
@@ -350,7 +292,7 @@ class MCArray(wiring.Component):
             nv3 = reg("nv3" + n, ~Mux(fire2, rest, v2), signed(vbits))
             r3 = reg("r3" + n, refr2 | fire2)
             cg3 = reg("cg3" + n, drive2 + gamma2, signed(vbits))
-            extra3 = reg("extra3" + n, extra2) if self._inhibition else extra2
+            extra3 = reg("extra3" + n, extra2) if cfg.inhibition else extra2
             fires3.append(fire3)
 
             # stage 4: drive + gamma + rest + extra; stage 5: minus the voltage, the difference
@@ -398,18 +340,20 @@ class MCArray(wiring.Component):
                 m.d.sync += v10.eq(vn9)
             r10 = reg("r10" + n, r9 & ~release)
             at10 = reg("at10" + n, ge9 & ~r9 & ~release)
-            m.d.comb += [s_wr.addr.eq(metas[WRITE_STAGE].group),
+            m.d.comb += [s_wr.addr.eq(metas[write_stage].group),
                          s_wr.data.eq(Cat(v10, r10, at10)),
-                         s_wr.en.eq(metas[WRITE_STAGE].valid)]
+                         s_wr.en.eq(metas[write_stage].valid)]
             writes.append((v10, r10))
 
-        m.d.comb += [self.monitor.valid.eq(metas[WRITE_STAGE].valid),
-                     self.monitor.group.eq(metas[WRITE_STAGE].group)]
-        for lane, (v10, r10) in enumerate(writes):
-            m.d.comb += [self.monitor.voltage[lane].eq(v10), self.monitor.refractory[lane].eq(r10)]
+        if self._monitor:
+            m.d.comb += [self.monitor.valid.eq(metas[write_stage].valid),
+                         self.monitor.group.eq(metas[write_stage].group)]
+            for lane, (v10, r10) in enumerate(writes):
+                m.d.comb += [self.monitor.voltage[lane].eq(v10),
+                             self.monitor.refractory[lane].eq(r10)]
 
         # -- spikes: groups with a fire go to the FIFO, a serializer emits one per cycle -------
-        entry = data.StructLayout({"step": self._step_bits, "group": gbits, "mask": lanes})
+        entry = data.StructLayout({"step": cfg.step_bits, "group": gbits, "mask": lanes})
         m.submodules.fifo = fifo = OutputFIFO(entry.size, self.FIFO_BITS)
         mask3 = Cat(fires3)
         push = Signal()
@@ -417,7 +361,7 @@ class MCArray(wiring.Component):
         m.d.comb += [push.eq(metas[3].valid & mask3.any()), drop.eq(metas[3].valid & ~mask3.any())]
         pushed = Signal(entry)
         m.d.comb += [pushed.step.eq(metas[3].step), pushed.group.eq(metas[3].group),
-                     pushed.mask.eq(mask3), fifo.w_data.eq(pushed), fifo.w_en.eq(push)]
+                     pushed.mask.eq(mask3), fifo.w.payload.eq(pushed), fifo.w.valid.eq(push)]
 
         head = Signal(entry, reset_less=True)
         have = Signal()
@@ -434,11 +378,11 @@ class MCArray(wiring.Component):
             self.o.payload.step.eq(head.step),
             self.o.payload.mc.eq(Cat(lane_index[:lbits], head.group) if lbits else head.group),
             finish.eq(self.o.ready & (remaining == 0)),
-            fifo.r_en.eq(~have | finish),
+            fifo.r.ready.eq(~have | finish),
         ]
-        pop = fifo.r_rdy & fifo.r_en
+        pop = fifo.r.valid & fifo.r.ready
         with m.If(pop):
-            m.d.sync += [head.eq(fifo.r_data), have.eq(1)]
+            m.d.sync += [head.eq(fifo.r.payload), have.eq(1)]
         with m.Elif(finish):
             m.d.sync += have.eq(0)
         with m.Elif(self.o.ready & have):
@@ -447,7 +391,7 @@ class MCArray(wiring.Component):
         # credits: groups issued and neither dropped (no fire) nor popped into the head,
         # counted from registered events; the registered credit then trails the issues by
         # three cycles, so the limit leaves room for three more
-        depth = (1 << self.FIFO_BITS) + 1
+        depth = fifo.capacity
         in_use = Signal(range(depth + 1))
         issued, dropped, popped = Signal(), Signal(), Signal()
         m.d.sync += [issued.eq(issue), dropped.eq(drop), popped.eq(pop),
@@ -456,62 +400,52 @@ class MCArray(wiring.Component):
         return m
 
 
-class SensorMCArray(wiring.Component):
+class SensorMCArray(CheckedComponent):
     """Raw sensor codes in, MC spikes out: a :class:`~.quantizer.SensorQuantizer` (normaliser,
     drive ``c = w*x`` and phase) feeding an :class:`MCArray` with the drives.
 
     Parameters
     ----------
-    sensors, duplication, fmt, weights, table
-        As for :class:`~.quantizer.SensorQuantizer`.
-    lanes : int
-        MC array lanes (default 1).
-    norm_lanes : int, optional
-        Normaliser dividers (default :func:`~.quantizer.lanes_for`).
-    hold, rinse, step_bits, inhibition
-        As for :class:`MCArray`.
+    config : SensorMCArrayConfig
+        The quantizer's and the array's configurations.
+    weights, table
+        Initial tables, as for :class:`~.quantizer.SensorQuantizer`.
+    monitor : bool
+        The array's bench-only ``monitor`` port (default False).
 
     Members
     -------
     i, weight_w, threshold_w
         As for :class:`~.quantizer.SensorQuantizer` (table writes are taken between samples
         and apply to the drives of later samples).
-    o, monitor, extra
+    o, extra, monitor
         As for :class:`MCArray`.
     """
 
-    def __new__(cls, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None, table=None,
-                norm_lanes=None, lanes=1, hold=250, rinse=50, step_bits=STEP_BITS,
-                inhibition=False):
-        PhaseQuantizer._validate(sensors=sensors, duplication=duplication, fmt=fmt,
-                                 weights=weights, table=table)
-        Normaliser._validate(sensors=sensors, fmt=fmt, lanes=norm_lanes)
-        MCArray._validate(mcs=sensors * duplication, lanes=lanes, hold=hold, rinse=rinse,
-                          fmt=fmt, step_bits=step_bits, inhibition=inhibition)
-        return super().__new__(cls, src_loc_at=1)
+    @classmethod
+    def check(cls, config, *, weights=None, table=None, monitor=False):
+        if not isinstance(config, SensorMCArrayConfig):
+            raise TypeError(f"config must be a SensorMCArrayConfig, not "
+                            f"{type(config).__name__}")
+        SensorQuantizer.check(config.quantizer, weights=weights, table=table)
+        MCArray.check(config.array, monitor=monitor)
+        return config
 
-    def __init__(self, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None,
-                 table=None, norm_lanes=None, lanes=1, hold=250, rinse=50, step_bits=STEP_BITS,
-                 inhibition=False):
-        if norm_lanes is None:
-            norm_lanes = lanes_for(sensors, duplication, fmt)
-        self._quantizer = SensorQuantizer(sensors=sensors, duplication=duplication, fmt=fmt,
-                                          weights=weights, table=table, lanes=norm_lanes)
-        self._array = MCArray(mcs=sensors * duplication, lanes=lanes, hold=hold, rinse=rinse,
-                              fmt=fmt, step_bits=step_bits, inhibition=inhibition)
+    def __init__(self, config, *, weights=None, table=None, monitor=False):
+        self._config = self.check(config, weights=weights, table=table, monitor=monitor)
+        self._quantizer = SensorQuantizer(config.quantizer, weights=weights, table=table)
+        self._array = MCArray(config.array, monitor=monitor)
         q, a = self._quantizer.signature.members, self._array.signature.members
         members = {"i": q["i"], "weight_w": q["weight_w"], "threshold_w": q["threshold_w"],
-                   "o": a["o"], "monitor": a["monitor"]}
-        if inhibition:
-            members["extra"] = a["extra"]
+                   "o": a["o"]}
+        for name in ("monitor", "extra"):
+            if name in a:
+                members[name] = a[name]
         super().__init__(members)
 
+    config = property(lambda self: self._config)
     quantizer = property(lambda self: self._quantizer)
     array = property(lambda self: self._array)
-    sensors = property(lambda self: self._quantizer.sensors)
-    duplication = property(lambda self: self._quantizer.duplication)
-    mcs = property(lambda self: self._quantizer.mcs)
-    fmt = property(lambda self: self._quantizer.fmt)
     weights = property(lambda self: self._quantizer.weights)
     table = property(lambda self: self._quantizer.table)
 
@@ -526,8 +460,8 @@ class SensorMCArray(wiring.Component):
         for name in ("i", "weight_w", "threshold_w"):
             wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(quant, name))
         wiring.connect(m, wiring.flipped(self.o), array.o)
-        m.d.comb += self.monitor.eq(array.monitor)
-        if self._array.inhibition:
+        if "monitor" in self.signature.members:
+            m.d.comb += self.monitor.eq(array.monitor)
+        if "extra" in self.signature.members:
             wiring.connect(m, wiring.flipped(self.extra), array.extra)
         return m
-

@@ -1,37 +1,30 @@
-"""The ET layer in hardware: L1 normalisation of raw sensor codes (MODEL.md section 3).
+"""The ET layer in hardware: L1 normalisation of raw sensor codes (docs/model.md section 3).
 
-Bit-exact twin: :func:`hetq.golden.fixed.normaliser.normalise`.
+Bit-exact twin: :func:`hetq.golden.fixed.normaliser.normalise`; configuration:
+:class:`hetq.golden.fixed.normaliser.NormaliserConfig`.
 """
 
 from amaranth import Cat, Module, Mux, Signal, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed.formats import DEFAULT_FORMAT, FixedFormat
-from ..golden.checks import check_int
+from ..golden.fixed.normaliser import NormaliserConfig
+from .kit import CheckedComponent
 
-__all__ = ["Normaliser", "normaliser_latency", "check_sensors", "check_format"]
-
-
-def check_sensors(sensors):
-    """Validate a sensor count (an int in [1, 64]); raises TypeError/ValueError."""
-    check_int("sensors", sensors, 1, 64)
-    return sensors
+__all__ = ["Normaliser", "input_layout", "output_layout"]
 
 
-def check_format(fmt):
-    if not isinstance(fmt, FixedFormat):
-        raise TypeError(f"fmt must be a FixedFormat, not {type(fmt).__name__}")
-    return fmt
+def input_layout(config):
+    """Raw sensor codes of a sample: ``sensors`` x UQ(B.0)."""
+    return data.ArrayLayout(unsigned(config.fmt.sensor_bits), config.sensors)
 
 
-def normaliser_latency(sensors, fmt, lanes):
-    """Cycles from a sample's transfer to its valid result: the sum (``sensors + 2``), then
-    two cycles per quotient bit for each group of ``lanes`` sensors."""
-    return sensors + 2 + (sensors // lanes) * 2 * fmt.x_bits
+def output_layout(config):
+    """Normalised inputs of a sample: ``sensors`` x UQ1.Fx."""
+    return data.ArrayLayout(unsigned(config.fmt.x_bits), config.sensors)
 
 
-class Normaliser(wiring.Component):
+class Normaliser(CheckedComponent):
     """L1 normalisation ``x_i = floor(s_i * 2**Fx / sum(s))`` of one sample per transfer.
 
     The sum is accumulated over ``sensors + 1`` cycles; then ``lanes`` restoring dividers
@@ -40,85 +33,61 @@ class Normaliser(wiring.Component):
     than one carry chain). The datapath is driven by a registered control word that a
     sequencer computes one cycle ahead. A zero sum gives ``x = 0`` for every sensor. One
     sample is held at a time: the next is accepted once the result has been taken, so a
-    sample takes :attr:`period` cycles when the output is never stalled.
+    sample takes :attr:`~hetq.golden.fixed.normaliser.NormaliserConfig.period` cycles when
+    the output is never stalled. Fewer lanes save logic (about 80 iCE40 cells each) at
+    ``sensors/lanes`` times the division time.
 
     Parameters
     ----------
-    sensors : int
-        S, sensors per sample (1..64).
-    fmt : FixedFormat
-        Uses ``sensor_bits`` (B) and ``x_frac`` (Fx).
-    lanes : int, optional
-        Dividers working in parallel; must divide ``sensors``. Default ``sensors`` (fastest);
-        fewer lanes save logic (about 80 iCE40 cells each) at ``sensors/lanes`` times the
-        division time.
+    config : NormaliserConfig
 
     Members
     -------
-    i : ``In(stream.Signature(ArrayLayout(unsigned(B), S)))``
+    i : ``In(stream.Signature(input_layout(config)))``
         Raw sensor codes, UQ(B.0) each.
-    o : ``Out(stream.Signature(ArrayLayout(unsigned(Fx + 1), S)))``
+    o : ``Out(stream.Signature(output_layout(config)))``
         Normalised inputs, UQ1.Fx each (1.0 is ``2**Fx``); their sum is at most 1.
     busy : ``Out(1)``
         High while a sample is held (from its acceptance until its result is taken).
 
     Raises
     ------
-    TypeError, ValueError
-        Bad ``sensors``, ``fmt`` or ``lanes``.
+    TypeError
+        ``config`` is not a NormaliserConfig.
     """
 
-    def __new__(cls, **kwargs):
-        cls._validate(**kwargs)        # before the object exists: a bad call leaves nothing
-        return super().__new__(cls, src_loc_at=1)
+    @classmethod
+    def check(cls, config):
+        if not isinstance(config, NormaliserConfig):
+            raise TypeError(f"config must be a NormaliserConfig, not {type(config).__name__}")
+        return config
 
-    @staticmethod
-    def _validate(*, sensors=8, fmt=DEFAULT_FORMAT, lanes=None):
-        check_sensors(sensors)
-        check_format(fmt)
-        if lanes is None:
-            lanes = sensors
-        if isinstance(lanes, bool) or not isinstance(lanes, int):
-            raise TypeError(f"lanes must be an integer, not {lanes!r}")
-        if not 1 <= lanes <= sensors or sensors % lanes:
-            raise ValueError(f"lanes must divide sensors ({sensors}), not {lanes}")
-        return sensors, fmt, lanes
-
-    def __init__(self, *, sensors=8, fmt=DEFAULT_FORMAT, lanes=None):
-        self._sensors, self._fmt, self._lanes = self._validate(sensors=sensors, fmt=fmt,
-                                                               lanes=lanes)
+    def __init__(self, config):
+        self._config = self.check(config)
         super().__init__({
-            "i": In(stream.Signature(data.ArrayLayout(unsigned(fmt.sensor_bits), sensors))),
-            "o": Out(stream.Signature(data.ArrayLayout(unsigned(fmt.x_bits), sensors))),
+            "i": In(stream.Signature(input_layout(config))),
+            "o": Out(stream.Signature(output_layout(config))),
             "busy": Out(1),
         })
 
     @property
-    def sensors(self):
-        return self._sensors
-
-    @property
-    def lanes(self):
-        return self._lanes
-
-    @property
-    def fmt(self):
-        return self._fmt
+    def config(self):
+        return self._config
 
     @property
     def latency(self):
         """Cycles from the input transfer to the cycle the result is valid."""
-        return normaliser_latency(self._sensors, self._fmt, self._lanes)
+        return self._config.latency
 
     @property
     def period(self):
         """Cycles per sample when the source and the sink never stall."""
-        return self.latency + 1
+        return self._config.period
 
     def elaborate(self, platform):
         m = Module()
-        n, fmt, lanes = self._sensors, self._fmt, self._lanes
-        groups = n // lanes
+        cfg = self._config
+        n, fmt, lanes, groups = cfg.sensors, cfg.fmt, cfg.lanes, cfg.groups
         bits, sum_bits, xb = fmt.sensor_bits, fmt.sum_bits(n), fmt.x_bits
 
         # -- datapath, driven only by the registered control word below ---------------------

@@ -1,50 +1,51 @@
-"""The phase quantizer in hardware: one MC drive and spike phase per clock (MODEL.md 5, 6, 17).
+"""The phase quantizer in hardware: one MC drive and spike phase per clock (docs/model.md 5, 6, 17).
 
-Bit-exact twin: :mod:`hetq.golden.fixed.quantizer` (:class:`~hetq.golden.fixed.quantizer.QuantizerModel`).
+Bit-exact twin: :class:`hetq.golden.fixed.quantizer.QuantizerModel`; configuration:
+:class:`hetq.golden.fixed.quantizer.QuantizerConfig` (sizes, formats, normaliser lanes, the
+pipeline's stages and latency).
 """
 
-import numpy as np
 from amaranth import Cat, Const, Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed.formats import DEFAULT_FORMAT
-from ..golden.fixed.neuron import PhaseTable, phase_thresholds
-from ..golden.checks import check_int
+from ..golden.fixed.neuron import PhaseTable
+from ..golden.fixed.quantizer import COMPARE_PIECE, QuantizerConfig
 from .fifo import OutputFIFO
-from .normaliser import Normaliser, check_format, check_sensors, normaliser_latency
+from .kit import CheckedComponent, RegisterSlice, index_bits, register, write_layout
+from .normaliser import Normaliser
+from .normaliser import output_layout as normalised_layout
 
-__all__ = ["PhaseQuantizer", "SensorQuantizer", "output_layout", "lanes_for", "MAX_OPERAND_BITS"]
+__all__ = ["PhaseQuantizer", "SensorQuantizer", "output_layout", "weight_write_layout",
+           "threshold_write_layout"]
 
-#: The multiplier is built from 16 x 16 partial products; each operand may have two chunks.
+#: The multiplier is built from 16 x 16 partial products.
 CHUNK = 16
-MAX_OPERAND_BITS = 2 * CHUNK
-#: Threshold comparisons are made in pieces of at most this many bits, one stage each.
-COMPARE_PIECE = 6
 
 
 def _pieces(width):
     return list(range(0, width, COMPARE_PIECE)) + [width]
 
 
-def _bits(n):
-    """Bits of an index in range(n) (at least 1)."""
-    return max(1, (n - 1).bit_length())
-
-
-def output_layout(sensors, duplication, fmt, top_phase):
+def output_layout(config):
     """The payload of the quantizer's output stream (one transfer per MC)."""
     return data.StructLayout({
-        "mc": unsigned(_bits(sensors * duplication)),
-        "drive": unsigned(fmt.drive_bits),
-        "phase": unsigned(int(top_phase).bit_length()),
+        "mc": unsigned(index_bits(config.mcs)),
+        "drive": unsigned(config.fmt.drive_bits),
+        "phase": unsigned(config.phase_bits),
         "last": unsigned(1),
     })
 
 
-def _write_layout(addr_bits, data_bits):
-    return data.StructLayout({"addr": unsigned(addr_bits), "data": unsigned(data_bits)})
+def weight_write_layout(config):
+    """A weight table write: ``addr`` an MC row, ``data`` its code (UQ(Iw.Fw))."""
+    return write_layout(config.weight_addr_bits, config.fmt.weight_bits)
+
+
+def threshold_write_layout(config):
+    """A threshold write: ``addr`` the threshold index, ``data`` its drive code (UQ(Ic.Fc))."""
+    return write_layout(config.threshold_addr_bits, config.fmt.drive_bits)
 
 
 def _chunks(value, width):
@@ -59,17 +60,13 @@ def _tree_sum(terms):
     return terms[0]
 
 
-def lanes_for(sensors, duplication, fmt=DEFAULT_FORMAT):
-    """The fewest normaliser lanes (a divisor of ``sensors``) whose period does not exceed the
-    ``sensors * duplication`` cycles the quantizer spends on a sample (all lanes if none)."""
-    for lanes in range(1, sensors + 1):
-        if sensors % lanes == 0:
-            if normaliser_latency(sensors, fmt, lanes) + 1 <= sensors * duplication:
-                return lanes
-    return sensors
+def _check(config, weights, table):
+    if not isinstance(config, QuantizerConfig):
+        raise TypeError(f"config must be a QuantizerConfig, not {type(config).__name__}")
+    return config.check_weights(weights), config.check_table(table)
 
 
-class PhaseQuantizer(wiring.Component):
+class PhaseQuantizer(CheckedComponent):
     """Drive ``c = w*x`` and spike phase of every MC of a sample, one MC per clock.
 
     A normalised sample goes into a one-sample input buffer (``i.ready`` is high while it is
@@ -98,104 +95,50 @@ class PhaseQuantizer(wiring.Component):
 
     Parameters
     ----------
-    sensors : int
-        S, sensors per sample (1..64).
-    duplication : int
-        D, MCs per sensor (1..1024).
-    fmt : FixedFormat
-        Widths (``x_frac``, ``weight_*``, ``drive_*``); weight and input codes must each fit
-        32 bits.
+    config : QuantizerConfig
+        Sizes and formats (the normaliser lanes are not used by the bare quantizer).
     weights : array of int, optional
         Initial weight table codes (length S*D, UQ(Iw.Fw)); all zero by default.
     table : PhaseTable, optional
-        Initial thresholds; by default :func:`~hetq.golden.fixed.neuron.phase_thresholds` of ``fmt``.
+        Initial thresholds; by default the format's
+        (:func:`~hetq.golden.fixed.neuron.phase_thresholds`).
 
     Members
     -------
-    i : ``In(stream.Signature(ArrayLayout(unsigned(Fx + 1), S)))``
+    i : ``In(stream.Signature(normaliser.output_layout(config)))``
         Normalised inputs, UQ1.Fx each (as the :class:`~.normaliser.Normaliser` produces).
-    o : ``Out(stream.Signature(StructLayout({"mc", "drive", "phase", "last"})))``
+    o : ``Out(stream.Signature(output_layout(config)))``
         One transfer per MC: ``mc`` the row index D*i + k, ``drive`` the drive code
         UQ(Ic.Fc), ``phase`` 0 (silent) or the spike phase 2..17, ``last`` high on the
         final MC of a sample.
-    weight_w : ``In(stream.Signature(StructLayout({"addr": mc bits, "data": Iw + Fw})))``
-        Weight table writes.
-    threshold_w : ``In(stream.Signature(StructLayout({"addr": level bits, "data": Ic + Fc})))``
+    weight_w : ``In(stream.Signature(weight_write_layout(config)))``
+        Weight table writes; an address beyond the table is taken and dropped.
+    threshold_w : ``In(stream.Signature(threshold_write_layout(config)))``
         Threshold writes; entry j is the smallest drive of phase ``top_phase - j`` or earlier.
 
     Raises
     ------
     TypeError, ValueError
-        Bad parameters, or tables that do not fit the formats.
+        A config that is not a QuantizerConfig, or tables that do not fit the formats.
     """
 
-    #: Output FIFO depth (the issue credits): enough for II = 1 with a ready sink; its block
-    #: RAM part then has 32 entries, a power of two (no pointer wrap logic).
-    FIFO_DEPTH = 33
+    @classmethod
+    def check(cls, config, *, weights=None, table=None):
+        return _check(config, weights, table)
 
-    def __new__(cls, **kwargs):
-        cls._validate(**kwargs)        # before the object exists: a bad call leaves nothing
-        return super().__new__(cls, src_loc_at=1)
-
-    @staticmethod
-    def _validate(*, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None, table=None):
-        check_sensors(sensors)
-        check_int("duplication", duplication, 1, 1024)
-        check_format(fmt)
-        for name, bits in (("weight", fmt.weight_bits), ("input", fmt.x_bits)):
-            if bits > MAX_OPERAND_BITS:
-                raise ValueError(f"{name} codes of {bits} bits do not fit the multiplier "
-                                 f"(at most {MAX_OPERAND_BITS} bits)")
-        n = sensors * duplication
-        w = np.zeros(n, dtype=np.int64) if weights is None else np.asarray(weights)
-        if w.shape != (n,) or not np.issubdtype(w.dtype, np.integer):
-            raise ValueError(f"weights must be {n} integer codes (sensors * duplication), "
-                             f"got shape {w.shape} and dtype {w.dtype}")
-        if w.min() < 0 or w.max() > fmt.weight_max:
-            raise ValueError(f"weight codes must lie in [0, {fmt.weight_max}] "
-                             f"({fmt.weight_bits} bits), got range [{w.min()}, {w.max()}]")
-        if table is None:
-            table = phase_thresholds(fmt)
-        if not isinstance(table, PhaseTable):
-            raise TypeError(f"table must be a PhaseTable, not {type(table).__name__}")
-        t = np.asarray(table.thresholds)
-        if t.ndim != 1 or t.size < 1 or t.min() < 0 or t.max() > fmt.drive_max:
-            raise ValueError(f"thresholds must be 1 or more codes in [0, {fmt.drive_max}]")
-        if not table.levels <= table.top_phase < 64:
-            raise ValueError(f"top_phase {table.top_phase} must be in [levels, 63]")
-        return [int(v) for v in w], PhaseTable(t.astype(np.int64).copy(), int(table.top_phase))
-
-    def __init__(self, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None,
-                 table=None):
-        self._weights, self._table = self._validate(sensors=sensors, duplication=duplication,
-                                                    fmt=fmt, weights=weights, table=table)
-        self._sensors, self._duplication, self._fmt = sensors, duplication, fmt
-        n = self.mcs
-        table = self._table
+    def __init__(self, config, *, weights=None, table=None):
+        self._weights, self._table = self.check(config, weights=weights, table=table)
+        self._config = config
         super().__init__({
-            "i": In(stream.Signature(data.ArrayLayout(unsigned(fmt.x_bits), sensors))),
-            "o": Out(stream.Signature(output_layout(sensors, duplication, fmt,
-                                                    table.top_phase))),
-            "weight_w": In(stream.Signature(_write_layout(_bits(n), fmt.weight_bits))),
-            "threshold_w": In(stream.Signature(_write_layout(_bits(self._table.levels),
-                                                             fmt.drive_bits))),
+            "i": In(stream.Signature(normalised_layout(config.normaliser))),
+            "o": Out(stream.Signature(output_layout(config))),
+            "weight_w": In(stream.Signature(weight_write_layout(config))),
+            "threshold_w": In(stream.Signature(threshold_write_layout(config))),
         })
 
     @property
-    def sensors(self):
-        return self._sensors
-
-    @property
-    def duplication(self):
-        return self._duplication
-
-    @property
-    def mcs(self):
-        return self._sensors * self._duplication
-
-    @property
-    def fmt(self):
-        return self._fmt
+    def config(self):
+        return self._config
 
     @property
     def table(self):
@@ -205,24 +148,19 @@ class PhaseQuantizer(wiring.Component):
     @property
     def weights(self):
         """The initial weight codes."""
-        return np.array(self._weights, dtype=np.int64)
-
-    @property
-    def stages(self):
-        """Register stages from issue to the output FIFO: RAM, RAM register, multiplier
-        inputs, products, products in the fabric, two adders, drive, one stage per compare
-        piece (:data:`COMPARE_PIECE` bits), and the counts."""
-        return 8 + (len(_pieces(self._fmt.drive_bits)) - 1) + 1
+        return self._weights.copy()
 
     @property
     def latency(self):
         """Cycles from the transfer of a sample on ``i`` (everything idle) to the cycle its
-        first MC is valid on ``o``: buffer, issue, the stages, and two through the FIFO."""
-        return 2 + self.stages + 2
+        first MC is valid on ``o`` (:attr:`~hetq.golden.fixed.quantizer.QuantizerConfig.\
+latency`)."""
+        return self._config.latency
 
     def elaborate(self, platform):
         m = Module()
-        fmt, n, nsens, dup = self._fmt, self.mcs, self._sensors, self._duplication
+        cfg = self._config
+        fmt, n, nsens, dup = cfg.fmt, cfg.mcs, cfg.sensors, cfg.duplication
         levels = self._table.levels
 
         # -- issue: a one-sample input buffer, the current sample, the MC row counters -------
@@ -236,7 +174,7 @@ class PhaseQuantizer(wiring.Component):
         final = Signal(init=int(n == 1))               # `row` is the last MC of the sample
         # credits: `in_use` counts MCs issued and not yet taken from the FIFO; `credit` is
         # computed from the registered count, so it lags a cycle (a place is kept in reserve)
-        in_use = Signal(range(self.FIFO_DEPTH + 1))
+        in_use = Signal(range(cfg.FIFO_DEPTH + 1))
         credit = Signal(init=1)
         issue = Signal()
         start = Signal()
@@ -262,21 +200,21 @@ class PhaseQuantizer(wiring.Component):
             m.d.sync += [xs.eq(pending), active.eq(1), buffered.eq(0)]
 
         # -- pipeline: no clock enables -----------------------------------------------------
-        meta_layout = data.StructLayout({"mc": unsigned(_bits(n)), "last": unsigned(1)})
+        meta_layout = data.StructLayout({"mc": unsigned(index_bits(n)), "last": unsigned(1)})
+        stages = []
 
         def stage(name, prev_valid, prev_meta):
             valid = Signal(name=f"{name}_valid")
             meta = Signal(meta_layout, name=f"{name}_meta", reset_less=True)
             m.d.sync += [valid.eq(prev_valid), meta.eq(prev_meta)]
+            stages.append(valid)
             return valid, meta
 
-        def reg(name, value, width=None):
-            r = Signal(len(value) if width is None else width, name=name, reset_less=True)
-            m.d.sync += r.eq(value)
-            return r
+        def reg(name, value, shape=None):
+            return register(m, name, value, shape)
 
         m.submodules.weights = wmem = Memory(shape=unsigned(fmt.weight_bits), depth=n,
-                                             init=self._weights)
+                                             init=[int(w) for w in self._weights])
         rd = wmem.read_port()
         wr = wmem.write_port()
         m.d.comb += rd.addr.eq(row)
@@ -364,22 +302,25 @@ class PhaseQuantizer(wiring.Component):
             result.drive.eq(drive11),
             result.phase.eq(Mux(silent, 0, _tree_sum(partial))),
         ]
+        if len(stages) != cfg.stages:
+            raise RuntimeError(f"the pipeline has {len(stages)} stages, its configuration "
+                               f"declares {cfg.stages}")
         m.submodules.fifo = fifo = OutputFIFO(Shape.cast(out_layout).width,
-                                               (self.FIFO_DEPTH - 1).bit_length() - 1)
+                                               (cfg.FIFO_DEPTH - 1).bit_length() - 1)
         pop = Signal()
         m.d.comb += [
-            fifo.w_data.eq(result),
-            fifo.w_en.eq(v11),
-            self.o.valid.eq(fifo.r_rdy),
-            self.o.payload.eq(fifo.r_data),
-            fifo.r_en.eq(self.o.ready),
-            pop.eq(fifo.r_rdy & self.o.ready),
+            fifo.w.payload.eq(result),
+            fifo.w.valid.eq(v11),
+            self.o.valid.eq(fifo.r.valid),
+            self.o.payload.eq(fifo.r.payload),
+            fifo.r.ready.eq(self.o.ready),
+            pop.eq(fifo.r.valid & self.o.ready),
         ]
         with m.If(issue & ~pop):
             m.d.sync += in_use.eq(in_use + 1)
         with m.Elif(pop & ~issue):
             m.d.sync += in_use.eq(in_use - 1)
-        m.d.sync += credit.eq(in_use < self.FIFO_DEPTH - 2)
+        m.d.sync += credit.eq(in_use < cfg.FIFO_DEPTH - 2)
 
         # -- table writes, between samples; applied one cycle after the transfer ------------
         # A write window opens (registered) in the cycle after one in which a write was
@@ -399,54 +340,50 @@ class PhaseQuantizer(wiring.Component):
         with m.If(writable):
             m.d.sync += [w_req.eq(self.weight_w.payload), t_req.eq(self.threshold_w.payload)]
         m.d.comb += [wr.addr.eq(w_req.addr), wr.data.eq(w_req.data),
-                     wr.en.eq(w_en & (w_req.addr < n))]
+                     wr.en.eq(w_en & (w_req.addr < n))]          # beyond the table: dropped
         with m.If(t_en):
-            with m.Switch(t_req.addr):
+            with m.Switch(t_req.addr):                   # beyond the table: dropped
                 for j, t in enumerate(thresholds):
                     with m.Case(j):
                         m.d.sync += t.eq(~t_req.data)
         return m
 
 
-class SensorQuantizer(wiring.Component):
+class SensorQuantizer(CheckedComponent):
     """Raw sensor codes in, one MC drive and phase per clock out: a :class:`~.normaliser.\
 Normaliser` feeding a :class:`PhaseQuantizer`.
 
-    Each write port has a one-entry register slice. While a write waits there, no new sample
-    is accepted; it reaches the quantizer's tables once every sample taken before it (or in
-    the same cycle) has passed the comparators. So the golden model applies the transfers on
-    ``i``, ``weight_w`` and ``threshold_w`` in the order they were taken, a sample before a
-    write taken in the same cycle.
+    Each write port has a one-entry :class:`~.kit.RegisterSlice`. While a write waits there,
+    no new sample is accepted; it reaches the quantizer's tables once every sample taken
+    before it (or in the same cycle) has passed the comparators. So the golden model applies
+    the transfers on ``i``, ``weight_w`` and ``threshold_w`` in the order they were taken, a
+    sample before a write taken in the same cycle. Back to back, a sample takes
+    :attr:`~hetq.golden.fixed.quantizer.QuantizerConfig.period` cycles.
 
     Parameters
     ----------
-    sensors, duplication, fmt, weights, table
-        As for :class:`PhaseQuantizer` (``fmt.sensor_bits`` sets the input width).
-    lanes : int, optional
-        Dividers of the :class:`~.normaliser.Normaliser` (default: one per sensor). The
-        normaliser keeps up with the quantizer while its :attr:`~.normaliser.Normaliser.period`
-        is at most ``sensors * duplication`` cycles; :func:`lanes_for` picks the fewest lanes
-        that do.
+    config : QuantizerConfig
+        Sizes, formats (``fmt.sensor_bits`` sets the input width) and the normaliser's lanes.
+    weights, table
+        As for :class:`PhaseQuantizer`.
 
     Members
     -------
-    i : ``In(stream.Signature(ArrayLayout(unsigned(B), S)))``
+    i : ``In(stream.Signature(normaliser.input_layout(config.normaliser)))``
         Raw sensor codes, UQ(B.0) each, one sample per transfer.
     o, weight_w, threshold_w
         As for :class:`PhaseQuantizer`.
     """
 
-    def __new__(cls, *, lanes=None, **kwargs):
-        Normaliser._validate(sensors=kwargs.get("sensors", 8),
-                             fmt=kwargs.get("fmt", DEFAULT_FORMAT), lanes=lanes)
-        PhaseQuantizer._validate(**kwargs)
-        return super().__new__(cls, src_loc_at=1)
+    @classmethod
+    def check(cls, config, *, weights=None, table=None):
+        return _check(config, weights, table)
 
-    def __init__(self, *, sensors=8, duplication=4, fmt=DEFAULT_FORMAT, weights=None,
-                 table=None, lanes=None):
-        self._normaliser = Normaliser(sensors=sensors, fmt=fmt, lanes=lanes)
-        self._quantizer = PhaseQuantizer(sensors=sensors, duplication=duplication, fmt=fmt,
-                                         weights=weights, table=table)
+    def __init__(self, config, *, weights=None, table=None):
+        self.check(config, weights=weights, table=table)
+        self._config = config
+        self._normaliser = Normaliser(config.normaliser)
+        self._quantizer = PhaseQuantizer(config, weights=weights, table=table)
         q = self._quantizer.signature.members
         super().__init__({
             "i": self._normaliser.signature.members["i"],
@@ -455,26 +392,17 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
             "threshold_w": q["threshold_w"],
         })
 
-    @property
-    def normaliser(self):
-        return self._normaliser
-
-    sensors = property(lambda self: self._quantizer.sensors)
-    duplication = property(lambda self: self._quantizer.duplication)
-    mcs = property(lambda self: self._quantizer.mcs)
-    fmt = property(lambda self: self._quantizer.fmt)
+    config = property(lambda self: self._config)
+    normaliser = property(lambda self: self._normaliser)
+    quantizer = property(lambda self: self._quantizer)
     table = property(lambda self: self._quantizer.table)
     weights = property(lambda self: self._quantizer.weights)
 
     @property
-    def quantizer(self):
-        return self._quantizer
-
-    @property
     def latency(self):
-        """Cycles from a sample's transfer on ``i`` (everything idle) to its first MC on
-        ``o``."""
-        return self._normaliser.latency + self._quantizer.latency
+        """Cycles from a sample's transfer on ``i`` (everything idle) to its first MC on ``o``
+        (:attr:`~hetq.golden.fixed.quantizer.QuantizerConfig.sensor_latency`)."""
+        return self._config.sensor_latency
 
     def elaborate(self, platform):
         m = Module()
@@ -483,25 +411,21 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
         wiring.connect(m, norm.o, quant.i)
         wiring.connect(m, wiring.flipped(self.o), quant.o)
 
-        # Each write port has a one-entry register slice (its `ready` is a flip-flop). While a
-        # write sits in a slice no new sample is accepted; it goes to the quantizer once the
-        # normaliser is empty and the quantizer is free, i.e. after every sample taken before
-        # it or in the same cycle.
-        slots = []
+        # A write sits in its slice until the normaliser is empty (and the quantizer takes it
+        # only when free), i.e. after every sample taken before it or in the same cycle; no
+        # sample is taken while a slice is full.
+        full = []
         for port in ("weight_w", "threshold_w"):
             outer, inner = getattr(self, port), getattr(quant, port)
-            full = Signal(name=f"{port}_full")
-            held = Signal.like(outer.payload, name=f"{port}_held", reset_less=True)
-            m.d.comb += outer.ready.eq(~full)
-            with m.If(~full):
-                m.d.sync += held.eq(outer.payload)
-            m.d.comb += [inner.payload.eq(held), inner.valid.eq(full & ~norm.busy)]
-            # one 4-input function: filled when empty and offered, emptied when taken
-            m.d.sync += full.eq(Mux(full, ~(inner.valid & inner.ready), outer.valid))
-            slots.append(full)
+            m.submodules[f"{port}_slice"] = slot = RegisterSlice(outer.payload.shape())
+            wiring.connect(m, wiring.flipped(outer), slot.i)
+            m.d.comb += [inner.payload.eq(slot.o.payload),
+                         inner.valid.eq(slot.o.valid & ~norm.busy),
+                         slot.o.ready.eq(inner.ready & ~norm.busy)]
+            full.append(slot.o.valid)
         hold = Signal()
         m.d.comb += [
-            hold.eq(slots[0] | slots[1]),
+            hold.eq(full[0] | full[1]),
             norm.i.payload.eq(self.i.payload),
             norm.i.valid.eq(self.i.valid & ~hold),
             self.i.ready.eq(norm.i.ready & ~hold),

@@ -4,7 +4,8 @@
   ``class;concentration idx:value ...`` with 128 features, 8 per sensor for 16 sensors. By
   default the first feature (the steady-state resistance change) of sensors 0-7 is used, as the
   reference did; any sensors and feature can be asked for.
-- Plain ``.csv`` / ``.npy`` with one label column, or an ``.npz`` with ``samples`` and ``labels``.
+- Plain ``.csv``/``.tsv``/``.txt`` (read by the rules of :mod:`hetq.io`) or ``.npy`` with one
+  label column, or an ``.npz`` with ``samples`` and ``labels``.
 
 :func:`resample` draws the protocol's samples per class (with replacement, as the synthetic
 sessions are drawn) and shifts everything by the global minimum if some value is negative.
@@ -79,27 +80,44 @@ def load_drift(path, sensors=tuple(range(8)), feature=0):
     return np.array(rows), np.array(labels), np.array(conc)
 
 
-def load_labelled(path, label_column=-1):
-    """Samples and labels from an .npz (``samples``, ``labels``) or a .csv/.npy whose column
-    ``label_column`` holds the class labels."""
-    data, labels = load_samples(path) if str(path).endswith(".npz") else (load_array(path), None)
+def load_labelled(path, label_column=-1, *, text=None, report=None):
+    """Samples and labels from an .npz (``samples``, ``labels``) or a .csv/.tsv/.txt/.npy
+    whose column ``label_column`` (counting from 0; negative from the end) holds the class
+    labels. ``text`` and ``report`` as for :func:`hetq.io.load_array` (text files are read by
+    the rules of :mod:`hetq.io`)."""
+    if str(path).endswith(".npz"):
+        data, labels = load_samples(path)
+        if labels is None:
+            raise InputError(f"{path}: .npz has no 'labels' array (labelled data needs "
+                             f"'samples' and 'labels')")
+    else:
+        data, labels = load_array(path, text=text, report=report), None
     if labels is None:
         data = np.asarray(data, dtype=np.float64)
         if data.ndim != 2 or data.shape[1] < 2:
             raise InputError(f"{path}: expected a 2-D array with a label column, got shape "
                              f"{data.shape}")
-        if not -data.shape[1] <= label_column < data.shape[1]:
-            raise InputError(f"{path}: no column {label_column} (it has {data.shape[1]})")
+        n = data.shape[1]
+        if not -n <= label_column < n:
+            raise InputError(f"{path}: no column {label_column}: columns count from 0, so this "
+                             f"file's {n} columns are 0..{n - 1} (or -{n}..-1 from the end)")
         labels = data[:, label_column]
-        data = np.delete(data, label_column % data.shape[1], axis=1)
+        data = np.delete(data, label_column % n, axis=1)
+        where = f"column {label_column}, row"
+    else:
+        where = "label"
     labels = np.asarray(labels)
     if labels.shape != (len(data),):
         raise InputError(f"{path}: {labels.shape[0] if labels.ndim else 0} labels for "
                          f"{len(data)} samples")
     if np.issubdtype(labels.dtype, np.floating):
         if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
-            raise InputError(f"{path}: labels must be integers")
+            bad = int(np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)))[0])
+            raise InputError(f"{path}: labels must be integers ({where} {bad}: "
+                             f"{labels[bad]:g})")
         labels = labels.astype(int)
+    elif not np.issubdtype(labels.dtype, np.integer):
+        raise InputError(f"{path}: labels must be integers, got dtype {labels.dtype}")
     return np.asarray(data), labels
 
 

@@ -31,10 +31,17 @@ def _split(labels, per_class, rng):
     return np.sort(train), test
 
 
-def run_demo(output, *, duplication=4, n_gc=128, seed=314, quiet=False, out=print):
-    """Run the demo, writing ``summary.png`` and ``summary.csv`` into ``output``."""
+def run_demo(output, *, duplication=4, n_gc=128, seed=314, out=print, progress=None):
+    """Run the demo, writing ``summary.png`` and ``summary.csv`` into ``output`` (created
+    when the results are ready, so that a failed run leaves no empty folder).
+    ``out(line)`` prints; ``progress(1)`` is called after every condition.
+
+    ``summary.csv`` columns: condition, mc_util_mean, mc_util_sd, gc_util_mean, gc_util_sd
+    (percent of units with a phase readout per test sample: mean and SD over the test
+    samples) and seconds (calibrate + fit + process of that condition)."""
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    if output.exists() and not output.is_dir():
+        raise ValueError(f"{output}: the demo's output must be a folder, and this is a file")
     samples, labels, _ = synthesize(SynthConfig(session="concentration", seed=seed))
     train, test = _split(labels, 2, np.random.default_rng(seed))
     out(f"synthetic Concentration session: {len(samples)} samples; "
@@ -50,6 +57,9 @@ def run_demo(output, *, duplication=4, n_gc=128, seed=314, quiet=False, out=prin
         rows.append((label, mc.mean(), mc.std(ddof=1), gc.mean(), gc.std(ddof=1),
                      time.perf_counter() - t0))
         results[label] = res
+        if progress is not None:
+            progress(1)
+    output.mkdir(parents=True, exist_ok=True)
     out("")
     out(f"{'condition':<20} {'MC util %':>10} {'MC SD':>7} {'GC util %':>10} {'GC SD':>7} "
         f"{'time s':>7}")

@@ -1,4 +1,4 @@
-"""``hetq experiment``: the paper's grid of conditions, evaluated fold by fold (MODEL.md 12-13).
+"""``hetq experiment``: the paper's grid of conditions, evaluated fold by fold (docs/model.md 12-13).
 
 One *job* is one fold of one (session, condition, D[, gain]): a new network is built from the
 fold's seed, calibrated and fitted on the 16 training samples and run on the rest; the job
@@ -90,7 +90,7 @@ class ExperimentConfig:
     steps: int = 250
     rinse: int = 50
     model: str = "float"
-    #: SVM solver of the separability (MODEL.md 12): both give the same results.
+    #: SVM solver of the separability (docs/model.md section 12): both give the same results.
     solver: str = "libsvm"
 
     def __post_init__(self):

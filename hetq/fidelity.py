@@ -15,7 +15,7 @@ from .golden.network.synth import SESSIONS, SynthConfig, synthesize
 from .golden.network.weights import HOMOGENEOUS_GAINS, WeightSpec, data_blind_weights
 from .pipeline import calibrate_weights
 
-__all__ = ["FIDELITY_MODES", "FidelityRow", "phase_level", "fidelity", "pool_rows",
+__all__ = ["FIDELITY_MODES", "FidelityRow", "phase_level", "fidelity", "pool_rows", "csv_rows",
            "write_fidelity"]
 
 #: (label, mode, smoothing) of the conditions the fidelity table covers.
@@ -125,13 +125,26 @@ def pool_rows(rows):
     return out
 
 
+def csv_rows(rows):
+    """The rows of ``fidelity.csv``: the printed table's order (:func:`pool_rows`), each
+    pooled homogeneous row preceded by its per-gain rows, so that the pooled rows alone are
+    the default table and the per-gain rows alone the ``--per-gain`` table."""
+    out = []
+    for p in pool_rows(rows):
+        if p.mode == "homogeneous" and p.gain is None:
+            out.extend(r for r in rows if r.gain is not None and
+                       (r.session, r.mode, r.duplication) == (p.session, p.mode, p.duplication))
+        out.append(p)
+    return out
+
+
 def write_fidelity(rows, directory):
-    """Write ``fidelity.csv`` (every row, homogeneous per gain and pooled) and
+    """Write ``fidelity.csv`` (every row, homogeneous per gain and pooled; :func:`csv_rows`) and
     ``fidelity.png`` (equal fraction against D, one panel per session) into ``directory``;
     returns the two paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    table = rows + [r for r in pool_rows(rows) if r.mode == "homogeneous"]
+    table = csv_rows(rows)
     csv_path = directory / "fidelity.csv"
     with open(csv_path, "w", newline="") as f:
         w = csv.writer(f)

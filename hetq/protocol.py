@@ -1,4 +1,4 @@
-"""The evaluation protocol of the paper (MODEL.md sections 11.7 and 12).
+"""The evaluation protocol of the paper (docs/model.md sections 11.7 and 12).
 
 - :func:`folds`: stratified cross-validation with the roles swapped (the small fold trains),
   train and test orders shuffled by a seeded Python ``random.Random``.

@@ -1,1 +1,3 @@
-"""cocotb benches, one per component of :mod:`hetq.hdl`, run from pytest through the cocotb runner."""
+"""Benches of the hardware blocks: :mod:`.kit` (what every bench shares) and one package per
+block of :mod:`hetq.hdl` (``normaliser``, ``quantizer``, ``mc_array``), each holding the block's
+stimulus and its benches (Amaranth simulator, cocotb on Icarus, file-driven Verilog)."""

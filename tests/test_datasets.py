@@ -82,3 +82,34 @@ def test_resample_per_class_with_shift():
     assert shift == 1.0 and xs.min() >= 0
     again = resample(x, y, 5, seed=1)[0]
     np.testing.assert_equal(xs, again)
+
+
+def test_label_column_error_says_columns_count_from_zero(tmp_path):
+    np.savetxt(tmp_path / "d.csv", np.ones((3, 9)), delimiter=",")
+    with pytest.raises(InputError, match=r"no column 9: columns count from 0, so this file's 9 "
+                                         r"columns are 0\.\.8 \(or -9\.\.-1 from the end\)"):
+        load_labelled(tmp_path / "d.csv", label_column=9)
+
+
+def test_labelled_text_follows_the_loader_rules(tmp_path):
+    """Same rules as for unlabelled data: a decimal-comma file is refused unless asked for,
+    a header is reported, a typo is an error naming line, column and field."""
+    from hetq.io import TextOptions
+    p = tmp_path / "d.csv"
+    p.write_text("0,5;1,5;1\n2,25;0,75;2\n")
+    with pytest.raises(InputError, match="'0,5' uses a decimal comma"):
+        load_labelled(p)
+    seen = []
+    x, y = load_labelled(p, text=TextOptions(decimal=","), report=seen.append)
+    np.testing.assert_equal(x, [[0.5, 1.5], [2.25, 0.75]])
+    np.testing.assert_equal(y, [1, 2])
+    assert seen == [f"{p}: 2 rows x 3 columns, ';' separated, decimal comma, header: no"]
+    p.write_text("a,b,label\n0.5,O.5,1\n")
+    with pytest.raises(InputError, match=r"line 2, column 2: 'O.5' is not a number"):
+        load_labelled(p)
+
+
+def test_labelled_npz_needs_labels(tmp_path):
+    np.savez(tmp_path / "d.npz", samples=np.ones((3, 4)))
+    with pytest.raises(InputError, match="has no 'labels' array"):
+        load_labelled(tmp_path / "d.npz")

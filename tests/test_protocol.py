@@ -63,7 +63,7 @@ def test_random_labels_score_near_chance():
 
 
 def test_et_scaling_applies_to_the_scoring_step_only():
-    # MODEL.md section 12: the grid search runs on the raw responses, the flipped 4-fold
+    # docs/model.md section 12: the grid search runs on the raw responses, the flipped 4-fold
     # scoring divides by each training quarter's per-feature max |value|. Features on very
     # different scales make the raw and the scaled grid searches choose differently.
     rng = np.random.default_rng(2)

@@ -1,4 +1,4 @@
-"""Fixed-point arithmetic of the hardware front end, written once (MODEL.md sections 3-6, 17).
+"""Fixed-point arithmetic of the hardware front end, written once (docs/model.md sections 3-6, 17).
 
 Every width, rounding and saturation rule of the normaliser, the phase quantizer and the
 time-stepped MC neuron is defined here, in plain NumPy integer arithmetic; the HDL follows
@@ -39,12 +39,12 @@ from ..checks import check_int
 
 __all__ = [
     "CYCLE", "LEAK_NUM", "LEAK_SHIFT", "REST_MV", "THRESHOLD_MV", "GAMMA_AMPLITUDE", "V_INT",
-    "GAMMA_INT", "FixedFormat", "DEFAULT_FORMAT", "check_format", "gamma_rom",
+    "GAMMA_INT", "FixedFormat", "DEFAULT_FORMAT", "check_format", "gamma_rom", "index_bits",
 ]
 
 #: Steps per gamma cycle (20 Hz at dt = 1 ms).
 CYCLE = 50
-#: RK4 leak factor a = 0.22119140625 = LEAK_NUM / 2**LEAK_SHIFT (MODEL.md section 17).
+#: RK4 leak factor a = 0.22119140625 = LEAK_NUM / 2**LEAK_SHIFT (docs/model.md section 17).
 LEAK_NUM = 453
 LEAK_SHIFT = 11
 REST_MV = -60
@@ -214,10 +214,10 @@ class FixedFormat:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ValueError(f"unknown format field(s) {', '.join(unknown)}")
+            raise ValueError(f"unknown format field(s): {', '.join(unknown)}")
         missing = sorted(names - set(d))
         if missing:
-            raise ValueError(f"format field(s) {', '.join(missing)} missing")
+            raise ValueError(f"format field(s) missing: {', '.join(missing)}")
         return cls(**{k: d[k] for k in names})
 
     def describe(self):
@@ -241,6 +241,11 @@ def _signed_bits(value):
 
 
 DEFAULT_FORMAT = FixedFormat()
+
+
+def index_bits(n):
+    """Bits of an index in range(n) (at least 1)."""
+    return max(1, (int(n) - 1).bit_length())
 
 
 def check_format(fmt, name="fmt"):

@@ -1,7 +1,7 @@
 """Bit-exact model of the time-stepped MC array (``hetq.hdl.mc_array``).
 
 The array runs the integer MC neuron of :func:`.neuron.lif_step` for every MC, one step after
-another (MODEL.md sections 2, 4 and 10, with the arithmetic of section 17):
+another (docs/model.md sections 2, 4 and 10, with the arithmetic of section 17):
 
 * Drives arrive as a stream of transfers ``(mc, drive, last)`` (what the phase quantizer
   emits); they fill one of two drive banks, and ``last`` closes a sample. Sample ``k`` uses
@@ -27,15 +27,164 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import check_int
+from ..checks import check_bool, check_instance, check_int, check_power_of_two
+from .config import BlockConfig
 from .formats import CYCLE, DEFAULT_FORMAT, FixedFormat, gamma_rom
 from .neuron import lif_step
+from .quantizer import QuantizerConfig
 
-__all__ = ["MCArrayModel", "ArrayOutput", "drive_transfers", "window_phases", "cycle_phases",
-           "STEP_BITS"]
+__all__ = ["MCArrayConfig", "SensorMCArrayConfig", "MCArrayModel", "ArrayOutput",
+           "drive_transfers", "window_phases", "cycle_phases", "check_window", "STEP_BITS",
+           "MAX_MCS"]
 
 #: Default width of the step counter (wraps after 2**32 steps, 50 days at 1 kHz).
 STEP_BITS = 32
+#: The most MCs an array may have.
+MAX_MCS = 1 << 16
+
+
+def check_window(hold, rinse):
+    """Validate a sample window: ``hold`` >= 50 and ``rinse`` >= 0 steps, multiples of 50."""
+    check_int("hold", hold, CYCLE, 1 << 20)
+    check_int("rinse", rinse, 0, 1 << 20)
+    for name, value in (("hold", hold), ("rinse", rinse)):
+        if value % CYCLE:
+            raise ValueError(f"{name} must be a multiple of {CYCLE} steps, not {value}")
+
+
+@dataclass(frozen=True)
+class MCArrayConfig(BlockConfig):
+    """The time-stepped MC array: ``mcs`` integer LIF neurons, ``lanes`` updates per clock.
+
+    Parameters
+    ----------
+    mcs : int
+        Number of MCs (1..65536; default 256 = 8 sensors x D = 32).
+    lanes : int
+        Updates per clock: a power of two dividing ``mcs`` (default 1).
+    hold, rinse : int
+        Steps per sample with its drives, then with zero drive (multiples of 50, hold >= 50;
+        default 250 and 50 as in docs/model.md section 10).
+    fmt : FixedFormat
+    step_bits : int
+        Width of the step number of spike events (8..48, default 32; it wraps).
+    inhibition : bool
+        The ``extra`` port (GC->MC current) exists; without it the extra current is zero.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A parameter of the wrong kind or out of range.
+    """
+
+    mcs: int = 256
+    lanes: int = 1
+    hold: int = 250
+    rinse: int = 50
+    fmt: FixedFormat = DEFAULT_FORMAT
+    step_bits: int = STEP_BITS
+    inhibition: bool = False
+
+    #: Cycles from the issue of a group (state RAM address) to the write of its new state.
+    WRITE_STAGE = 10
+
+    def __post_init__(self):
+        self._resolve("mcs", check_int("mcs", self.mcs, 1, MAX_MCS))
+        check_int("lanes", self.lanes, 1, 64)
+        try:
+            self._resolve("lanes", check_power_of_two("lanes", self.lanes, divides=self.mcs))
+        except ValueError:
+            raise ValueError(f"lanes must be a power of two that divides mcs ({self.mcs}), "
+                             f"not {self.lanes}") from None
+        check_window(self.hold, self.rinse)
+        self._resolve("hold", int(self.hold))
+        self._resolve("rinse", int(self.rinse))
+        check_instance("fmt", self.fmt, FixedFormat)
+        self._resolve("step_bits", check_int("step_bits", self.step_bits, 8, 48))
+        self._resolve("inhibition", check_bool("inhibition", self.inhibition))
+
+    @property
+    def groups(self):
+        """Groups per step: ``mcs / lanes`` (MC ``n`` is lane ``n % lanes`` of group
+        ``n // lanes``)."""
+        return self.mcs // self.lanes
+
+    @property
+    def window(self):
+        """Steps per sample: hold + rinse."""
+        return self.hold + self.rinse
+
+    @property
+    def cycles_per_step(self):
+        """Clock cycles per step with nothing stalling: the groups, or, with fewer than
+        ``WRITE_STAGE + 1``, the groups plus the wait for the write-back."""
+        g = self.groups
+        return g if g > self.WRITE_STAGE else g + self.WRITE_STAGE
+
+    @property
+    def cycles_per_cycle(self):
+        """Clock cycles per 50-step gamma cycle with nothing stalling."""
+        return CYCLE * self.cycles_per_step
+
+    @property
+    def cycles_per_sample(self):
+        """Clock cycles per sample window back to back (drives loaded during the previous
+        window): the steps and one cycle between windows (hidden in the wait for the
+        write-back when there are few groups)."""
+        return self.window * self.cycles_per_step + (1 if self.groups > self.WRITE_STAGE else 0)
+
+
+@dataclass(frozen=True)
+class SensorMCArrayConfig(BlockConfig):
+    """Raw sensor codes in, MC spikes out: a quantizer (normaliser, drive, phase) feeding an MC
+    array with the drives.
+
+    Parameters
+    ----------
+    quantizer : QuantizerConfig
+    array : MCArrayConfig, optional
+        Must have ``quantizer.mcs`` MCs and the quantizer's format; default the array's
+        defaults at that size and format.
+
+    :meth:`make` builds one from flat keyword arguments (the fields of both).
+    """
+
+    quantizer: QuantizerConfig = QuantizerConfig()
+    array: MCArrayConfig | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.quantizer, QuantizerConfig):
+            raise TypeError(f"quantizer must be a QuantizerConfig, not "
+                            f"{type(self.quantizer).__name__}")
+        q = self.quantizer
+        array = MCArrayConfig(mcs=q.mcs, fmt=q.fmt) if self.array is None else self.array
+        if not isinstance(array, MCArrayConfig):
+            raise TypeError(f"array must be an MCArrayConfig, not {type(array).__name__}")
+        if array.mcs != q.mcs:
+            raise ValueError(f"the array has {array.mcs} MCs, the quantizer {q.mcs}")
+        if array.fmt != q.fmt:
+            raise ValueError("the array and the quantizer must use the same format")
+        self._resolve("array", array)
+
+    @classmethod
+    def _field_types(cls):
+        return {"quantizer": QuantizerConfig, "array": MCArrayConfig}
+
+    @classmethod
+    def make(cls, **kwargs):
+        """The configuration from the fields of :class:`QuantizerConfig` (``sensors``,
+        ``duplication``, ``fmt``, ``norm_lanes``) and of :class:`MCArrayConfig` (``lanes``,
+        ``hold``, ``rinse``, ``step_bits``, ``inhibition``; its ``mcs`` and ``fmt`` are the
+        quantizer's). TypeError names an unknown argument."""
+        qkeys = {"sensors", "duplication", "fmt", "norm_lanes"}
+        akeys = {"lanes", "hold", "rinse", "step_bits", "inhibition"}
+        unknown = sorted(set(kwargs) - qkeys - akeys)
+        if unknown:
+            raise TypeError(f"unknown argument(s) {', '.join(unknown)}")
+        q = QuantizerConfig(**{k: v for k, v in kwargs.items() if k in qkeys})
+        a = MCArrayConfig(mcs=q.mcs, fmt=q.fmt,
+                          **{k: v for k, v in kwargs.items() if k in akeys})
+        return cls(q, a)
 
 
 @dataclass
@@ -80,24 +229,16 @@ class MCArrayModel:
 
     Parameters
     ----------
-    mcs : int
-        Number of MCs (1..65536).
-    hold, rinse : int
-        Steps a sample is held, then steps of zero drive (multiples of 50; hold >= 50).
-    fmt : FixedFormat
-    step_bits : int
-        Width of the step number in spike events (it wraps).
+    config : MCArrayConfig
     """
 
-    def __init__(self, *, mcs, hold=250, rinse=50, fmt=DEFAULT_FORMAT, step_bits=STEP_BITS):
-        check_int("mcs", mcs, 1, 1 << 16)
-        check_window(hold, rinse)
-        check_int("step_bits", step_bits, 8, 48)
-        if not isinstance(fmt, FixedFormat):
-            raise TypeError(f"fmt must be a FixedFormat, not {type(fmt).__name__}")
-        self.mcs, self.hold, self.rinse = int(mcs), int(hold), int(rinse)
-        self.fmt, self.step_bits = fmt, int(step_bits)
-        self.gamma = gamma_rom(fmt)
+    def __init__(self, config):
+        if not isinstance(config, MCArrayConfig):
+            raise TypeError(f"config must be an MCArrayConfig, not {type(config).__name__}")
+        self.config = config
+        self.mcs, self.hold, self.rinse = config.mcs, config.hold, config.rinse
+        self.fmt, self.step_bits = config.fmt, config.step_bits
+        self.gamma = gamma_rom(self.fmt)
         self.banks = np.zeros((2, self.mcs), dtype=np.int64)
         self.step = 0
         self.loaded = 0                                # samples completed on the drive stream
@@ -174,14 +315,6 @@ class MCArrayModel:
         return self.run(self.load(transfers), extra)
 
 
-def check_window(hold, rinse):
-    """Validate a sample window: ``hold`` >= 50 and ``rinse`` >= 0 steps, multiples of 50."""
-    check_int("hold", hold, CYCLE, 1 << 20)
-    check_int("rinse", rinse, 0, 1 << 20)
-    for name, value in (("hold", hold), ("rinse", rinse)):
-        if value % CYCLE:
-            raise ValueError(f"{name} must be a multiple of {CYCLE} steps, not {value}")
-
 
 def _fire_grid(events, samples, window, mcs, first_step=0, step_bits=STEP_BITS):
     ev = np.asarray(events, dtype=np.int64).reshape(-1, 2)
@@ -196,7 +329,7 @@ def _fire_grid(events, samples, window, mcs, first_step=0, step_bits=STEP_BITS):
 
 def window_phases(events, *, samples, mcs, hold=250, rinse=50, first_step=0,
                   step_bits=STEP_BITS):
-    """MODEL.md section 10's readout from spike events: per sample and MC, ``(row of the last
+    """docs/model.md section 10's readout from spike events: per sample and MC, ``(row of the last
     spike in the window) mod 50 + 1`` when the MC spiked in the last cycle of the hold, else
     0. Returns int16 (samples, mcs)."""
     window = hold + rinse

@@ -1,4 +1,4 @@
-"""The integer MC neuron (MODEL.md sections 4, 6 and 17) and the phase thresholds it implies.
+"""The integer MC neuron (docs/model.md sections 4, 6 and 17) and the phase thresholds it implies.
 
 :func:`lif_step` is the arithmetic of the time-stepped MC array (``hdl/mc_array.py``); the
 phase thresholds of the quantizer (``hdl/quantizer.py``) are found by running exactly that

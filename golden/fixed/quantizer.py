@@ -1,27 +1,55 @@
-"""Bit-exact model of the hardware phase quantizer (``hetq.hdl.quantizer``).
+"""Bit-exact twin of ``hdl/quantizer.py`` (the phase quantizer) and its configuration.
 
-Raw sensor codes in, per MC a drive code and a spike phase out (MODEL.md sections 5, 6, 17):
+Raw sensor codes in, per MC a drive code and a spike phase out (docs/model.md sections 5, 6, 17):
 
 1. ``x = normalise(s)`` (:func:`.normaliser.normalise`, UQ1.Fx);
 2. ``c = drive(w, x)`` for MC row ``D*i + k`` with the weight table entry of that row and
    the input of sensor ``i`` (UQ(Ic.Fc), saturating);
 3. ``phase = count(c >= T) -> top_phase + 1 - count`` (0 when no threshold is reached).
 
-:class:`QuantizerModel` holds the two run-time tables (weights, thresholds) and applies table
-writes between samples, in acceptance order, as the hardware does. :func:`fixed_mc_phases` is
-the drop-in for the float model's ``mc_phase`` readout.
+:class:`QuantizerConfig` is the block's configuration (sizes, formats, normaliser lanes, the
+pipeline's timing); :class:`QuantizerModel` holds the two run-time tables (weights,
+thresholds) and applies table writes between samples, in acceptance order, as the hardware
+does. :func:`fixed_mc_phases` is the drop-in for the float model's ``mc_phase`` readout.
+
+Table writes carry an address of :attr:`QuantizerConfig.weight_addr_bits` (or
+:attr:`~QuantizerConfig.threshold_addr_bits`) bits and a code of the table's width; a write
+to an address beyond the table that the port can still carry (``mcs <= addr <
+2**weight_addr_bits``) is dropped, by the hardware and by the model alike.
 """
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .formats import DEFAULT_FORMAT, FixedFormat, check_format
+from ..checks import check_instance, check_int
+from .config import BlockConfig
+from .formats import DEFAULT_FORMAT, FixedFormat, check_format, index_bits
 from .neuron import PhaseTable, phase_from_thresholds, phase_thresholds
-from .normaliser import check_sensor_ints, normalise, to_sensor_ints
+from .normaliser import (MAX_SENSORS, NormaliserConfig, check_sensor_ints, normalise,
+                         to_sensor_ints)
 
-__all__ = ["weight_table", "drive", "QuantizerModel", "Output", "quantize",
+__all__ = ["QuantizerConfig", "MAX_DUPLICATION", "MAX_OPERAND_BITS", "COMPARE_PIECE",
+           "lanes_for", "weight_table", "drive", "QuantizerModel", "Output", "quantize",
            "quantize_normalised", "fixed_mc_phases", "stream_records"]
+
+#: The largest duplication factor D.
+MAX_DUPLICATION = 1024
+#: The multiplier is built from 16 x 16 partial products; each operand may have two chunks.
+MAX_OPERAND_BITS = 32
+#: Threshold comparisons are made in pieces of at most this many bits, one stage each.
+COMPARE_PIECE = 6
+
+
+def lanes_for(sensors, duplication, fmt=DEFAULT_FORMAT):
+    """The fewest normaliser lanes (a divisor of ``sensors``) whose period does not exceed the
+    ``sensors * duplication`` cycles the quantizer spends on a sample (all lanes if none)."""
+    for lanes in range(1, sensors + 1):
+        if sensors % lanes == 0:
+            if NormaliserConfig(sensors, fmt, lanes).period <= sensors * duplication:
+                return lanes
+    return sensors
 
 
 def weight_table(weights, fmt=None):
@@ -64,20 +92,147 @@ def drive(weight_codes, x_codes, fmt=None):
     return np.minimum((w * x) >> fmt.product_shift, fmt.drive_max)
 
 
+@dataclass(frozen=True)
+class QuantizerConfig(BlockConfig):
+    """The phase quantizer: ``sensors * duplication`` MCs, their drive ``c = w*x`` and spike
+    phase, one MC per clock, behind a normaliser of ``norm_lanes`` dividers.
+
+    Parameters
+    ----------
+    sensors : int
+        S, sensors per sample (1..64; default 8).
+    duplication : int
+        D, MCs per sensor (1..1024; default 32, the paper's largest).
+    fmt : FixedFormat
+        Widths (``x_frac``, ``weight_*``, ``drive_*``; weight and input codes must each fit
+        32 bits, the multiplier's operands).
+    norm_lanes : int, optional
+        Dividers of the normaliser, a divisor of ``sensors``; default the fewest whose period
+        keeps up with the ``S*D`` cycles a sample spends in the quantizer (2 at 8 x 32).
+
+    Raises
+    ------
+    TypeError, ValueError
+        A parameter of the wrong kind or out of range.
+    """
+
+    sensors: int = 8
+    duplication: int = 32
+    fmt: FixedFormat = DEFAULT_FORMAT
+    norm_lanes: int | None = None
+
+    #: Output FIFO depth of the quantizer (the issue credits): enough for II = 1 with a ready
+    #: sink; its block RAM part then has 32 entries.
+    FIFO_DEPTH = 33
+
+    def __post_init__(self):
+        self._resolve("sensors", check_int("sensors", self.sensors, 1, MAX_SENSORS))
+        self._resolve("duplication", check_int("duplication", self.duplication, 1,
+                                               MAX_DUPLICATION))
+        fmt = check_instance("fmt", self.fmt, FixedFormat)
+        self._resolve("fmt", fmt)
+        for name, bits in (("weight", fmt.weight_bits), ("input", fmt.x_bits)):
+            if bits > MAX_OPERAND_BITS:
+                raise ValueError(f"{name} codes of {bits} bits do not fit the multiplier "
+                                 f"(at most {MAX_OPERAND_BITS} bits)")
+        lanes = self.norm_lanes
+        if lanes is None:
+            lanes = lanes_for(self.sensors, self.duplication, fmt)
+        self._resolve("norm_lanes", NormaliserConfig(self.sensors, fmt, lanes).lanes)
+
+    @property
+    def mcs(self):
+        """MCs: ``sensors * duplication``; MC row ``D*i + k`` belongs to sensor ``i``."""
+        return self.sensors * self.duplication
+
+    @property
+    def normaliser(self):
+        """The :class:`~.normaliser.NormaliserConfig` in front of the quantizer."""
+        return NormaliserConfig(self.sensors, self.fmt, self.norm_lanes)
+
+    @property
+    def table(self):
+        """The format's :class:`~.neuron.PhaseTable` (the initial thresholds)."""
+        return phase_thresholds(self.fmt)
+
+    @property
+    def levels(self):
+        """Threshold registers (16 with the default format)."""
+        return self.table.levels
+
+    @property
+    def weight_addr_bits(self):
+        return index_bits(self.mcs)
+
+    @property
+    def threshold_addr_bits(self):
+        return index_bits(self.levels)
+
+    @property
+    def phase_bits(self):
+        return int(self.table.top_phase).bit_length()
+
+    @property
+    def stages(self):
+        """Register stages from issue to the output FIFO: the weight RAM, a register after it,
+        the multiplier inputs, the 16 x 16 products, the products in the fabric, two adders,
+        the drive, one stage per compare piece of :data:`COMPARE_PIECE` bits, the counts."""
+        return 8 + math.ceil(self.fmt.drive_bits / COMPARE_PIECE) + 1
+
+    @property
+    def latency(self):
+        """Cycles of the bare quantizer from a sample's transfer (everything idle) to its first
+        MC on the output: the input buffer, the issue, :attr:`stages`, two through the FIFO."""
+        return 2 + self.stages + 2
+
+    @property
+    def sensor_latency(self):
+        """The same with the normaliser in front (raw sensor codes in)."""
+        return self.normaliser.latency + self.latency
+
+    @property
+    def period(self):
+        """Cycles per sample, raw sensor codes back to back, nothing stalling: the MCs (one per
+        clock) or the normaliser's period, whichever is longer."""
+        return max(self.mcs, self.normaliser.period)
+
+    def check_weights(self, weights):
+        """Initial weight table codes (length ``mcs``, integers in UQ(Iw.Fw)) as int64; all
+        zero for None (the table before calibration)."""
+        n, fmt = self.mcs, self.fmt
+        if weights is None:
+            return np.zeros(n, dtype=np.int64)
+        w = np.asarray(weights)
+        if w.shape != (n,) or not (np.issubdtype(w.dtype, np.integer) or w.size == 0):
+            raise ValueError(f"weights must be {n} integer codes (sensors * duplication), "
+                             f"got shape {w.shape} and dtype {w.dtype}")
+        if w.min() < 0 or w.max() > fmt.weight_max:
+            raise ValueError(f"weight codes must lie in [0, {fmt.weight_max}] "
+                             f"({fmt.weight_bits} bits), got range [{w.min()}, {w.max()}]")
+        return w.astype(np.int64)
+
+    def check_table(self, table):
+        """Initial thresholds as a :class:`~.neuron.PhaseTable` (a copy); the format's for
+        None. Any codes in the drive range are accepted (the count semantics hold for any
+        table), but the number of levels is the format's (the register count)."""
+        if table is None:
+            return self.table
+        if not isinstance(table, PhaseTable):
+            raise TypeError(f"table must be a PhaseTable, not {type(table).__name__}")
+        t = np.asarray(table.thresholds)
+        if t.ndim != 1 or t.size < 1 or t.min() < 0 or t.max() > self.fmt.drive_max:
+            raise ValueError(f"thresholds must be 1 or more codes in [0, {self.fmt.drive_max}]")
+        if not table.levels <= table.top_phase < 64:
+            raise ValueError(f"top_phase {table.top_phase} must be in [levels, 63]")
+        return PhaseTable(t.astype(np.int64).copy(), int(table.top_phase))
+
+
 @dataclass
 class Output:
     """Per sample and MC (row ``D*i + k``): int64 ``drive`` codes and int16 ``phase``."""
 
     drive: np.ndarray
     phase: np.ndarray
-
-
-def _check_shape_params(sensors, duplication):
-    for name, value in (("sensors", sensors), ("duplication", duplication)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an integer, not {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1, not {value}")
 
 
 def quantize(sensor_codes, weight_codes, table, duplication, fmt=DEFAULT_FORMAT):
@@ -110,50 +265,53 @@ class QuantizerModel:
 
     Parameters
     ----------
-    sensors, duplication : int
-        S and D; the weight table has S*D entries (row ``D*i + k`` belongs to sensor i).
-    fmt : FixedFormat
+    config : QuantizerConfig
+        The block (the weight table has ``config.mcs`` entries).
     weights : array, optional
         Initial weight *codes* (default all zero, as the hardware's table before calibration).
     table : PhaseTable, optional
-        Initial thresholds (default :func:`~.neuron.phase_thresholds` of ``fmt``).
+        Initial thresholds (default the format's).
     """
 
-    def __init__(self, *, sensors, duplication, fmt=DEFAULT_FORMAT, weights=None, table=None):
-        _check_shape_params(sensors, duplication)
-        if not isinstance(fmt, FixedFormat):
-            raise TypeError(f"fmt must be a FixedFormat, not {type(fmt).__name__}")
-        self.sensors, self.duplication, self.fmt = int(sensors), int(duplication), fmt
-        n = self.sensors * self.duplication
-        if weights is None:
-            weights = np.zeros(n, dtype=np.int64)
-        self.weights = np.array(weights, dtype=np.int64)
-        if self.weights.shape != (n,):
-            raise ValueError(f"weight codes have shape {self.weights.shape}, expected ({n},)")
-        if self.weights.min() < 0 or self.weights.max() > fmt.weight_max:
-            raise ValueError(f"weight codes must lie in [0, {fmt.weight_max}]")
-        table = phase_thresholds(fmt) if table is None else table
-        self.table = PhaseTable(np.array(table.thresholds, dtype=np.int64), table.top_phase)
+    def __init__(self, config, *, weights=None, table=None):
+        if not isinstance(config, QuantizerConfig):
+            raise TypeError(f"config must be a QuantizerConfig, not {type(config).__name__}")
+        self.config = config
+        self.weights = config.check_weights(weights).copy()
+        self.table = config.check_table(table)
 
-    @property
-    def mcs(self):
-        return self.sensors * self.duplication
+    sensors = property(lambda self: self.config.sensors)
+    duplication = property(lambda self: self.config.duplication)
+    fmt = property(lambda self: self.config.fmt)
+    mcs = property(lambda self: self.config.mcs)
 
     def write_weight(self, addr, code):
-        """Set weight table entry ``addr`` (an MC row) to ``code``."""
-        if not 0 <= addr < self.mcs:
-            raise ValueError(f"weight address {addr} out of range [0, {self.mcs})")
+        """Set weight table entry ``addr`` (an MC row) to ``code``; returns False (and changes
+        nothing) for an address beyond the table that the port can carry, as the hardware
+        drops it. ValueError for an address or a code that does not fit the port."""
+        if not 0 <= addr < 1 << self.config.weight_addr_bits:
+            raise ValueError(f"weight address {addr} out of range "
+                             f"[0, {1 << self.config.weight_addr_bits})")
         if not 0 <= code <= self.fmt.weight_max:
             raise ValueError(f"weight code {code} out of range [0, {self.fmt.weight_max}]")
+        if addr >= self.mcs:
+            return False
         self.weights[addr] = code
+        return True
 
     def write_threshold(self, index, code):
-        """Set threshold ``index`` (0 = the rheobase, the latest phase) to ``code``."""
-        if not 0 <= index < self.table.levels:
-            raise ValueError(f"threshold index {index} out of range [0, {self.table.levels})")
+        """Set threshold ``index`` (0 = the rheobase, the latest phase) to ``code``; an index
+        beyond the table that the port can carry is dropped (returns False), as for
+        :meth:`write_weight`."""
+        if not 0 <= index < 1 << self.config.threshold_addr_bits:
+            raise ValueError(f"threshold index {index} out of range "
+                             f"[0, {1 << self.config.threshold_addr_bits})")
         if not 0 <= code <= self.fmt.drive_max:
             raise ValueError(f"threshold code {code} out of range [0, {self.fmt.drive_max}]")
+        if index >= self.table.levels:
+            return False
         self.table.thresholds[index] = code
+        return True
 
     def process(self, sensor_codes, normalised=False):
         """:class:`Output` for a batch of samples with the current tables; ``normalised``:

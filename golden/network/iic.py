@@ -1,4 +1,4 @@
-"""GC->MC inhibition (IIC synapse, MODEL.md section 8).
+"""GC->MC inhibition (IIC synapse, docs/model.md section 8).
 
 GC j projects to MC ``j mod n_mc`` only, so every per-pair quantity is stored per GC. The weight
 is 0 in the paper's (feed-forward) configuration; any weight <= 0 is supported.

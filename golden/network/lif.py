@@ -1,4 +1,4 @@
-"""Leaky integrate-and-fire layers and the gamma oscillation (MODEL.md sections 2 and 4).
+"""Leaky integrate-and-fire layers and the gamma oscillation (docs/model.md sections 2 and 4).
 
 All arithmetic is float32, in the operation order of the reference (PyTorch float32 on the CPU),
 so that spike times near a phase boundary come out the same way.
@@ -52,7 +52,7 @@ def gamma_drive_table(amplitude=20.0):
 
     Returns a float32 array of length :data:`CYCLE`: 0 at p = 12.5 (least inhibition) and
     ``-2*amplitude`` at p = 37.5. The sine is evaluated in float64 on the exact phase and rounded
-    once, which is what an exact 50-entry ROM holds (MODEL.md section 2).
+    once, which is what an exact 50-entry ROM holds (docs/model.md section 2).
     """
     p = np.arange(CYCLE)
     osc = (1.0 - np.sin(2 * np.pi * p / CYCLE)).astype(F32)
@@ -60,7 +60,7 @@ def gamma_drive_table(amplitude=20.0):
 
 
 class LIFLayer:
-    """State and exact step of a batch of LIF layers (MODEL.md section 4).
+    """State and exact step of a batch of LIF layers (docs/model.md section 4).
 
     Parameters
     ----------

@@ -1,4 +1,5 @@
-"""The float golden model of the whole network and its procedures (MODEL.md sections 3 and 10).
+"""The float golden model of the whole network and its procedures (docs/model.md sections 3
+and 10).
 
 One :class:`Network` is one network object of the reference: its global step counter ``t``
 starts at ``t0`` and never resets; :meth:`Network.calibrate`, :meth:`Network.fit` and
@@ -24,16 +25,23 @@ from .stdp import DecaySTDP, DelayLine, STDPParams
 from . import engine
 from .weights import Calibrator, adaptive_weights, column_weights, data_blind_weights
 
-__all__ = ["ENGINES", "Calibration", "Network", "Readout", "validate_samples",
-           "validate_schedule"]
+__all__ = ["ENGINES", "SUM_MIN", "SUM_MAX", "Calibration", "Network", "Readout",
+           "validate_samples", "validate_schedule"]
 
 F32 = np.float32
 ENGINES = ("numba", "numpy")
+#: The per-sample sums the float32 ET layer normalises exactly (docs/model.md section 3): the
+#: smallest normal float32 and its reciprocal. Below, the sum and its elements are subnormal and
+#: at 2**-128 the shunt's reciprocal overflows (the ET output is then not normalised at all);
+#: above, the reciprocal is subnormal. A sum of 0 (a zero vector) is valid.
+SUM_MIN = 2.0 ** -126
+SUM_MAX = 2.0 ** 126
 
 
 def validate_samples(samples, sensors=None, name="samples"):
-    """Check a (samples x sensors) input: 2-D, finite, non-negative, the right sensor count.
-    Returns it as float32. Raises ValueError naming the problem."""
+    """Check a (samples x sensors) input: 2-D, finite, non-negative, the right sensor count,
+    every row sum 0 or within [SUM_MIN, SUM_MAX]. Returns it as float32. Raises ValueError
+    naming the problem (rows and columns count from 0)."""
     x = np.asarray(samples)
     if x.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (samples x sensors), got shape {x.shape}")
@@ -52,8 +60,14 @@ def validate_samples(samples, sensors=None, name="samples"):
                          f"{x[r, c]:g}); sensor values must be >= 0")
     if sensors is not None and x.shape[1] != sensors:
         raise ValueError(f"{name} has {x.shape[1]} sensors but the weights are for {sensors}")
-    if x.sum(axis=1).max() > np.finfo(F32).max:
-        raise ValueError(f"{name} has a row whose sum exceeds the float32 range")
+    sums = x.sum(axis=1)
+    bad = ((sums > 0) & (sums < SUM_MIN)) | (sums > SUM_MAX)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} row {r} sums to {sums[r]:.3g} ({int(bad.sum())} rows outside "
+                         f"the range): the float32 model normalises a sample exactly only when "
+                         f"its sum is 0 or in [2^-126, 2^126] = [{SUM_MIN:.3g}, {SUM_MAX:.3g}] "
+                         f"(docs/model.md section 3); rescale the data, only x/sum(x) matters")
     return x.astype(F32)
 
 
@@ -161,7 +175,7 @@ class _Recorder:
 
 
 class Network:
-    """The float model of the network (MODEL.md sections 1-10).
+    """The float model of the network (docs/model.md sections 1-10).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The ET layer: L1 normalisation by shunting inhibition (MODEL.md section 3, step 3).
+"""The ET layer: L1 normalisation by shunting inhibition (docs/model.md section 3, step 3).
 
 The ET units multiply the raw input by the shunt factor of the previous step, sum, and divide by
 the sum within the same step; the net effect is ``x / sum(x)`` up to float32 rounding, and zero

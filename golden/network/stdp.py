@@ -1,4 +1,4 @@
-"""MC->GC synapse: 25-step delay line and DecaySTDP learning (MODEL.md sections 3 and 7).
+"""MC->GC synapse: 25-step delay line and DecaySTDP learning (docs/model.md sections 3 and 7).
 
 Weights are kept only for the connected (GC, MC) pairs; the unconnected entries of the
 reference's matrix are multiplied by the mask before every use, so they never matter.

@@ -1,4 +1,4 @@
-"""Synthetic sensor data of the paper (MODEL.md section 11).
+"""Synthetic sensor data of the paper (docs/model.md section 11).
 
 Random numbers come from one ``numpy.random.RandomState`` seeded like the reference's global
 NumPy generator, consumed in the reference's order (exponential concentrations class by class,

@@ -1,4 +1,5 @@
-"""ET->MC quantization weights: the data-blind modes and adaptive calibration (MODEL.md section 5).
+"""ET->MC quantization weights: the data-blind modes and adaptive calibration (docs/model.md
+section 5).
 
 The weight matrix has shape (sensors*D, sensors) and is zero except for its column blocks:
 ``W[D*i + k, i] = gain * space[k, i]`` with ``space[:, i]`` sorted ascending.
@@ -10,7 +11,7 @@ import jenkspy
 import numpy as np
 
 __all__ = [
-    "MODES", "PAYLOAD", "LIMIT", "WEIGHT_MAX", "HOMOGENEOUS_GAINS", "WeightSpec",
+    "MODES", "PAYLOAD", "LIMIT", "WEIGHT_MAX", "SMOOTHING_MAX", "HOMOGENEOUS_GAINS", "WeightSpec",
     "uniform_space", "linear_space", "block_matrix", "column_weights", "data_blind_weights",
     "jenks_classes", "allocate_points", "density_from_breaks", "adaptive_weights",
     "lower_median", "Calibrator",
@@ -22,7 +23,11 @@ PAYLOAD = 25.0
 LIMIT = 0.01
 #: The ET->MC synapse clamps its weights to [0, WEIGHT_MAX].
 WEIGHT_MAX = 1e7
-#: The ten gain levels of the paper's Homogeneous condition (MODEL.md section 16.4).
+#: The largest smoothing the calibration defines: s*D points per Jenks class, at most all D
+#: of them (s = 1: two classes). Beyond 1 the reference's class count wraps round (s >= 2 at
+#: any D gives as many classes as s = 0), so larger values are refused.
+SMOOTHING_MAX = 1.0
+#: The ten gain levels of the paper's Homogeneous condition (docs/model.md section 16.4).
 HOMOGENEOUS_GAINS = (25, 28, 32, 37, 45, 56, 73, 109, 208, 2500)
 
 
@@ -38,7 +43,7 @@ class WeightSpec:
     gain : float
         The single weight of every MC in ``homogeneous`` mode (the "baseline" value).
     smoothing : float
-        Adaptive mode: 0.25 is the paper's *Adaptive*, 0.5 its *Scaled* condition.
+        Adaptive mode, in [0, 1]: 0.25 is the paper's *Adaptive*, 0.5 its *Scaled* condition.
     payload, limit : float
         Gain and smallest covered input of the heterogeneous modes.
     """
@@ -61,8 +66,9 @@ class WeightSpec:
                 raise ValueError(f"{name} must be in (0, {WEIGHT_MAX:g}], not {value!r}")
         if not np.isfinite(self.limit) or not 0 < self.limit <= 1:
             raise ValueError(f"limit must be in (0, 1], not {self.limit!r}")
-        if not np.isfinite(self.smoothing) or self.smoothing < 0:
-            raise ValueError(f"smoothing must be >= 0, not {self.smoothing!r}")
+        if not np.isfinite(self.smoothing) or not 0 <= self.smoothing <= SMOOTHING_MAX:
+            raise ValueError(f"smoothing must be in [0, {SMOOTHING_MAX:g}] (the fraction of D per "
+                             f"Jenks class, docs/model.md section 5.4), not {self.smoothing!r}")
 
     def as_dict(self):
         return asdict(self)

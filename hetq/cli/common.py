@@ -7,7 +7,10 @@ import time
 from contextlib import contextmanager
 
 __all__ = ["CommandError", "progress", "int_at_least", "positive_int", "non_negative_int",
-           "fraction", "sensor_format", "only_for"]
+           "fraction", "sensor_format", "only_for", "given", "quantizer_config",
+           "sensor_mc_array_config", "mc_array_config", "add_quantizer_options",
+           "add_mc_array_options", "int_in", "seed_int", "add_text_options", "text_options",
+           "say"]
 
 
 class CommandError(Exception):
@@ -135,3 +138,121 @@ def only_for(args, owner, flags):
     for flag in flags:
         if getattr(args, flag.lstrip("-").replace("-", "_")) not in (None, False):
             raise ValueError(f"{flag} applies to {owner}, not {args.block}")
+
+
+def given(args, names):
+    """The options among ``names`` (argparse destinations) that were given: an option that was
+    not given is None, so that the configuration's own default applies."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def quantizer_config(args):
+    """The :class:`~hetq.golden.fixed.quantizer.QuantizerConfig` of the options ``--sensors``,
+    ``--duplication``, ``--norm-lanes`` and ``--sensor-bits`` (defaults: the config's)."""
+    from ..golden.fixed.quantizer import QuantizerConfig
+
+    kwargs = given(args, ("sensors", "duplication", "norm_lanes"))
+    if args.sensor_bits is not None:
+        kwargs["fmt"] = sensor_format(args.sensor_bits)
+    return QuantizerConfig(**kwargs)
+
+
+def sensor_mc_array_config(args):
+    """The :class:`~hetq.golden.fixed.mc_array.SensorMCArrayConfig` of the quantizer options
+    (:func:`quantizer_config`) and ``--lanes``, ``--hold``, ``--rinse``, ``--inhibition``."""
+    from ..golden.fixed.mc_array import MCArrayConfig, SensorMCArrayConfig
+
+    q = quantizer_config(args)
+    array = MCArrayConfig(mcs=q.mcs, fmt=q.fmt,
+                          **given(args, ("lanes", "hold", "rinse", "inhibition")))
+    return SensorMCArrayConfig(q, array)
+
+
+def mc_array_config(args):
+    """The :class:`~hetq.golden.fixed.mc_array.MCArrayConfig` of ``--mcs``, ``--lanes``,
+    ``--hold``, ``--rinse``, ``--inhibition``."""
+    from ..golden.fixed.mc_array import MCArrayConfig
+
+    return MCArrayConfig(**given(args, ("mcs", "lanes", "hold", "rinse", "inhibition")))
+
+
+def add_quantizer_options(parser):
+    """``--sensors``, ``--duplication``/``-D``, ``--norm-lanes`` and ``--sensor-bits`` (each
+    None unless given; the help shows the configuration's default)."""
+    from ..golden.fixed.quantizer import QuantizerConfig
+
+    d = QuantizerConfig()
+    parser.add_argument("--sensors", type=positive_int, default=None,
+                        help=f"sensors per sample (default {d.sensors})")
+    parser.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D",
+                        help=f"MCs per sensor (default {d.duplication})")
+    parser.add_argument("--norm-lanes", type=positive_int, default=None, metavar="N",
+                        help="normaliser dividers, a divisor of --sensors (default: the fewest "
+                             f"that keep up with the quantizer, {d.norm_lanes} at "
+                             f"{d.sensors} x {d.duplication})")
+    parser.add_argument("--sensor-bits", type=positive_int, default=None,
+                        help=f"bits of a sensor code (default {d.fmt.sensor_bits})")
+
+
+def add_mc_array_options(parser, *, mcs=False):
+    """``--lanes``, ``--hold``, ``--rinse``, ``--inhibition`` (and ``--mcs`` with ``mcs``),
+    each None unless given; the help shows the configuration's default."""
+    from ..golden.fixed.mc_array import MCArrayConfig
+
+    d = MCArrayConfig()
+    if mcs:
+        parser.add_argument("--mcs", type=positive_int, default=None,
+                            help=f"MCs (default {d.mcs})")
+    parser.add_argument("--lanes", type=positive_int, default=None,
+                        help=f"MC updates per clock, a power of two dividing the MCs "
+                             f"(default {d.lanes})")
+    parser.add_argument("--hold", type=positive_int, default=None,
+                        help=f"steps a sample is held (multiple of 50; default {d.hold})")
+    parser.add_argument("--rinse", type=non_negative_int, default=None,
+                        help=f"steps of zero drive after it (multiple of 50; default {d.rinse})")
+    parser.add_argument("--inhibition", action="store_true", default=None,
+                        help="with the extra-current (GC->MC) port")
+
+
+def int_in(minimum, maximum):
+    """An argparse type: an integer in [``minimum``, ``maximum``]."""
+    at_least = int_at_least(minimum)
+
+    def parse(text):
+        value = at_least(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {value}")
+        return value
+    return parse
+
+
+#: An argparse type for random seeds: NumPy's RandomState and scikit-learn take 0 .. 2**32 - 1.
+seed_int = int_in(0, 2**32 - 1)
+
+
+def add_text_options(parser, what):
+    """``--decimal`` and ``--header``: how text (.csv/.tsv/.txt) input is read (hetq.io)."""
+    g = parser.add_argument_group("text input", f"how {what} in .csv/.tsv/.txt files are read")
+    g.add_argument("--decimal", choices=(".", ","), default=None,
+                   help="decimal mark (default '.'); with ',' the fields must be separated by "
+                        "';', tabs or spaces")
+    g.add_argument("--header", choices=("auto", "yes", "no"), default=None,
+                   help="auto (default): the first row is a header when none of its fields is "
+                        "a number; yes: skip the first row; no: every row is data")
+
+
+def text_options(args, inputs):
+    """The :class:`hetq.io.TextOptions` of ``--decimal``/``--header``; ValueError when they were
+    given but none of ``inputs`` (``(name, path)`` pairs, None paths skipped) is a text file."""
+    from ..io import TextOptions, is_text
+    given = [f"--{k}" for k in ("decimal", "header") if getattr(args, k, None) is not None]
+    if given and not any(p is not None and is_text(p) for _, p in inputs):
+        names = ", ".join(f"{n} {p}" for n, p in inputs if p is not None)
+        raise ValueError(f"{' and '.join(given)} applies to .csv/.tsv/.txt input, not to "
+                         f"{names}")
+    return TextOptions(decimal=args.decimal or ".", header=args.header or "auto")
+
+
+def say(text):
+    """A note for the user on stderr (what was read, warnings), one line."""
+    print(text, file=sys.stderr, flush=True)

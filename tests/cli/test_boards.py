@@ -88,3 +88,11 @@ def test_wired_into_the_hetq_command(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert r.stderr.strip().startswith("hetq report: error: no build reports under")
+
+
+def test_build_refuses_the_old_lanes_meaning(tmp_path):
+    """Normaliser dividers are --norm-lanes; --lanes is the MC array's."""
+    with pytest.raises(ValueError, match="--lanes applies to mc-array, not quantizer"):
+        run("build", "quantizer", "--board", "icebreaker", "--lanes", 2, "-o", tmp_path)
+    with pytest.raises(ValueError, match="--norm-lanes applies to quantizer, not mc-array"):
+        run("build", "mc-array", "--board", "icebreaker", "--norm-lanes", 2, "-o", tmp_path)

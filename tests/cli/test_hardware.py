@@ -1,11 +1,13 @@
 """The fidelity and compare commands (hetq.cli.hardware): happy paths and one-line errors."""
 
 import csv
+import subprocess
+import sys
 
 import pytest
 
 from hetq.cli import build_parser
-from hetq.sim.cocotb_runner import icarus_available
+from hetq.sim.kit.cocotb_sim import icarus_available
 
 
 def parse(*argv):
@@ -42,8 +44,12 @@ def test_compare_amaranth(tmp_path, capsys):
 @pytest.mark.skipif(not icarus_available(), reason="Icarus Verilog is not installed")
 def test_compare_mc_array_icarus(tmp_path, capsys):
     run("compare", "mc-array", "--vectors", 4, "--seed", 2, "--sim", "icarus", "-D", 2,
-        "--lanes", 2, "--stall", 0.1, "--build-dir", tmp_path)
+        "--lanes", 2, "--hold", 50, "--rinse", 50, "--stall", 0.1, "--build-dir", tmp_path)
     out = capsys.readouterr().out
+    assert out.startswith("design: SensorMCArrayConfig(quantizer=QuantizerConfig(sensors=8, "
+                          "duplication=2, fmt=default, norm_lanes=8), array=MCArrayConfig(mcs=16, "
+                          "lanes=2, hold=50, rinse=50, fmt=default, step_bits=32, "
+                          "inhibition=False))\n")
     assert "MC array 8 sensors x D = 2 (16 MCs, 2 lanes), hold 50 + rinse 50 steps, " \
            "inhibition off, under icarus: 4 samples" in out
     assert "mismatches: 0" in out and "spikes: " in out
@@ -51,7 +57,7 @@ def test_compare_mc_array_icarus(tmp_path, capsys):
            "compared, 0 differ)" in out
     assert "quantizer equivalence: 128 gamma-cycle phases" in out and "0 differ" in out
     assert "(nominal 1800); per step" in out and "(nominal 18); per gamma cycle" in out
-    assert (tmp_path / "mc_array_icarus_8x2_l2_h50_r50").is_dir()
+    assert (tmp_path / "mc_array_icarus_8x2_n8_l2_h50_r50").is_dir()
     png = tmp_path / "mc_array_icarus_raster.png"
     assert f"-> {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -61,10 +67,10 @@ def test_compare_mc_array_mismatch_is_a_one_line_error(monkeypatch, capsys):
     from hetq.cli.common import CommandError
     from hetq.regression.mc_array import ArrayCompareReport
 
-    def fake(vectors, seed, **kwargs):
+    def fake(vectors, seed, config, **kwargs):
         return ArrayCompareReport(
-            simulator=kwargs["simulator"], sensors=8, duplication=4, lanes=1, hold=50,
-            rinse=50, inhibition=True, stall=0.0, samples=vectors, writes=0, spikes=10,
+            config=config, simulator=kwargs["simulator"], stall=0.0, samples=vectors, writes=0,
+            spikes=10,
             event_mismatches=1, states=0, state_mismatches=0, windows=2, hash_mismatches=1,
             writebacks=6400, phases=0, phase_mismatches=0, cycles_per_sample=1601.0,
             cycles_per_step=16.01, nominal_cycles_per_step=16, nominal_cycles_per_cycle=800,
@@ -123,11 +129,49 @@ def test_mc_array_options_are_checked(tmp_path):
 
 
 def test_compare_refuses_a_busy_build_dir(tmp_path):
+    from hetq.golden.fixed.quantizer import QuantizerConfig
+
     from hetq.regression import exclusive
     from hetq.regression.quantizer import compare_quantizer
-    busy = tmp_path / "amaranth_8x4"
+    busy = tmp_path / "amaranth_8x4_n8"
     busy.mkdir()
     with exclusive(busy):
         with pytest.raises(ValueError, match="another run is using"):
-            compare_quantizer(2, 0, simulator="amaranth", sensors=8, duplication=4,
-                              build_dir=tmp_path)
+            compare_quantizer(2, 0, QuantizerConfig(sensors=8, duplication=4),
+                              simulator="amaranth", build_dir=tmp_path)
+
+
+def test_compare_prints_the_design_it_verifies(tmp_path, capsys):
+    run("compare", "quantizer", "--vectors", 3, "--sim", "amaranth", "-D", 4, "--norm-lanes", 4,
+        "--build-dir", tmp_path, "-q")
+    out = capsys.readouterr().out
+    assert out.startswith("design: QuantizerConfig(sensors=8, duplication=4, fmt=default, "
+                          "norm_lanes=4)\n")
+    assert "mismatches: 0" in out
+
+
+def test_compare_and_build_default_to_the_same_design():
+    from hetq.golden.fixed.mc_array import SensorMCArrayConfig
+    from hetq.golden.fixed.quantizer import QuantizerConfig
+
+    from hetq.cli.common import quantizer_config, sensor_mc_array_config
+
+    built = quantizer_config(parse("build", "quantizer", "--board", "icebreaker"))
+    verified = quantizer_config(parse("compare", "quantizer"))
+    assert built == verified == QuantizerConfig() and built.norm_lanes == 2
+    array = sensor_mc_array_config(parse("compare", "mc-array"))
+    assert array == SensorMCArrayConfig()
+
+
+@pytest.mark.parametrize("sim, text", [
+    ("icarus", "Icarus Verilog (iverilog, vvp) is not installed; run `make iverilog`"),
+    ("cocotb", "Icarus Verilog (iverilog, vvp) is not installed; run `make iverilog`"),
+])
+def test_a_missing_simulator_is_a_one_line_error(tmp_path, sim, text):
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}        # no iverilog on this PATH
+    r = subprocess.run([sys.executable, "-m", "hetq", "compare", "quantizer", "--vectors", "2",
+                        "--sim", sim, "-D", "2", "--build-dir", str(tmp_path), "-q"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hetq compare: error: ") and text in lines[0]

@@ -5,17 +5,23 @@ quantizer, lanes, inhibition, back-pressure, throughput and parameter errors."""
 import numpy as np
 import pytest
 from amaranth.hdl import Fragment
-from amaranth.sim import Simulator
 
 from hetq.golden.fixed.formats import CYCLE, DEFAULT_FORMAT
 from hetq.golden.fixed.neuron import lif_phase
-from hetq.golden.fixed.mc_array import MCArrayModel, cycle_phases, drive_transfers
-from hetq.hdl.mc_array import WRITE_STAGE, MCArray, SensorMCArray
-from hetq.sim.mc_array_bench import run_array_amaranth
-from hetq.sim.mc_array_stimulus import expected_array, make_array_stimulus
-from hetq.sim.stimulus import Write
+from hetq.golden.fixed.mc_array import (MCArrayConfig, MCArrayModel, SensorMCArrayConfig,
+                                        cycle_phases, drive_transfers)
+from hetq.hdl.mc_array import MCArray, SensorMCArray
+from hetq.sim.kit.amaranth_sim import simulate
+from hetq.sim.mc_array.amaranth_bench import run_array_amaranth
+from hetq.sim.mc_array.stimulus import expected_array, make_array_stimulus
+from hetq.sim.quantizer.stimulus import Write
 
 F = DEFAULT_FORMAT
+WRITE_STAGE = MCArrayConfig.WRITE_STAGE
+
+
+def design(sensors, duplication, **kwargs):
+    return SensorMCArrayConfig.make(sensors=sensors, duplication=duplication, **kwargs)
 
 
 def check(stim, res):
@@ -33,8 +39,8 @@ def check(stim, res):
     (2, 4, 8, 6, 0.2),           # one group per step: every step waits for the write-back
 ])
 def test_spike_phases_equal_the_quantizer(sensors, duplication, lanes, n, stall):
-    stim = make_array_stimulus(sensors * 10 + lanes, n, sensors=sensors,
-                               duplication=duplication, lanes=lanes, hold=100, rinse=50,
+    stim = make_array_stimulus(sensors * 10 + lanes, n,
+                               design(sensors, duplication, lanes=lanes, hold=100, rinse=50),
                                threshold_writes=False)
     assert any(w.kind == "weight" for w in stim.writes)
     res = run_array_amaranth(stim, seed=lanes, stall=stall)
@@ -48,8 +54,7 @@ def test_spike_phases_equal_the_quantizer(sensors, duplication, lanes, n, stall)
 def test_rewritten_thresholds_do_not_change_the_neurons():
     """The array integrates the drive: a threshold write changes the quantizer's phase, not
     the spike phase, which stays the neuron's (lif_phase of the drive)."""
-    stim = make_array_stimulus(5, 20, sensors=2, duplication=4, hold=50, rinse=0,
-                               writes=False)
+    stim = make_array_stimulus(5, 20, design(2, 4, hold=50, rinse=0), writes=False)
     stim.quant.writes = [Write("threshold", 0, F.drive_max, delay=2000)]   # rheobase up
     res = run_array_amaranth(stim, seed=2)
     exp = check(stim, res)
@@ -65,8 +70,8 @@ def test_rewritten_thresholds_do_not_change_the_neurons():
     (4, 8, 1, 0.1),
 ])
 def test_random_extra_currents(sensors, duplication, lanes, stall):
-    stim = make_array_stimulus(77 + lanes, 6, sensors=sensors, duplication=duplication,
-                               lanes=lanes, hold=50, rinse=50, inhibition=True)
+    stim = make_array_stimulus(77 + lanes, 6, design(sensors, duplication, lanes=lanes,
+                                                     hold=50, rinse=50, inhibition=True))
     res = run_array_amaranth(stim, seed=5, stall=stall)
     check(stim, res)
     # the constant extreme currents of the edge windows really reach the array
@@ -74,8 +79,7 @@ def test_random_extra_currents(sensors, duplication, lanes, stall):
 
 
 def test_a_wrong_expectation_is_caught():
-    stim = make_array_stimulus(4, 3, sensors=2, duplication=4, hold=50, rinse=0,
-                               inhibition=True)
+    stim = make_array_stimulus(4, 3, design(2, 4, hold=50, rinse=0, inhibition=True))
     res = run_array_amaranth(stim, seed=1)
     stim.extra[1, 10, 3] += 1 << 16                 # the bench drove other currents
     exp = expected_array(stim, res.order)
@@ -85,7 +89,8 @@ def test_a_wrong_expectation_is_caught():
 def _bare_run(mcs, lanes, drives, hold=50, rinse=0, ready=None):
     """Drive a bare MCArray with preloaded drive vectors; returns the events and the cycle of
     every state write-back."""
-    dut = MCArray(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse)
+    config = MCArrayConfig(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse)
+    dut = MCArray(config, monitor=True)
     transfers = drive_transfers(drives)
     writes, events = [], []
     n = len(drives)
@@ -114,18 +119,14 @@ def _bare_run(mcs, lanes, drives, hold=50, rinse=0, ready=None):
             if valid:
                 events.append((int(payload.step), int(payload.mc)))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(source)
-    sim.add_testbench(sink)
-    sim.run()
-    return dut, np.array(events, dtype=np.int64).reshape(-1, 2), np.array(writes)
+    simulate(dut, [source, sink])
+    return config, np.array(events, dtype=np.int64).reshape(-1, 2), np.array(writes)
 
 
 @pytest.mark.parametrize("mcs, lanes", [(32, 2), (8, 4), (1, 1)])
 def test_cycles_per_step_and_per_sample(mcs, lanes):
     drives = np.random.default_rng(mcs).integers(0, F.drive_max + 1, (3, mcs))
-    dut, events, writes = _bare_run(mcs, lanes, drives)
+    dut, events, writes = _bare_run(mcs, lanes, drives)      # dut: the configuration
     groups = mcs // lanes
     per_step = writes.reshape(-1, groups)[:, 0]
     gaps = np.diff(per_step)
@@ -138,7 +139,7 @@ def test_cycles_per_step_and_per_sample(mcs, lanes):
     assert per_step[100] - per_step[50] == dut.cycles_per_sample
     assert dut.cycles_per_step == (groups if groups > WRITE_STAGE else groups + WRITE_STAGE)
     assert dut.cycles_per_cycle == 50 * dut.cycles_per_step
-    np.testing.assert_equal(events, MCArrayModel(mcs=mcs, hold=50, rinse=0).run(drives).events)
+    np.testing.assert_equal(events, MCArrayModel(MCArrayConfig(mcs=mcs, hold=50, rinse=0)).run(drives).events)
 
 
 def test_held_back_spikes_are_not_lost():
@@ -148,7 +149,7 @@ def test_held_back_spikes_are_not_lost():
     drives = np.full((2, mcs), F.drive_max)
     _, events, writes = _bare_run(mcs, 1, drives, hold=100, rinse=50,
                                   ready=lambda c: int((c // 3000) % 2 == 1))
-    expected = MCArrayModel(mcs=mcs, hold=100, rinse=50).run(drives).events
+    expected = MCArrayModel(MCArrayConfig(mcs=mcs, hold=100, rinse=50)).run(drives).events
     assert len(expected) == 2 * 2 * mcs
     np.testing.assert_equal(events, expected)
     assert writes[-1] > 2 * 150 * mcs + 3000       # the array did wait
@@ -165,18 +166,35 @@ def test_held_back_spikes_are_not_lost():
 ])
 def test_parameter_errors(kwargs, exc, text):
     with pytest.raises(exc, match=text):
-        MCArray(**kwargs)
+        MCArrayConfig(**kwargs)
 
 
 def test_sensor_mc_array_errors_and_ports():
     with pytest.raises(ValueError, match="lanes must be a power of two"):
-        SensorMCArray(sensors=3, duplication=4, lanes=8)
+        design(3, 4, lanes=8)
     with pytest.raises(ValueError, match="duplication must be in"):
-        SensorMCArray(sensors=3, duplication=0)
-    plain = SensorMCArray(sensors=2, duplication=4)
-    assert "extra" not in plain.signature.members
-    inhibited = SensorMCArray(sensors=2, duplication=4, lanes=2, inhibition=True)
+        design(3, 0)
+    with pytest.raises(TypeError, match="config must be a SensorMCArrayConfig"):
+        SensorMCArray(MCArrayConfig())
+    plain = SensorMCArray(design(2, 4))
+    assert "extra" not in plain.signature.members and "monitor" not in plain.signature.members
+    inhibited = SensorMCArray(design(2, 4, lanes=2, inhibition=True), monitor=True)
     assert inhibited.signature.members["extra"].signature.members["payload"].shape.length == 2
-    assert inhibited.array.cycles_per_step == 4 + WRITE_STAGE
+    assert "monitor" in inhibited.signature.members
+    assert inhibited.config.array.cycles_per_step == 4 + WRITE_STAGE
     for dut in (plain, inhibited):
         Fragment.get(dut, None)                     # elaborates (and uses) the hierarchy
+
+
+def test_elaboration_leaves_the_component_unchanged():
+    """The state memories are made with the component: elaborating twice gives two designs
+    of the same memories and adds nothing to the component."""
+    dut = MCArray(MCArrayConfig(mcs=8, lanes=2, hold=50, rinse=0))
+
+    def own():                      # the component's attributes, not Amaranth's bookkeeping
+        return {k: v for k, v in vars(dut).items() if not k.startswith("_MustUse")}
+
+    before = (dut.state_memories, own())
+    Fragment.get(dut, None)
+    Fragment.get(dut, None)
+    assert dut.state_memories == before[0] and own() == before[1]

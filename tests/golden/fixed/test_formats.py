@@ -186,7 +186,7 @@ def test_lif_phase_agrees_with_the_float_neuron():
 
 
 def test_thresholds_match_the_model_table():
-    """MODEL.md section 6: rheobase 6.7855, phase boundaries 7.020/7.021 ... 42.604/42.605."""
+    """docs/model.md section 6: rheobase 6.7855, phase boundaries 7.020/7.021 ... 42.604/42.605."""
     table = phase_thresholds()
     assert (table.top_phase, table.levels) == (17, 16)
     bounds = [6.7855, 7.0205, 7.5085, 8.2375, 9.1935, 10.3585, 11.7135, 13.2395, 14.9235,

@@ -1,5 +1,5 @@
 """The fixed-point time-stepped MC array model: equivalence with the phase quantizer, an
-independent integer transcription of MODEL.md section 4 (refractory counter included), the
+independent integer transcription of docs/model.md section 4 (refractory counter included), the
 voltage bounds with extreme extra currents, drive banks, readouts and errors."""
 
 import numpy as np
@@ -7,15 +7,17 @@ import pytest
 
 from hetq.golden.fixed.formats import CYCLE, DEFAULT_FORMAT, FixedFormat, gamma_rom
 from hetq.golden.fixed.neuron import lif_phase, phase_thresholds
-from hetq.golden.fixed.mc_array import MCArrayModel, cycle_phases, drive_transfers, window_phases
-from hetq.golden.fixed.quantizer import QuantizerModel
-from hetq.sim.stimulus import edge_samples, initial_weights, random_samples
+from hetq.golden.fixed.mc_array import (MCArrayConfig, MCArrayModel, cycle_phases,
+                                        drive_transfers, window_phases)
+from hetq.golden.fixed.quantizer import QuantizerConfig, QuantizerModel
+from hetq.sim.normaliser.stimulus import edge_samples, random_samples
+from hetq.sim.quantizer.stimulus import initial_weights
 
 F = DEFAULT_FORMAT
 
 
 def reference_run(drives, extra, hold, rinse):
-    """MODEL.md section 4 transcribed literally for integer codes, one MC and one step at a
+    """docs/model.md section 4 transcribed literally for integer codes, one MC and one step at a
     time: the refractory *counter* (+50 at a fire, -1 per step, cleared at the release)."""
     n, mcs = drives.shape
     window = hold + rinse
@@ -44,8 +46,8 @@ def reference_run(drives, extra, hold, rinse):
 
 def quantizer_drives(seed, duplication, n=120):
     rng = np.random.default_rng(seed)
-    q = QuantizerModel(sensors=8, duplication=duplication,
-                       weights=initial_weights(8, duplication, F, rng))
+    config = QuantizerConfig(sensors=8, duplication=duplication)
+    q = QuantizerModel(config, weights=initial_weights(config, rng))
     s = np.concatenate([edge_samples(8, F), random_samples(rng, n, 8, F)])
     return q.process(s)
 
@@ -54,7 +56,7 @@ def quantizer_drives(seed, duplication, n=120):
 def test_spike_phase_equals_the_quantizer_phase(duplication):
     out = quantizer_drives(duplication, duplication)
     n, mcs = out.drive.shape
-    model = MCArrayModel(mcs=mcs, hold=250, rinse=50)
+    model = MCArrayModel(MCArrayConfig(mcs=mcs, hold=250, rinse=50))
     res = model.run(out.drive)
     np.testing.assert_equal(window_phases(res.events, samples=n, mcs=mcs), out.phase)
     every = cycle_phases(res.events, samples=n, mcs=mcs)
@@ -67,11 +69,11 @@ def test_every_threshold_and_its_neighbours():
     t = phase_thresholds(F).thresholds
     drives = np.unique(np.clip(np.concatenate([t - 1, t, t + 1, [0, F.drive_max]]), 0,
                                F.drive_max))
-    res = MCArrayModel(mcs=drives.size, hold=50, rinse=0).run(drives[None, :])
+    res = MCArrayModel(MCArrayConfig(mcs=drives.size, hold=50, rinse=0)).run(drives[None, :])
     np.testing.assert_equal(window_phases(res.events, samples=1, mcs=drives.size, hold=50,
                                           rinse=0)[0], lif_phase(drives))
     table = phase_thresholds(F)
-    q = QuantizerModel(sensors=1, duplication=1, table=table)
+    q = QuantizerModel(QuantizerConfig(sensors=1, duplication=1), table=table)
     for c, ph in zip(drives, lif_phase(drives)):
         assert ph == (0 if c < t[0] else table.top_phase + 1 - int((c >= t).sum()))
     assert q.table.levels == 16
@@ -88,7 +90,7 @@ def test_matches_the_literal_model_with_a_refractory_counter(inhibition):
         extra = rng.integers(-8 << 16, 8 << 16, (n, hold + rinse, mcs))
         extra[1] = F.current_min
         extra[2] = F.current_max
-    res = MCArrayModel(mcs=mcs, hold=hold, rinse=rinse).run(drives, extra)
+    res = MCArrayModel(MCArrayConfig(mcs=mcs, hold=hold, rinse=rinse)).run(drives, extra)
     events, volts = reference_run(drives, extra, hold, rinse)
     np.testing.assert_equal(res.events, events)
     np.testing.assert_equal(res.voltage, volts)
@@ -105,7 +107,7 @@ def test_extreme_currents_stay_inside_the_array_voltage_format():
     extra = np.zeros((1, 100, 4), dtype=np.int64)
     extra[..., :2] = fmt.current_min
     extra[..., 2:] = fmt.current_max
-    res = MCArrayModel(mcs=4, hold=100, rinse=0).run(drives, extra)
+    res = MCArrayModel(MCArrayConfig(mcs=4, hold=100, rinse=0)).run(drives, extra)
     # the deepest voltage comes within 2.5 mV of the bound's target (-164 mV)
     assert res.voltage.min() < -161.5 * 65536
     assert res.voltage.min() >= v_min and res.voltage.max() == fmt.threshold
@@ -115,7 +117,7 @@ def test_extreme_currents_stay_inside_the_array_voltage_format():
 
 def test_every_window_ends_at_rest():
     out = quantizer_drives(3, 4, n=10)
-    res = MCArrayModel(mcs=32, hold=100, rinse=50).run(
+    res = MCArrayModel(MCArrayConfig(mcs=32, hold=100, rinse=50)).run(
         out.drive, np.full((out.drive.shape[0], 150, 32), -3 << 16))
     ends = res.voltage[CYCLE - 1::CYCLE]
     assert (ends == F.rest).all() and not res.refractory[CYCLE - 1::CYCLE].any()
@@ -123,7 +125,7 @@ def test_every_window_ends_at_rest():
 
 
 def test_drive_banks_and_transfers():
-    model = MCArrayModel(mcs=4, hold=50, rinse=0)
+    model = MCArrayModel(MCArrayConfig(mcs=4, hold=50, rinse=0))
     closed = model.load([(0, 5, 0), (3, 7, 0), (9, 1, 0), (1, 2, 1),    # sample 0, bank 0
                          (2, 8, 1),                                       # sample 1, bank 1
                          (0, 6, 1)])                                      # sample 2, bank 0
@@ -135,7 +137,7 @@ def test_drive_banks_and_transfers():
 
 
 def test_step_numbers_continue_and_wrap():
-    model = MCArrayModel(mcs=1, hold=100, rinse=50, step_bits=8)
+    model = MCArrayModel(MCArrayConfig(mcs=1, hold=100, rinse=50, step_bits=8))
     drive = np.array([[F.drive_max]])
     first = model.run(drive).events[:, 0]
     second = model.run(np.repeat(drive, 2, axis=0)).events[:, 0]
@@ -155,11 +157,13 @@ def test_step_numbers_continue_and_wrap():
 ])
 def test_parameter_errors(kwargs, exc, text):
     with pytest.raises(exc, match=text):
-        MCArrayModel(**kwargs)
+        MCArrayConfig(**kwargs)
+    with pytest.raises(TypeError, match="config must be an MCArrayConfig"):
+        MCArrayModel(kwargs)
 
 
 def test_input_errors():
-    model = MCArrayModel(mcs=2, hold=50, rinse=0)
+    model = MCArrayModel(MCArrayConfig(mcs=2, hold=50, rinse=0))
     with pytest.raises(ValueError, match=r"drives must have shape \(samples, 2\)"):
         model.run(np.zeros((1, 3), dtype=np.int64))
     with pytest.raises(ValueError, match="drive codes must lie in"):

@@ -1,4 +1,4 @@
-"""The model of the hardware quantizer (golden/quantizer.py): hand cases, table writes, and
+"""The model of the hardware quantizer (golden/fixed/quantizer.py): hand cases, table writes, and
 fidelity to the float model."""
 
 import numpy as np
@@ -6,9 +6,9 @@ import pytest
 
 from hetq.golden.fixed.formats import DEFAULT_FORMAT
 from hetq.golden.fixed.neuron import phase_thresholds
-from hetq.golden.fixed.quantizer import weight_table
+from hetq.golden.fixed.quantizer import (QuantizerConfig, QuantizerModel, fixed_mc_phases,
+                                         quantize, stream_records, weight_table)
 from hetq.golden.network.model import Network
-from hetq.golden.fixed.quantizer import QuantizerModel, fixed_mc_phases, quantize, stream_records
 from hetq.golden.network.synth import SynthConfig, synthesize
 from hetq.golden.network.weights import WeightSpec, data_blind_weights
 from hetq.fidelity import phase_level
@@ -22,7 +22,7 @@ def codes(*weights):
 
 
 def test_one_hot_sample_hand_phases():
-    """x = 1 on sensor 0: c = w, read off MODEL.md section 6."""
+    """x = 1 on sensor 0: c = w, read off docs/model.md section 6."""
     s = np.array([[65535, 0]])
     w = codes(25.0, 7.0, 6.0, 100.0, 3.0, 3.0, 3.0, 3.0)      # D = 4, two sensors
     out = quantize(s, w, TABLE, 4)
@@ -44,7 +44,7 @@ def test_stream_records_layout():
 
 
 def test_writes_apply_between_samples_in_order():
-    model = QuantizerModel(sensors=2, duplication=1, weights=codes(25.0, 25.0))
+    model = QuantizerModel(QuantizerConfig(sensors=2, duplication=1), weights=codes(25.0, 25.0))
     s = [65535, 0]
     rec = model.run([("sample", s), ("weight", 0, 0), ("sample", s),
                      ("threshold", 0, 0), ("sample", s)])
@@ -61,18 +61,37 @@ def test_writes_apply_between_samples_in_order():
 ])
 def test_model_errors(call, text):
     with pytest.raises(ValueError, match=text):
-        call(QuantizerModel(sensors=2, duplication=4))
+        call(QuantizerModel(QuantizerConfig(sensors=2, duplication=4)))
+
+
+def test_writes_beyond_the_table_are_dropped():
+    """6 MCs: the weight port carries addresses 0..7, and 6 and 7 are dropped (as the RTL
+    drops them; tests/hdl/test_quantizer.py makes such writes on the RTL)."""
+    model = QuantizerModel(QuantizerConfig(sensors=2, duplication=3), weights=codes(*[25.0] * 6))
+    before = model.weights.copy()
+    assert model.write_weight(6, 123) is False and model.write_weight(7, 0) is False
+    np.testing.assert_equal(model.weights, before)
+    assert model.write_weight(5, 123) is True and model.weights[5] == 123
+    with pytest.raises(ValueError, match=r"weight address 8 out of range \[0, 8\)"):
+        model.write_weight(8, 0)
 
 
 @pytest.mark.parametrize("kwargs, exc, text", [
-    ({"sensors": 0, "duplication": 4}, ValueError, "sensors must be >= 1, not 0"),
+    ({"sensors": 0, "duplication": 4}, ValueError, "sensors must be in [1, 64], not 0"),
     ({"sensors": 2, "duplication": 2.0}, TypeError, "duplication must be an integer"),
-    ({"sensors": 2, "duplication": 2, "weights": [1, 2, 3]}, ValueError, "expected \\(4,\\)"),
     ({"sensors": 2, "duplication": 2, "fmt": "UQ"}, TypeError, "fmt must be a FixedFormat"),
 ])
-def test_model_parameter_errors(kwargs, exc, text):
-    with pytest.raises(exc, match=text):
-        QuantizerModel(**kwargs)
+def test_config_parameter_errors(kwargs, exc, text):
+    with pytest.raises(exc) as e:
+        QuantizerConfig(**kwargs)
+    assert text in str(e.value)
+
+
+def test_model_parameter_errors():
+    with pytest.raises(ValueError, match=r"weights must be 4 integer codes .* got shape \(3,\)"):
+        QuantizerModel(QuantizerConfig(sensors=2, duplication=2), weights=[1, 2, 3])
+    with pytest.raises(TypeError, match="config must be a QuantizerConfig, not dict"):
+        QuantizerModel({"sensors": 2})
 
 
 def test_weights_that_do_not_fit_are_reported():

@@ -6,7 +6,7 @@ from hetq.golden.network.lif import (
 )
 from hetq.golden.network.model import Network
 
-# MODEL.md section 6: (c just inside the lower edge of a phase interval, expected phase).
+# docs/model.md section 6: (c just inside the lower edge of a phase interval, expected phase).
 PHASE_EDGES = [
     (6.78, 0), (6.79, 17), (7.02, 17), (7.03, 16), (7.50, 16), (7.51, 15), (8.23, 15),
     (8.24, 14), (9.19, 14), (9.20, 13), (10.35, 13), (10.36, 12), (11.71, 12), (11.72, 11),

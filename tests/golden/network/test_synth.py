@@ -27,7 +27,7 @@ def test_session_shape_and_permutation(session):
     x, y, info = synthesize(SynthConfig(session=session))
     assert x.shape == (128, 8) and x.min() >= 0
     np.testing.assert_equal(y, np.repeat(np.arange(1, 9), 16))
-    np.testing.assert_equal(info["permutation"], [3, 6, 5, 0, 2, 4, 1, 7])  # MODEL.md 11.5
+    np.testing.assert_equal(info["permutation"], [3, 6, 5, 0, 2, 4, 1, 7])  # docs/model.md 11.5
     again, _, _ = synthesize(SynthConfig(session=session))
     np.testing.assert_equal(x, again)
 

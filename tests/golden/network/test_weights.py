@@ -20,7 +20,7 @@ def test_uniform_weights_d4():
 
 def test_uniform_weights_d8():
     w = data_blind_weights(WeightSpec("uniform", 8), sensors=2)
-    expect = [25, 29.12, 34.86, 43.42, 57.57, 85.37, 165.09, 2500]  # MODEL.md section 5.2
+    expect = [25, 29.12, 34.86, 43.42, 57.57, 85.37, 165.09, 2500]  # docs/model.md section 5.2
     np.testing.assert_allclose(column(w, 8), np.tile(expect, 2), atol=0.005)
     # 1/space is evenly spaced on [0.01, 1]
     np.testing.assert_allclose(np.diff(25 / column(w, 8)[:8][::-1]), 0.99 / 7, rtol=1e-6)
@@ -59,7 +59,9 @@ def test_column_weights_rejects(bad, message):
     ({"gain": -1.0}, "gain must be in"),
     ({"payload": float("nan")}, "payload must be in"),
     ({"limit": 0.0}, "limit must be in"),
-    ({"smoothing": -0.5}, "smoothing must be >= 0"),
+    ({"smoothing": -0.5}, r"smoothing must be in \[0, 1\]"),
+    ({"smoothing": 1.01}, r"smoothing must be in \[0, 1\]"),
+    ({"smoothing": 10.0}, r"smoothing must be in \[0, 1\]"),
 ])
 def test_weight_spec_rejects(kwargs, message):
     with pytest.raises(ValueError, match=message):

