@@ -24,9 +24,11 @@ arguments but without the estimator's per-call input checks, which are about 90 
 14-42 samples. That module is private to scikit-learn: :func:`libsvm_matches_sklearn` checks
 on a small problem that it still gives what ``SVC`` gives, the first time the solver is used in
 a process, and the solver falls back to ``"sklearn"`` with a warning if not. The grid search
-also skips fits whose outcome is already determined: a gamma whose kernels equal the previous
-gamma's to the last bit gives the same models, and a grid point whose accuracy, even if its
-remaining splits scored 100 %, stays below the best point found so far cannot be chosen.
+of the default solver (:func:`best_parameters`) also skips fits whose outcome cannot change the
+choice: a gamma whose kernels equal the previous gamma's to the last bit gives the same models;
+a grid point that scores the highest accuracy each split allows wins outright; a point whose
+accuracy, even with the highest accuracy on its remaining splits, stays below the best point's
+cannot be chosen. :func:`grid_search` fits every point (the reference; tested to agree).
 """
 
 import random
