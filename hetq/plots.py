@@ -6,7 +6,7 @@ from .experiment import CONDITIONS
 from .protocol import utilisation
 
 __all__ = ["plot_accuracy", "plot_sd_utilisation", "plot_utilisation", "plot_raster",
-           "plot_array_raster"]
+           "plot_array_raster", "plot_paper"]
 
 LAYERS = (("mc", "MC"), ("gc", "GC"))
 
@@ -57,6 +57,58 @@ def plot_accuracy(summary, path):
 def plot_sd_utilisation(summary, path):
     """SD of per-sample utilisation (mean over folds) against D."""
     _grid(summary, "SD of utilisation", "util_sd", path, "SD of utilisation (% points)")
+
+
+def plot_paper(cells, path):
+    """Our results (solid, filled) next to the published ones (dashed, open; error bars = fold
+    SDs) against D; rows = sessions, columns = MC/GC accuracy and SD of utilisation. Red
+    rings mark cells further apart than the published fold SD; ET accuracy is drawn as
+    horizontal lines (grey band: the published value ± its SD). ``cells``:
+    :func:`hetq.paper.compare`."""
+    from .paper import METRICS
+    plt = _plt()
+    metrics = ("mc_acc", "gc_acc", "mc_util_sd", "gc_util_sd")
+    sessions = list(dict.fromkeys(c.session for c in cells))
+    fig, axes = plt.subplots(len(sessions), 4, figsize=(17, 3.8 * len(sessions)),
+                             squeeze=False)
+    names = [c.name for c in CONDITIONS.values()]
+    for i, s in enumerate(sessions):
+        et = next((c for c in cells if c.session == s and c.condition == "ET"), None)
+        for j, m in enumerate(metrics):
+            ax = axes[i, j]
+            for k, name in enumerate(names):
+                sel = sorted((c for c in cells if c.session == s and c.condition == name
+                              and c.metric == m), key=lambda c: c.duplication)
+                if not sel:
+                    continue
+                d = np.array([c.duplication for c in sel], dtype=float)
+                ax.errorbar(d, [c.ours for c in sel], yerr=[c.ours_sd for c in sel],
+                            color=f"C{k}", marker="o", capsize=3, label=f"{name} (hetq)")
+                ax.errorbar(d * 1.07, [c.paper for c in sel], yerr=[c.paper_sd for c in sel],
+                            color=f"C{k}", marker="o", mfc="white", ls="--", capsize=3,
+                            label=f"{name} (paper)")
+                off = [c for c in sel if not c.agrees]
+                if off:
+                    ax.scatter([c.duplication for c in off], [c.ours for c in off], s=180,
+                               facecolors="none", edgecolors="red", lw=1.5, zorder=5)
+            if et is not None and m.endswith("acc"):
+                ax.axhspan(et.paper - et.paper_sd, et.paper + et.paper_sd, color="0.93",
+                           zorder=0)
+                ax.axhline(et.paper, color="k", ls="--", lw=1, label="ET (paper)")
+                ax.axhline(et.ours, color="k", lw=1, label="ET (hetq)")
+            ax.set_xscale("log", base=2)
+            ds = sorted({c.duplication for c in cells if c.session == s and c.duplication})
+            if ds:
+                ax.set_xticks(ds, [str(d) for d in ds])
+                ax.set_xlim(ds[0] / 1.5, ds[-1] * 1.5)
+            ax.set(title=f"{s}: {METRICS[m]}", xlabel="duplication D")
+            ax.grid(alpha=0.3)
+        axes[i, 0].legend(fontsize=7, ncol=2)
+    fig.suptitle("hetq (solid) against the published tables (dashed); red rings: further "
+                 "apart than the published fold SD")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def plot_utilisation(records, path, duplication):

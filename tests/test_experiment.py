@@ -85,6 +85,7 @@ def test_experiment_cli_on_drift_files(tmp_path, capsys):
     for f in ("summary.csv", "folds.csv", "jobs.csv", "accuracy.png", "sd_utilisation.png",
               "utilisation.png", "raster.png"):
         assert (out / f).stat().st_size > 0, f
+    assert not (out / "paper.csv").exists() and "published" not in text  # not the paper's data
     head, row = (out / "summary.csv").read_text().splitlines()[:2]
     assert head.startswith("session,condition,duplication,folds,mc_acc")
     assert float(row.split(",")[4]) > 60  # MC accuracy on 3 separable classes
@@ -114,3 +115,21 @@ def test_fixed_point_mc_model_matches_float_within_noise():
     assert abs(recs["fixed"]["gc_util_mean"] - recs["float"]["gc_util_mean"]) < 1
     with pytest.raises(ValueError, match="model must be one of float, fixed"):
         ex.ExperimentConfig(model="analog")
+
+
+def test_solvers_give_identical_records_on_sampled_jobs():
+    # The libsvm solver against the scikit-learn reference (one SVC per fit) on a sample of
+    # real jobs: every chosen C and gamma, accuracy and utilisation the same.
+    from hetq.bench import same_records
+    session = ex.paper_sessions(["concentration"])[0]
+    config = ex.ExperimentConfig(conditions=("homogeneous", "adaptive"), duplications=(4, 8))
+    todo = ex.plan([session], config)
+    rng = np.random.default_rng(12)
+    sample = [todo[i] for i in rng.choice(len(todo), 3, replace=False)]
+    sample.append(next(j for j in todo if j.condition == "et"))
+    reference = ex.ExperimentConfig(**{**config.__dict__, "solver": "sklearn"})
+    for job in sample:
+        fast, ref = ex.run_job(job, session, config), ex.run_job(job, session, reference)
+        assert same_records(fast, ref), ex.job_key(job)
+        assert {"et_c", "et_gamma"} <= set(fast) if job.condition == "et" else \
+            {"mc_c", "mc_gamma", "gc_c", "gc_gamma"} <= set(fast)

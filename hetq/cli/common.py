@@ -3,6 +3,7 @@ progress bar. Command groups import this module and the library, never each othe
 
 import argparse
 import sys
+import time
 from contextlib import contextmanager
 
 __all__ = ["CommandError", "progress", "int_at_least", "positive_int", "non_negative_int",
@@ -16,15 +17,85 @@ class CommandError(Exception):
     """An error to report as one line and a non-zero exit."""
 
 
+#: Seconds between two progress lines when stderr is not a terminal (a log file, a pipe).
+LOG_INTERVAL = 10.0
+
+
 @contextmanager
-def progress(total, desc, quiet, unit="sample"):
-    """A tqdm bar on stderr (none with ``quiet``); yields its ``update``."""
-    from tqdm import tqdm
-    bar = tqdm(total=total, desc=desc, unit=unit, disable=quiet, file=sys.stderr, leave=False)
+def progress(total, desc, quiet, unit="sample", *, stream=None, interval=LOG_INTERVAL):
+    """Progress on stderr (or ``stream``); yields its ``update(n=1)``. Nothing with ``quiet``.
+
+    On a terminal a tqdm bar; otherwise (a log file, a pipe, a batch job) one plain line at
+    the start, at most one line per ``interval`` seconds, and one at the end."""
+    stream = sys.stderr if stream is None else stream
+    if quiet:
+        yield lambda n=1: None
+        return
+    if _is_terminal(stream):
+        from tqdm import tqdm
+        bar = tqdm(total=total, desc=desc, unit=unit, file=stream, leave=False)
+        try:
+            yield bar.update
+        finally:
+            bar.close()
+        return
+    lines = _LineProgress(total, desc, unit, stream, interval)
     try:
-        yield bar.update
+        yield lines.update
     finally:
-        bar.close()
+        lines.close()
+
+
+def _is_terminal(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _LineProgress:
+    """Progress as whole lines: ``desc: 120/848 jobs (14%), 35 s, about 3 min 20 s left``."""
+
+    def __init__(self, total, desc, unit, stream, interval, clock=time.monotonic):
+        self.total, self.desc, self.unit, self.stream = total, desc, unit, stream
+        self.interval, self.clock = interval, clock
+        self.n = 0
+        self.start = self.last = clock()
+        self._write()
+
+    def update(self, n=1):
+        self.n += n
+        now = self.clock()
+        if now - self.last >= self.interval:
+            self.last = now
+            self._write()
+
+    def close(self):
+        if self.n != getattr(self, "_written", None):
+            self._write()
+
+    def _write(self):
+        elapsed = self.clock() - self.start
+        text = f"{self.desc}: {self.n}"
+        if self.total:
+            text += f"/{self.total} {self.unit}s ({100 * self.n / self.total:.0f}%)"
+        else:
+            text += f" {self.unit}s"
+        text += f", {_duration(elapsed)}"
+        if self.total and 0 < self.n < self.total:
+            text += f", about {_duration(elapsed * (self.total - self.n) / self.n)} left"
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        self._written = self.n
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def int_at_least(minimum):

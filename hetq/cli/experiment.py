@@ -1,7 +1,6 @@
 """``hetq experiment`` and ``hetq bench``: the paper's evaluation grid and speed figures."""
 
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -9,14 +8,16 @@ import numpy as np
 
 from ..golden.network.model import validate_samples
 from ..golden.network.synth import NOISE_VARIANTS, SESSIONS
-from .common import add_text_options, positive_int, seed_int
+from ..protocol import SOLVERS
+from .common import CommandError, add_text_options, positive_int, progress, seed_int
 
 __all__ = ["add_commands"]
 
 
 #: Files ``hetq experiment`` writes into its output folder.
-EXPERIMENT_OUTPUTS = ("summary.csv", "folds.csv", "jobs.csv", "accuracy.png",
-                      "sd_utilisation.png", "utilisation.png", "raster.png")
+EXPERIMENT_OUTPUTS = ("summary.csv", "folds.csv", "jobs.csv", "jobs.json", "accuracy.png",
+                      "sd_utilisation.png", "utilisation.png", "raster.png", "paper.csv",
+                      "paper.png")
 #: Samples per class of the synthetic sessions (2 shots x 8 folds, docs/model.md section 11).
 SYNTH_PER_CLASS = 16
 #: Test samples per class the separability needs (2 halves x 4 folds, docs/model.md section 12).
@@ -110,7 +111,9 @@ def cmd_experiment(args):
     from .. import experiment as ex
     from ..plots import plot_accuracy, plot_raster, plot_sd_utilisation, plot_utilisation
 
+    _check_run_options(args)
     grid = dict(ex.QUICK) if args.quick else {}
+    grid["solver"] = args.solver
     if args.duplication:
         grid["duplications"] = tuple(args.duplication)
     if args.folds:
@@ -129,31 +132,87 @@ def cmd_experiment(args):
     print(f"{len(jobs)} jobs: sessions {', '.join(s.name for s in sessions)}; conditions "
           f"{', '.join(config.conditions)}; D {', '.join(map(str, config.duplications))}; "
           f"{config.folds} folds; seed {config.seed}; {config.model} MC model", flush=True)
-    from tqdm import tqdm
-    t0 = time.perf_counter()
-    with tqdm(total=len(jobs), desc="experiment", unit="job", file=sys.stderr,
-              disable=args.quiet) as bar:
-        records = ex.run_experiment(sessions, config, jobs=args.jobs, progress=bar.update)
-    elapsed = time.perf_counter() - t0
+    records, elapsed, resumed = _run_jobs(args, sessions, config, out, len(jobs))
     summary = ex.summarise(records, config)
     print()
     for line in ex.format_summary(summary):
         print(line)
     ex.write_csv(summary, out / "summary.csv")
     ex.write_csv(ex.fold_table(records), out / "folds.csv")
-    ex.write_csv(sorted(records, key=lambda r: (r["session"], r["condition"], r["duplication"],
-                                                r["gain"] or 0, r["fold"])),
-                 out / "jobs.csv", columns=["session", "condition", "duplication", "gain", "fold",
-                                            *ex.METRICS, "et_acc"])
     plot_accuracy(summary, out / "accuracy.png")
     plot_sd_utilisation(summary, out / "sd_utilisation.png")
     d_show = config.duplications[0]
     plot_utilisation(records, out / "utilisation.png", d_show)
     examples, labels = ex.example_readouts(sessions[0], config, d_show)
     plot_raster(examples, labels, out / "raster.png")
-    print(f"\n{len(jobs)} jobs in {elapsed:.1f} s with {args.jobs or os.cpu_count()} processes; "
-          f"wrote summary.csv, folds.csv, jobs.csv, accuracy.png, sd_utilisation.png, "
-          f"utilisation.png, raster.png to {out}")
+    written = ["summary.csv", "folds.csv", "jobs.csv", "accuracy.png", "sd_utilisation.png",
+               "utilisation.png", "raster.png"]
+    if not args.data:
+        written += _paper_comparison(summary, config, args, out)
+    where = (f"on the Dask cluster {args.scheduler}" if args.scheduler else
+             f"with {args.jobs or os.cpu_count()} processes")
+    ran = f"{len(jobs) - resumed} jobs" + (f" ({resumed} more resumed from jobs.csv)"
+                                           if resumed else "")
+    print(f"\n{ran} in {elapsed:.1f} s {where}; wrote {', '.join(written)} to {out}")
+
+
+def _check_run_options(args):
+    """Options of where and how the jobs run (--scheduler, --jobs, --resume)."""
+    from ..experiment import parse_scheduler
+    if args.scheduler is not None:
+        parse_scheduler(args.scheduler)
+        if args.jobs is not None:
+            raise ValueError("--jobs sets the local process pool; with --scheduler the "
+                             "cluster's workers run the jobs (local:N sets their number)")
+
+
+def _run_jobs(args, sessions, config, out, total):
+    """Run the experiment's jobs, appending each to OUT/jobs.csv as it finishes (resuming an
+    earlier run's jobs.csv with --resume). Returns (records, seconds, jobs resumed)."""
+    from .. import experiment as ex
+    log = ex.JobLog(out, ex.run_parameters(sessions, config), resume=args.resume)
+    resumed = len(log.records)
+    if args.resume:
+        print(f"resuming: {resumed} of {total} jobs already in {log.path}" if log.records else
+              f"--resume: no earlier jobs in {out}, starting from the first", flush=True)
+    elif log.path.exists():
+        print(f"{log.path} of an earlier run will be replaced (--resume would continue it)",
+              flush=True)
+    t0 = time.perf_counter()
+    try:
+        with progress(total - resumed, "experiment", args.quiet, unit="job") as step:
+            records = ex.run_experiment(sessions, config, jobs=args.jobs, progress=step,
+                                        scheduler=args.scheduler, done=log.records,
+                                        on_record=log.append)
+    except KeyboardInterrupt:
+        log.close()
+        raise CommandError(f"interrupted; the finished jobs are in {log.path}: run the same "
+                           f"command with --resume to continue") from None
+    except BaseException:
+        log.close()
+        raise
+    log.close(records)
+    return records, time.perf_counter() - t0, resumed
+
+
+def _paper_comparison(summary, config, args, out):
+    """Print ours next to the published tables, write paper.csv and paper.png."""
+    from ..paper import compare, format_comparison, write_comparison
+    from ..plots import plot_paper
+    cells = compare(summary)
+    settings = {"seed": (config.seed, 314), "noise": (args.noise, "config"),
+                "folds": (config.folds, 8), "model": (config.model, "float")}
+    other = [f"{k} {a} (paper: {b})" for k, (a, b) in settings.items() if a != b]
+    print("\nSide by side with the published tables (Moyal et al. 2025; ours, then the "
+          "paper's mean ± fold SD)" + (f"; this run differs from the paper's settings: "
+                                        f"{', '.join(other)}" if other else ""))
+    for line in format_comparison(cells):
+        print(line)
+    if not cells:
+        return []
+    write_comparison(cells, out / "paper.csv")
+    plot_paper(cells, out / "paper.png")
+    return ["paper.csv", "paper.png"]
 
 
 def _data_session(args, config):
@@ -181,10 +240,14 @@ def _data_session(args, config):
 
 
 def check_bench_args(args):
-    """Refuse ``--jobs`` without ``--grid`` (only the grid runs in worker processes)."""
+    """Refuse ``--jobs`` and ``--solvers`` without ``--grid`` (only the grid runs in worker
+    processes and fits SVMs)."""
     if args.jobs is not None and not args.grid:
         raise ValueError("--jobs sets the worker processes of --grid; give --grid or leave "
                          "--jobs out")
+    if args.solvers is not None and not args.grid:
+        raise ValueError("--solvers sets the SVM solvers --grid times; give --grid or leave "
+                         "--solvers out")
 
 
 def cmd_bench(args):
@@ -193,18 +256,10 @@ def cmd_bench(args):
     print("one Concentration fold: calibrate + fit 16 samples, process 112, 300 steps each")
     bench_golden(tuple(args.duplication), repeats=args.repeats, numpy_engine=not args.no_numpy)
     if args.grid:
-        from tqdm import tqdm
-        from .. import experiment as ex
-        config = ex.ExperimentConfig()
-        sessions = ex.paper_sessions()
-        n = len(ex.plan(sessions, config))
-        t0 = time.perf_counter()
-        with tqdm(total=n, desc="full grid", unit="job", file=sys.stderr) as bar:
-            ex.run_experiment(sessions, config, jobs=args.jobs, progress=bar.update)
-        print(f"full grid ({n} jobs: 2 sessions x 4 conditions (Homogeneous x 10 gains) x "
-              f"D 4-32 x 8 folds, SVMs included): {time.perf_counter() - t0:.1f} s with "
-              f"{args.jobs or os.cpu_count()} processes")
-
+        from ..bench import bench_grid
+        print()
+        bench_grid(tuple(args.solvers or SOLVERS), jobs=args.jobs,
+                   progress=lambda total, desc: progress(total, desc, False, unit="job"))
 
 
 def add_commands(sub):
@@ -246,6 +301,15 @@ def add_commands(sub):
     add_text_options(e, "--data samples")
     e.add_argument("-q", "--quiet", action="store_true")
     e.add_argument("-o", "--output", required=True, metavar="DIR")
+    e.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the jobs on Dask: tcp://HOST:8786 (a running scheduler) or "
+                        "local:N (a local cluster of N worker processes); see docs/cluster.md")
+    e.add_argument("--resume", action="store_true",
+                   help="keep the jobs already in DIR/jobs.csv (an interrupted run with the "
+                        "same parameters) and run only the others")
+    e.add_argument("--solver", choices=SOLVERS, default="libsvm",
+                   help="SVM solver: libsvm (default) or sklearn (the reference, one SVC per "
+                        "fit, slower); both give the same results")
     e.set_defaults(func=cmd_experiment)
 
     b = sub.add_parser("bench", help="speed figures")
@@ -254,7 +318,11 @@ def add_commands(sub):
                    metavar="D")
     b.add_argument("--repeats", type=positive_int, default=5)
     b.add_argument("--no-numpy", action="store_true", help="skip the NumPy-engine comparison")
-    b.add_argument("--grid", action="store_true", help="also time the full experiment grid")
+    b.add_argument("--grid", action="store_true",
+                   help="also time the full experiment grid with each solver, side by side, "
+                        "and check that they give the same records")
+    b.add_argument("--solvers", nargs="+", choices=SOLVERS, metavar="SOLVER",
+                   help="with --grid: the solvers to time (default: libsvm sklearn)")
     b.add_argument("--jobs", "-j", type=positive_int,
                    help="with --grid: worker processes (default: cores)")
     b.set_defaults(func=cmd_bench)
