@@ -8,8 +8,8 @@ import numpy as np
 
 from ..golden.network.model import validate_samples
 from ..io import InputError, check_output, load_samples, save_npz
-from .common import (CommandError, add_text_options, positive_int, progress, say,
-                     text_options)
+from .common import (CommandError, add_text_options, non_negative_int, positive_int,
+                     progress, say, text_options)
 
 __all__ = ["add_commands"]
 
@@ -191,6 +191,39 @@ def cmd_sim(args):
         board.stop()
 
 
+def cmd_bench(args):
+    from ..sim.board.bench import bench_link
+    from ..sim.board.verilator import SIM_DIVISOR
+    from .common import system_design
+
+    config, _, _ = system_design(args)
+    print(f"design: {config}", flush=True)
+    runs = [(SIM_DIVISOR, args.samples), (config.uart.divisor, args.board_samples)]
+    rows = []
+    for divisor, n in runs:
+        if n == 0:
+            continue
+        try:
+            with progress(n, f"divisor {divisor}", args.quiet) as update:
+                rows.append(bench_link(config, args.build_dir, samples=n, divisor=divisor,
+                                       progress=update))
+        except RuntimeError as e:
+            raise CommandError(str(e)) from None
+    print(f"{'divisor':>7} {'samples':>7} {'sim samples/s':>13} {'cycles/sample':>13} "
+          f"{'bound':>8} {'link use':>8}   latency, cycles (min-max of each request alone)")
+    for r in rows:
+        lat = ", ".join(f"{name} {min(t)}-{max(t)}" for name, t in r.latency.items())
+        print(f"{r.divisor:>7} {r.samples:>7} {r.samples_per_s:>13.1f} "
+              f"{r.cycles_per_sample:>13.0f} {r.bound_cycles:>8.0f} {100 * r.efficiency:>7.1f}%"
+              f"   {lat}")
+    for r in rows:
+        if r.divisor == config.uart.divisor:
+            print(f"on the board ({config.clock_hz / 1e6:g} MHz, {config.baud} baud): "
+                  f"{r.board_samples_per_s:,.0f} samples/s of the link's "
+                  f"{config.link_samples_per_s():,.0f} ({100 * r.efficiency:.1f}%), with a host "
+                  f"that keeps {config.slots} requests in flight")
+
+
 def _link_options(p):
     p.add_argument("--port", required=True, metavar="URL",
                    help="a serial device (/dev/ttyUSB1), socket://HOST:PORT (the simulated "
@@ -225,6 +258,20 @@ def add_commands(subparsers):
     s.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
     s.add_argument("--build-dir", default="build/board-sim", metavar="DIR")
     s.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("bench", help="link figures on the simulated board: its speed, the "
+                                     "link's use and the reply latency")
+    p.add_argument("--board", choices=["icebreaker", "ulx3s"], default="icebreaker")
+    p.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D")
+    p.add_argument("--baud", type=positive_int, default=None)
+    p.add_argument("--clock", type=float, default=None, metavar="MHZ")
+    p.add_argument("--samples", type=non_negative_int, default=400,
+                   help=f"samples at the simulation's divisor ({SIM_DIVISOR}; default 400)")
+    p.add_argument("--board-samples", type=non_negative_int, default=100,
+                   help="samples with the UART at the board's own divisor (default 100)")
+    p.add_argument("--build-dir", default="build/board-sim", metavar="DIR")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_bench, weights=None)          # random tables are loaded
 
     for name, helptext, func in (("info", "the board's design and table hash", cmd_info),
                                  ("status", "the link's counters", cmd_status)):

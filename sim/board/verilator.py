@@ -60,8 +60,9 @@ _HARNESS = r"""// The simulated board: the system's Verilog with its UART pins b
 
 // figures for benchmarks, printed on SIGUSR1: clock cycles so far, and the cycles from the
 // end of a request's delimiter on rx to the next start bit on tx (the device's latency)
-static volatile sig_atomic_t report = 0;
+static volatile sig_atomic_t report = 0, finish = 0;
 static void on_usr1(int) { report = 1; }
+static void on_term(int) { finish = 1; }
 
 static long arg(int argc, char** argv, const char* name, long fallback) {
     std::string key = std::string("+") + name + "=";
@@ -76,6 +77,9 @@ int main(int argc, char** argv) {
     const long divisor = arg(argc, argv, "divisor", @DIVISOR@);
     V@TOP@* top = new V@TOP@;
     signal(SIGUSR1, on_usr1);
+    struct sigaction term {};
+    term.sa_handler = on_term;                     // no SA_RESTART: a wait in accept() ends
+    sigaction(SIGTERM, &term, nullptr);
     uint64_t lat_sum = 0, lat_n = 0, lat_min = ~0ull, lat_max = 0, delimiter_end = 0;
     bool waiting_reply = false;
     uint8_t current = 0;
@@ -115,7 +119,7 @@ int main(int argc, char** argv) {
     int rx_state = 0, rx_count = 0, rx_bits = 0;   // tx pin decoder: 0 idle, 1 data, 2 stop
     uint32_t rx_shift = 0;
     long quiet = 0;
-    for (uint64_t cycle = 0;; cycle++) {
+    for (uint64_t cycle = 0; !finish; cycle++) {
         if (cs < 0) {
             cs = accept(ls, nullptr, nullptr);
             if (cs < 0) continue;
@@ -166,8 +170,8 @@ int main(int argc, char** argv) {
             frame >>= 1;
             frame_bits--;
             frame_count = divisor;
-            if (frame_bits == 0 && current == 0 && rx_state == 0 && !waiting_reply) {
-                delimiter_end = cycle;                 // a frame's last byte has been sent
+            if (frame_bits == 0 && current == 0 && rx_state == 0) {
+                delimiter_end = cycle;                 // the latest delimiter has been sent
                 waiting_reply = true;
             }
         }
@@ -199,6 +203,9 @@ int main(int argc, char** argv) {
             }
         }
     }
+    top->final();                                  // SIGTERM: a clean exit
+    delete top;
+    return 0;
 }
 """
 
@@ -290,9 +297,11 @@ class SimulatedBoard:
         return self
 
     def figures(self):
-        """``(cycles, latencies, mean latency, min, max)`` so far: clock cycles simulated,
-        and the cycles from the end of a request's delimiter to the next reply's start bit
-        (measured only when the device was not sending already)."""
+        """What the harness measured so far, as a dict: ``cycles`` (clock cycles simulated),
+        and over the replies that started while the line to the host was idle, ``replies``,
+        ``latency_total``, ``latency_min``, ``latency_max``: cycles from the end of the
+        latest delimiter sent to the device to the reply's start bit (the last request
+        byte to the first reply bit, for a request sent alone)."""
         import signal
 
         self.process.send_signal(signal.SIGUSR1)
@@ -300,7 +309,8 @@ class SimulatedBoard:
         if not line or line[0] != "CYCLES":
             raise RuntimeError(f"the simulated board gave no figures: {line}")
         cycles, n, total, lo, hi = (int(v) for v in (line[1], *line[3:7]))
-        return cycles, n, (total / n if n else 0.0), lo, hi
+        return {"cycles": cycles, "replies": n, "latency_total": total, "latency_min": lo,
+                "latency_max": hi}
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:

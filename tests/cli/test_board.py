@@ -197,3 +197,18 @@ def test_program_with_no_board_plugged_in(tmp_path, capsys):
     assert main(["program", str(tmp_path / "top.bin"), "--board", "icebreaker"]) == 1
     err = out_of(capsys)[1]
     assert "no programmer found for the icebreaker (is it plugged in?)" in err, err
+
+
+@pytest.mark.slow
+def test_bench_prints_the_link_figures(tmp_path, capsys):
+    """``hetq board bench`` on a small design: a row per divisor, never faster than the
+    bound, and the board's samples/s. (The link's use is checked on the built design in
+    tests/sim/test_board.py; on one this small the simulation outruns the Python client.)"""
+    assert main(["board", "bench", "-D", "4", "--samples", "40", "--board-samples", "10",
+                 "--build-dir", str(tmp_path), "-q"]) == 0
+    out, _ = out_of(capsys)
+    rows = re.findall(r"^\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+([\d.]+)%", out, re.M)
+    assert [(int(d), int(n)) for d, n, *_ in rows] == [(4, 40), (16, 10)]
+    for *_, cycles, bound, use in rows:
+        assert int(cycles) >= int(bound) and 0 < float(use) <= 100.0
+    assert re.search(r"on the board \(48 MHz, 3000000 baud\): [\d,]+ samples/s", out)

@@ -124,3 +124,31 @@ def test_a_flood_beyond_the_window_is_counted_and_nothing_is_lost(small_board):
     overruns = after["slot_overruns"] - before["slot_overruns"]
     assert overruns > 0
     assert overruns == b.stats.timeouts             # every dropped request was noticed
+
+
+def test_wire_bytes_is_the_longest_cobs_frame():
+    from cobs import cobs
+
+    from hetq.sim.board.bench import wire_bytes
+
+    rng = np.random.default_rng(3)
+    for n in [*range(0, 600), 1000, 1016]:
+        nonzero = bytes(rng.integers(1, 256, n, dtype=np.uint8))
+        assert wire_bytes(n) == len(cobs.encode(nonzero)) + 1
+        mixed = bytes(rng.integers(0, 256, n, dtype=np.uint8))
+        assert len(cobs.encode(mixed)) + 1 <= wire_bytes(n)
+
+
+def test_link_figures_of_the_built_design(paper_board):
+    """The link carries samples at >= 90 % of what the baud rate and the reply's size allow
+    (and never faster: the reply's bits must all cross the line), and a request alone is
+    answered in a fixed number of cycles."""
+    from hetq.sim.board.bench import measure_link
+
+    board, config, _ = paper_board
+    r = measure_link(board, config, samples=60, repeats=3)
+    assert r.cycles >= r.samples * r.bound_cycles
+    assert r.efficiency >= 0.9
+    assert set(r.latency) == {"STATUS", "INFO", "SAMPLE"}
+    for name, times in r.latency.items():
+        assert len(set(times)) == 1 and times[0] > 0, (name, times)
