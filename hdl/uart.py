@@ -36,8 +36,11 @@ class _BitTimer:
             m.d.sync += Cat(self.value, self.tick).eq(Cat(self.value, C(0, 1)) - 1)
 
     def wait(self, cycles):
-        """Tick ``cycles`` (>= 2) cycles from now."""
-        self._m.d.sync += [self.value.eq(cycles - 2), self.tick.eq(0)]
+        """Tick ``cycles`` (>= 1) cycles from now."""
+        if cycles == 1:                                # the tick stays (or goes) high
+            self._m.d.sync += self.tick.eq(1)
+        else:
+            self._m.d.sync += [self.value.eq(cycles - 2), self.tick.eq(0)]
 
 
 class _UARTPart(CheckedComponent):

@@ -35,13 +35,29 @@ def small_board(tmp_path_factory):
     board.stop()
 
 
+def _built_board(tmp_path_factory, board, seed):
+    from hetq.boards.operations import board_config
+
+    config = board_config(board)
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(0, 1 << config.quantizer.fmt.weight_bits, config.quantizer.mcs)
+    return _sim_board(tmp_path_factory, config, weights)
+
+
 @pytest.fixture(scope="session")
 def paper_board(tmp_path_factory):
-    """A running simulated board of the built design (8 x 32, 250 + 50-step windows) with
-    random weights."""
-    config = SystemConfig()
-    rng = np.random.default_rng(32)
-    weights = rng.integers(0, 1 << 20, config.quantizer.mcs)
-    board, sim, w = _sim_board(tmp_path_factory, config, weights)
+    """A running simulated board of the design ``hetq build system --board icebreaker``
+    builds (8 x 32, 250 + 50-step windows) with random weights."""
+    board, sim, w = _built_board(tmp_path_factory, "icebreaker", 32)
     yield board, sim, w
     board.stop()
+
+
+@pytest.fixture(scope="session")
+def ulx3s_board(tmp_path_factory):
+    """A running simulated board of the design ``hetq build system --board ulx3s`` builds,
+    with random weights."""
+    board, sim, w = _built_board(tmp_path_factory, "ulx3s", 33)
+    yield board, sim, w
+    board.stop()
+

@@ -154,6 +154,9 @@ def random_script(rng, config, frames, *, skews=(-0.02, 0.0, 0.02), gap=0.5,
     enough for the receiver to be looking for a start bit again."""
     check_instance("config", config, UARTConfig)
     d, h = config.divisor, config.half
+    if glitch and h < 2:
+        raise ValueError(f"no glitch is shorter than half a bit at divisor {d}: "
+                         "pass glitch=0")
     items, bit = [], bit_units(config)
     recover = (h + 3) * UNITS
     for k in range(check_int("frames", frames, 0)):
