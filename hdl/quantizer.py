@@ -596,23 +596,33 @@ latency`)."""
         m.d.sync += writable.eq(~busy & ~self.i.valid
                                 & (self.weight_w.valid | self.threshold_w.valid
                                    | self.weight_r.valid | self.threshold_r.valid))
+        # No write is taken while a read is in flight: its RAM read may come a cycle or two
+        # after it was taken, and a write to the address in that cycle would be a collision
+        # (undefined with `no_rw_check`); the write waits for the read's data to be taken.
+        write_ok = Signal()
         m.d.comb += [
-            self.weight_w.ready.eq(writable), self.threshold_w.ready.eq(writable),
+            write_ok.eq(writable & ~reading),
+            self.weight_w.ready.eq(write_ok), self.threshold_w.ready.eq(write_ok),
             w_wr.addr.eq(self.weight_w.payload.addr), w_wr.data.eq(self.weight_w.payload.data),
-            w_wr.en.eq(self.weight_w.valid & writable & (self.weight_w.payload.addr < n)),
+            w_wr.en.eq(self.weight_w.valid & write_ok & (self.weight_w.payload.addr < n)),
             t_wr.addr.eq(self.threshold_w.payload.addr),
             t_wr.data.eq(self.threshold_w.payload.data),
-            t_wr.en.eq(self.threshold_w.valid & writable
+            t_wr.en.eq(self.threshold_w.valid & write_ok
                        & (self.threshold_w.payload.addr < levels)),
         ]
 
         # -- table reads, in the same window, after every write offered, one at a time: a
         # weight read runs the multiplier (w * 1, out of P), a threshold read goes through
-        # `tq_n` and `d`; the request is registered, the RAM read a cycle later
-        read_ok = Signal()
+        # `tq_n` and `d`; the request is registered, the RAM read a cycle later. Whether a
+        # read may be taken is registered (`read_clear`: in the cycle before, no write was
+        # offered, no read taken or in flight), so that the request ports see two gates to
+        # the read's registers, not the read state's logic. A write first offered in the
+        # cycle a read is taken goes in with it; the read, a cycle later, sees it.
+        read_ok, read_clear = Signal(), Signal()
+        m.d.sync += read_clear.eq(~self.weight_w.valid & ~self.threshold_w.valid & ~mul
+                                  & ~reading & ~r_issue & ~t_issue)
         m.d.comb += [
-            read_ok.eq(writable & ~self.weight_w.valid & ~self.threshold_w.valid & ~mul
-                       & ~reading),
+            read_ok.eq(writable & read_clear),
             self.weight_r.ready.eq(read_ok),
             self.threshold_r.ready.eq(read_ok & ~self.weight_r.valid),
             r_issue.eq(self.weight_r.valid & read_ok),

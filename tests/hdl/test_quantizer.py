@@ -257,3 +257,65 @@ def test_table_reads_between_samples(datapath):
     assert got == want and want[5] == 1234 and want[24:32] == [0] * 8
     assert records == phases
     np.testing.assert_equal(np.array(taps), normalise(stim.samples[:3]))
+
+
+@datapaths
+@pytest.mark.parametrize("kind", ["weight", "threshold"])
+@pytest.mark.parametrize("lag", [-1, 0, 1, 2, 3])
+def test_a_write_offered_around_a_read_of_its_address(datapath, kind, lag):
+    """A read and a write of the same entry offered ``lag`` cycles apart (the write first for
+    -1): the read gives the old code if it was taken before the write, else the new one, and
+    the write is applied either way (a second read sees it)."""
+    from hetq.sim.kit.amaranth_sim import simulate
+
+    cfg = config(2, 2, datapath=datapath)
+    table = phase_thresholds()
+    old, new, addr = (1234, 4321, 3) if kind == "weight" else (int(table.thresholds[5]), 99, 5)
+    weights = np.full(cfg.mcs, old)
+    dut = PhaseQuantizer(cfg, weights=weights)
+    wport = dut.weight_w if kind == "weight" else dut.threshold_w
+    rport, dport = ((dut.weight_r, dut.weight_d) if kind == "weight"
+                    else (dut.threshold_r, dut.threshold_d))
+    taken, reads = {}, []
+
+    async def transfer(ctx, port, edge):
+        """Hold ``port`` valid until it is taken; the clock edge count after it."""
+        ctx.set(port.valid, 1)
+        while True:
+            *_, ready = await ctx.tick().sample(port.ready)      # as the edge saw it
+            edge += 1
+            if ready:
+                ctx.set(port.valid, 0)
+                return edge
+
+    async def reader(ctx):
+        edge = 0
+        if lag < 0:
+            await ctx.tick().repeat(-lag)
+            edge -= lag
+        for _ in range(2):
+            ctx.set(rport.payload, addr)
+            edge = await transfer(ctx, rport, edge)
+            taken.setdefault("read", edge)
+            ctx.set(dport.ready, 1)
+            while True:
+                *_, valid, value = await ctx.tick().sample(dport.valid, dport.payload)
+                edge += 1
+                if valid:
+                    break
+            ctx.set(dport.ready, 0)
+            reads.append(int(value))
+            await ctx.tick().repeat(3)
+            edge += 3
+
+    async def writer(ctx):
+        edge = 0
+        if lag > 0:
+            await ctx.tick().repeat(lag)
+            edge += lag
+        ctx.set(wport.payload, {"addr": addr, "data": new})
+        taken["write"] = await transfer(ctx, wport, edge)
+
+    simulate(dut, [reader, writer])
+    first = old if taken["read"] < taken["write"] else new
+    assert reads == [first, new], (taken, reads)
