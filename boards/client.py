@@ -21,7 +21,7 @@ from ..golden.fixed.link import (EVENTS_PER_FRAME, Cmd, COUNTERS, FrameError, St
                                  request, split_frames, unpack_bits, unpack_codes)
 from ..golden.fixed.mc_array import MCArrayConfig
 from ..golden.fixed.normaliser import check_sensor_ints, to_sensor_ints
-from ..golden.fixed.quantizer import QuantizerConfig, weight_table
+from ..golden.fixed.quantizer import DATAPATHS, QuantizerConfig, weight_table
 from ..golden.fixed.system import SystemConfig, info_fields
 
 __all__ = ["Board", "LinkError", "LinkStats", "BoardInfo", "config_from_info",
@@ -73,8 +73,11 @@ def config_from_info(fields):
                       weight_int=fields["weight_int"], weight_frac=fields["weight_frac"],
                       drive_int=fields["drive_int"], drive_frac=fields["drive_frac"],
                       current_int=fields["current_int"])
+    if not 0 <= fields["datapath"] < len(DATAPATHS):
+        raise FrameError(f"info reply names datapath {fields['datapath']}; this client knows "
+                         f"{', '.join(f'{k} ({d})' for k, d in enumerate(DATAPATHS))}")
     q = QuantizerConfig(sensors=fields["sensors"], duplication=fields["duplication"], fmt=fmt,
-                        norm_lanes=fields["norm_lanes"])
+                        norm_lanes=fields["norm_lanes"], datapath=DATAPATHS[fields["datapath"]])
     a = MCArrayConfig(mcs=fields["mcs"], lanes=fields["lanes"], hold=fields["hold"],
                       rinse=fields["rinse"], fmt=fmt, step_bits=fields["step_bits"],
                       inhibition=bool(fields["inhibition"]))

@@ -16,15 +16,19 @@ from .client import config_from_info, sensor_codes
 __all__ = ["BOARD_DEFAULTS", "board_config", "read_tables", "tables_hash", "run_samples",
            "BoardComparison", "compare_results"]
 
-#: Per board: the PLL clock (MHz) and the largest D that fits with the MC array.
-BOARD_DEFAULTS = {"icebreaker": {"clock_mhz": 48.0}, "ulx3s": {"clock_mhz": 100.0}}
+#: Per board: the PLL clock (MHz) and the quantizer's datapath (docs/quantizer.md).
+BOARD_DEFAULTS = {"icebreaker": {"clock_mhz": 48.0, "datapath": "pipelined"},
+                  "ulx3s": {"clock_mhz": 100.0, "datapath": "pipelined"}}
 
 
-def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=None):
+def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=None,
+                 datapath=None):
     """The :class:`SystemConfig` ``hetq build system`` builds for ``board`` (and ``hetq board
     sim`` simulates): 8 sensors x D = 32 by default, the board's PLL clock (the frequency the
-    PLL makes nearest ``clock_mhz``), 3 Mbaud. ValueError for an unknown board, a clock the
-    PLL cannot make or a baud rate the clock cannot meet."""
+    PLL makes nearest ``clock_mhz``), 3 Mbaud, the board's quantizer datapath
+    (:data:`BOARD_DEFAULTS`; the normaliser lanes are the fewest that keep up with it).
+    ValueError for an unknown board or datapath, a clock the PLL cannot make or a baud rate
+    the clock cannot meet."""
     from .top import board_pll
 
     if board not in BOARD_DEFAULTS:
@@ -33,6 +37,7 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     mhz = defaults["clock_mhz"] if clock_mhz is None else clock_mhz
     clock = round(board_pll(board, mhz * 1e6).f_out)
     q = {k: v for k, v in (("duplication", duplication), ("sensors", sensors)) if v is not None}
+    q["datapath"] = defaults["datapath"] if datapath is None else datapath
     kwargs = {} if baud is None else {"baud": baud}
     return SystemConfig(quantizer=QuantizerConfig(**q), clock_hz=clock, **kwargs)
 

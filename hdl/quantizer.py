@@ -60,6 +60,22 @@ def _tree_sum(terms):
     return terms[0]
 
 
+class _RegisteredRead:
+    """A synchronous read of ``memory``: ``addr`` and ``en`` in; ``data`` the entry at the
+    address of the last cycle with ``en``, held otherwise. Made of an asynchronous read port
+    and a data register, which Yosys merges into the block RAM's synchronous read honouring
+    the memory's ``no_rw_check`` attribute (for Amaranth's own synchronous port it would
+    emulate read-before-write: a delayed write and a bypass)."""
+
+    def __init__(self, m, memory, name):
+        port = memory.read_port(domain="comb")
+        self.addr = port.addr
+        self.en = Signal(name=f"{name}_en")
+        self.data = Signal(memory.shape, name=f"{name}_data", reset_less=True)
+        with m.If(self.en):
+            m.d.sync += self.data.eq(port.data)
+
+
 def _check(config, weights, table):
     if not isinstance(config, QuantizerConfig):
         raise TypeError(f"config must be a QuantizerConfig, not {type(config).__name__}")
@@ -167,6 +183,11 @@ latency`)."""
         return self._config.latency
 
     def elaborate(self, platform):
+        if self._config.datapath == "serial":
+            return self._elaborate_serial()
+        return self._elaborate_pipelined()
+
+    def _elaborate_pipelined(self):
         m = Module()
         cfg = self._config
         fmt, n, nsens, dup = cfg.fmt, cfg.mcs, cfg.sensors, cfg.duplication
@@ -386,6 +407,239 @@ latency`)."""
                 for j, t in enumerate(thresholds):
                     with m.Case(j):
                         m.d.sync += td.eq(~t)
+        with m.Elif(self.threshold_d.ready):
+            m.d.sync += td_full.eq(0)
+        return m
+
+    def _elaborate_serial(self):
+        m = Module()
+        cfg = self._config
+        fmt, n, nsens, dup = cfg.fmt, cfg.mcs, cfg.sensors, cfg.duplication
+        table = self._table
+        levels = table.levels
+        xb, wb, db = fmt.x_bits, fmt.weight_bits, fmt.drive_bits
+
+        # -- the tables: weights and thresholds in block RAM ---------------------------------
+        # Each read port is an asynchronous read and a register (with enable), which Yosys
+        # merges into the block RAM's synchronous read. A table is never read and written in
+        # the same cycle with the read data used (writes happen in a window in which only
+        # the table reads run, and a read is taken only in a cycle without a write), so
+        # `no_rw_check` spares the emulation of read-during-write (a delayed write and a
+        # bypass) that Yosys would add otherwise.
+        attrs = {"no_rw_check": 1}
+        m.submodules.weights = wmem = Memory(shape=unsigned(wb), depth=n, attrs=attrs,
+                                             init=[int(w) for w in self._weights])
+        m.submodules.thresholds = tmem = Memory(shape=unsigned(db), depth=levels, attrs=attrs,
+                                                init=[int(t) for t in table.thresholds])
+        w_rd, w_wr = _RegisteredRead(m, wmem, "w_rd"), wmem.write_port()
+        t_rd, t_wr = _RegisteredRead(m, tmem, "t_rd"), tmem.write_port()
+
+        # -- the sample: one register, shifted down by one sensor after its D MCs ------------
+        xs = Signal(nsens * xb, reset_less=True)
+        loaded = Signal()                              # `xs` holds MCs still to be started
+        row = Signal(range(n))                         # the next MC to start
+        dup_k = Signal(range(dup))
+        final = Signal(init=int(n == 1))               # `row` is the last MC of the sample
+
+        # -- the multiplier: P = (accumulator, multiplier bits), one shift-add step a cycle --
+        # The weight of the next MC is fetched from the RAM (its output is then held) while
+        # the last step of the current one runs. A start loads P with (0, x); each step adds
+        # `wm` (the weight masked by the lowest bit of P, registered a cycle ahead) to the
+        # accumulator and shifts P right by one; after x_bits steps P = w * x exactly.
+        P = Signal(xb + wb, reset_less=True)
+        wm = Signal(wb, reset_less=True)
+        step = Signal(range(xb))
+        mul = Signal()                                 # a multiply is running
+        last_step = Signal()                           # ... and this is its last step
+        fetched = Signal()                             # the RAM output holds the next weight
+        pfull = Signal()                               # P holds an MC's product
+        rmode = Signal()                               # the fetch / multiply / P is a read
+
+        # -- the compare: the drive against every threshold, one a cycle; the output ---------
+        d = Signal(db, reset_less=True)                # the drive (also the threshold read)
+        scan = Signal()                                # reading thresholds 1..levels-1
+        ta = Signal(range(max(levels, 2)))             # threshold address read this cycle
+        rvalid, rlast = Signal(), Signal()             # the RAM output holds a threshold
+        tq_n = Signal(db, reset_less=True)             # the threshold, registered inverted
+        cvalid, clast = Signal(), Signal()             # `tq` holds a threshold to compare
+        reached, glast = Signal(), Signal()            # the compare's result, registered
+        ph = Signal(range(table.top_phase + 2), reset_less=True)
+        hit = Signal(reset_less=True)                  # some threshold was reached
+        ovalid = Signal()
+        cfree = Signal(init=1)                         # the compare and the output are idle
+        o_mc = Signal(range(n))
+        r_req = Signal()                               # a weight read to fetch
+        r_addr = Signal.like(self.weight_r.payload, reset_less=True)
+        t_pend = Signal(3)                             # a threshold read: address, data, tq_n
+        td_full = Signal()
+        t_in_range = Signal()
+
+        writable = Signal()
+        reading = Signal()
+        fetch, r_issue, start, t_issue, handoff = (Signal(name=k) for k in (
+            "fetch", "r_issue", "start", "t_issue", "handoff"))
+        # The control is one or two LUTs deep from flip-flops: `fetched` implies no multiply
+        # is running, the compare side's idleness is registered (a hand-over waits a cycle
+        # after the output was taken), the sensor shift of `xs` follows the start a cycle
+        # later (a sample taken in that cycle has priority: the shift is then not needed).
+        m.d.comb += [
+            reading.eq(rmode | t_pend.any() | td_full),
+            self.i.ready.eq(~loaded & ~writable & ~reading),
+            fetch.eq(loaded & ~fetched & (~mul | last_step)),
+            handoff.eq(pfull & cfree),
+            start.eq(fetched & (rmode | ~pfull | cfree)),
+        ]
+
+        # the sample and the MC counters (advanced when an MC starts)
+        take, shift = Signal(), Signal()
+        m.d.comb += take.eq(self.i.valid & self.i.ready)
+        m.d.sync += shift.eq(start & ~rmode & (dup_k == dup - 1))
+        with m.If(take | shift):                       # one 2:1 choice per bit, with enable
+            m.d.sync += xs.eq(Mux(take, self.i.payload, xs >> xb))
+        with m.If(take):
+            m.d.sync += loaded.eq(1)
+        with m.If(start & ~rmode):
+            with m.If(final):
+                m.d.sync += [loaded.eq(0), row.eq(0), dup_k.eq(0), final.eq(n == 1)]
+            with m.Else():
+                m.d.sync += [row.eq(row + 1), final.eq(row == n - 2)]
+                with m.If(dup_k == dup - 1):
+                    m.d.sync += dup_k.eq(0)
+                with m.Else():
+                    m.d.sync += dup_k.eq(dup_k + 1)
+
+        # fetch, start, steps
+        m.d.comb += [
+            w_rd.en.eq(fetch | r_req),
+            w_rd.addr.eq(Mux(r_req, r_addr, row)),
+        ]
+        with m.If(fetch | r_req):
+            m.d.sync += fetched.eq(1)
+        with m.Elif(start):
+            m.d.sync += fetched.eq(0)
+        w_in_range = Signal(reset_less=True)
+        m.d.sync += r_req.eq(r_issue)
+        with m.If(r_issue):
+            m.d.sync += [r_addr.eq(self.weight_r.payload), rmode.eq(1),
+                         w_in_range.eq(self.weight_r.payload < n)]
+        with m.Elif(self.weight_d.valid & self.weight_d.ready):
+            m.d.sync += rmode.eq(0)
+        # a weight read multiplies by 1 (0 beyond the table): P = w, read out of P
+        first = Mux(rmode, w_in_range, xs[:xb])
+        with m.If(start):
+            m.d.sync += [P.eq(first), wm.eq(Mux(first[0], w_rd.data, 0)), mul.eq(1),
+                         step.eq(0), last_step.eq(xb == 1)]
+        with m.Elif(mul):
+            m.d.sync += [P.eq(Cat(P[1:xb], P[xb:] + wm)), wm.eq(Mux(P[1], w_rd.data, 0)),
+                         step.eq(step + 1), last_step.eq(step == xb - 2)]
+            with m.If(last_step):
+                m.d.sync += [mul.eq(0), last_step.eq(0)]
+                with m.If(~rmode):
+                    m.d.sync += pfull.eq(1)
+        with m.If(handoff):
+            m.d.sync += pfull.eq(0)
+
+        # hand-over: the saturated drive into `d`, then the thresholds, one a cycle: read,
+        # registered, compared
+        lo, hi = fmt.product_shift, fmt.product_shift + db
+        over = P[hi:].any() if len(P) > hi else Const(0)
+        m.d.comb += [t_rd.en.eq(1), t_rd.addr.eq(ta)]
+        m.d.sync += [rvalid.eq(handoff | scan),
+                     rlast.eq(Mux(handoff, levels == 1, scan & (ta == levels - 1))),
+                     tq_n.eq(~t_rd.data), cvalid.eq(rvalid), clast.eq(rlast)]
+        with m.If(handoff):
+            m.d.sync += [d.eq(Mux(over, fmt.drive_max, P[lo:hi])), ph.eq(table.top_phase + 1),
+                         hit.eq(0)]
+            if levels > 1:
+                m.d.sync += [scan.eq(1), ta.eq(1)]
+        with m.Elif(t_pend[2]):
+            m.d.sync += d.eq(Mux(t_in_range, ~tq_n, 0))
+        with m.If(scan):
+            with m.If(ta == levels - 1):
+                m.d.sync += [scan.eq(0), ta.eq(0)]
+            with m.Else():
+                m.d.sync += ta.eq(ta + 1)
+        with m.Elif(t_issue):                          # a threshold read: its address
+            m.d.sync += ta.eq(self.threshold_r.payload)
+        with m.Elif(t_pend[0]):
+            m.d.sync += ta.eq(0)
+        # d >= T is the carry out of d + ~T + 1: no inverter in front of the carry chain
+        ge = (Cat(Const(1, 1), d) + Cat(Const(1, 1), tq_n))[db + 1]
+        # the result is registered before it counts (the carry chain alone nearly fills a
+        # cycle at 48 MHz on the iCE40)
+        m.d.sync += [reached.eq(cvalid & ge), glast.eq(cvalid & clast)]
+        with m.If(reached):
+            m.d.sync += [ph.eq(ph - 1), hit.eq(1)]
+        with m.If(glast):
+            m.d.sync += ovalid.eq(1)
+        with m.Elif(self.o.ready):
+            m.d.sync += ovalid.eq(0)
+        with m.If(ovalid & self.o.ready):
+            m.d.sync += o_mc.eq(Mux(o_mc == n - 1, 0, o_mc + 1))
+        # idle next cycle: no hand-over now, no threshold read or compare left, the output
+        # not waiting (or taken now)
+        m.d.sync += cfree.eq(~handoff & ~scan & ~rvalid & ~(cvalid & clast) & ~glast
+                             & ~(ovalid & ~self.o.ready))
+        m.d.comb += [
+            self.o.valid.eq(ovalid),
+            self.o.payload.mc.eq(o_mc),
+            self.o.payload.drive.eq(d),
+            self.o.payload.phase.eq(Mux(hit, ph, 0)),
+            self.o.payload.last.eq(o_mc == n - 1),
+        ]
+
+        # -- table writes, between samples: straight into the RAMs --------------------------
+        # The window opens (registered) in the cycle after one in which a write or read was
+        # offered, nothing was in flight or waiting on `o`, and no sample was offered.
+        busy = Signal()
+        m.d.comb += busy.eq(loaded | mul | pfull | ~cfree)
+        m.d.sync += writable.eq(~busy & ~self.i.valid
+                                & (self.weight_w.valid | self.threshold_w.valid
+                                   | self.weight_r.valid | self.threshold_r.valid))
+        # No write is taken while a read is in flight: its RAM read may come a cycle or two
+        # after it was taken, and a write to the address in that cycle would be a collision
+        # (undefined with `no_rw_check`); the write waits for the read's data to be taken.
+        write_ok = Signal()
+        m.d.comb += [
+            write_ok.eq(writable & ~reading),
+            self.weight_w.ready.eq(write_ok), self.threshold_w.ready.eq(write_ok),
+            w_wr.addr.eq(self.weight_w.payload.addr), w_wr.data.eq(self.weight_w.payload.data),
+            w_wr.en.eq(self.weight_w.valid & write_ok & (self.weight_w.payload.addr < n)),
+            t_wr.addr.eq(self.threshold_w.payload.addr),
+            t_wr.data.eq(self.threshold_w.payload.data),
+            t_wr.en.eq(self.threshold_w.valid & write_ok
+                       & (self.threshold_w.payload.addr < levels)),
+        ]
+
+        # -- table reads, in the same window, after every write offered, one at a time: a
+        # weight read runs the multiplier (w * 1, out of P), a threshold read goes through
+        # `tq_n` and `d`; the request is registered, the RAM read a cycle later. Whether a
+        # read may be taken is registered (`read_clear`: in the cycle before, no write was
+        # offered, no read taken or in flight), so that the request ports see two gates to
+        # the read's registers, not the read state's logic. A write first offered in the
+        # cycle a read is taken goes in with it; the read, a cycle later, sees it.
+        read_ok, read_clear = Signal(), Signal()
+        m.d.sync += read_clear.eq(~self.weight_w.valid & ~self.threshold_w.valid & ~mul
+                                  & ~reading & ~r_issue & ~t_issue)
+        m.d.comb += [
+            read_ok.eq(writable & read_clear),
+            self.weight_r.ready.eq(read_ok),
+            self.threshold_r.ready.eq(read_ok & ~self.weight_r.valid),
+            r_issue.eq(self.weight_r.valid & read_ok),
+            t_issue.eq(self.threshold_r.valid & self.threshold_r.ready),
+            self.weight_d.valid.eq(rmode & ~r_req & ~fetched & ~mul),
+            self.weight_d.payload.eq(P[:wb]),
+            self.threshold_d.valid.eq(td_full),
+            self.threshold_d.payload.eq(d),
+        ]
+        m.d.sync += t_pend.eq(Cat(t_issue, t_pend[:2]))
+        if levels < 1 << cfg.threshold_addr_bits:
+            with m.If(t_issue):
+                m.d.sync += t_in_range.eq(self.threshold_r.payload < levels)
+        else:
+            m.d.comb += t_in_range.eq(1)               # the port carries no address beyond
+        with m.If(t_pend[2]):
+            m.d.sync += td_full.eq(1)
         with m.Elif(self.threshold_d.ready):
             m.d.sync += td_full.eq(0)
         return m

@@ -173,10 +173,10 @@ class SensorMCArrayConfig(BlockConfig):
     @classmethod
     def make(cls, **kwargs):
         """The configuration from the fields of :class:`QuantizerConfig` (``sensors``,
-        ``duplication``, ``fmt``, ``norm_lanes``) and of :class:`MCArrayConfig` (``lanes``,
+        ``duplication``, ``fmt``, ``norm_lanes``, ``datapath``) and of :class:`MCArrayConfig` (``lanes``,
         ``hold``, ``rinse``, ``step_bits``, ``inhibition``; its ``mcs`` and ``fmt`` are the
         quantizer's). TypeError names an unknown argument."""
-        qkeys = {"sensors", "duplication", "fmt", "norm_lanes"}
+        qkeys = {"sensors", "duplication", "fmt", "norm_lanes", "datapath"}
         akeys = {"lanes", "hold", "rinse", "step_bits", "inhibition"}
         unknown = sorted(set(kwargs) - qkeys - akeys)
         if unknown:

@@ -31,7 +31,7 @@ from .normaliser import (MAX_SENSORS, NormaliserConfig, check_sensor_ints, norma
                          to_sensor_ints)
 
 __all__ = ["QuantizerConfig", "MAX_DUPLICATION", "MAX_OPERAND_BITS", "COMPARE_PIECE",
-           "lanes_for", "weight_table", "drive", "QuantizerModel", "Output", "quantize",
+           "DATAPATHS", "mc_cycles", "lanes_for", "weight_table", "drive", "QuantizerModel", "Output", "quantize",
            "quantize_normalised", "fixed_mc_phases", "stream_records"]
 
 #: The largest duplication factor D.
@@ -40,14 +40,41 @@ MAX_DUPLICATION = 1024
 MAX_OPERAND_BITS = 32
 #: Threshold comparisons are made in pieces of at most this many bits, one stage each.
 COMPARE_PIECE = 6
+#: The quantizer's datapaths: ``"pipelined"`` (one MC per clock) and ``"serial"`` (a shift-add
+#: multiplier and a threshold scan, one MC per :func:`mc_cycles` clocks, for small FPGAs).
+DATAPATHS = ("pipelined", "serial")
 
 
-def lanes_for(sensors, duplication, fmt=DEFAULT_FORMAT):
+def _check_datapath(datapath):
+    if not isinstance(datapath, str):
+        raise TypeError(f"datapath must be a string, one of {', '.join(DATAPATHS)}, not "
+                        f"{datapath!r}")
+    if datapath not in DATAPATHS:
+        raise ValueError(f"datapath must be one of {', '.join(DATAPATHS)}, not {datapath!r}")
+    return datapath
+
+
+def mc_cycles(fmt=DEFAULT_FORMAT, datapath="pipelined"):
+    """Clock cycles per MC of a datapath with nothing stalling: 1 for the pipelined one; for
+    the serial one ``max(x_bits + 1, levels + 4)`` (22 with the default format), the longer of
+    its two overlapped halves: the multiplier (a start cycle and ``x_bits`` shift-add steps,
+    one per input bit; the next weight is fetched during the last step) and the compare (the
+    hand-over of the drive, ``levels`` threshold reads one a cycle, each registered, compared
+    and its result registered, the output taken, a cycle to see the compare idle again)."""
+    fmt = check_format(fmt)
+    if _check_datapath(datapath) == "pipelined":
+        return 1
+    return max(fmt.x_bits + 1, phase_thresholds(fmt).levels + 4)
+
+
+def lanes_for(sensors, duplication, fmt=DEFAULT_FORMAT, datapath="pipelined"):
     """The fewest normaliser lanes (a divisor of ``sensors``) whose period does not exceed the
-    ``sensors * duplication`` cycles the quantizer spends on a sample (all lanes if none)."""
+    ``sensors * duplication * mc_cycles(fmt, datapath)`` cycles the quantizer spends on a
+    sample (all lanes if none): 2 at 8 x 32 with the pipelined datapath, 1 with the serial."""
+    budget = sensors * duplication * mc_cycles(fmt, datapath)
     for lanes in range(1, sensors + 1):
         if sensors % lanes == 0:
-            if NormaliserConfig(sensors, fmt, lanes).period <= sensors * duplication:
+            if NormaliserConfig(sensors, fmt, lanes).period <= budget:
                 return lanes
     return sensors
 
@@ -95,7 +122,8 @@ def drive(weight_codes, x_codes, fmt=None):
 @dataclass(frozen=True)
 class QuantizerConfig(BlockConfig):
     """The phase quantizer: ``sensors * duplication`` MCs, their drive ``c = w*x`` and spike
-    phase, one MC per clock, behind a normaliser of ``norm_lanes`` dividers.
+    phase, one MC per clock (or per :attr:`mc_cycles` clocks with the serial datapath),
+    behind a normaliser of ``norm_lanes`` dividers.
 
     Parameters
     ----------
@@ -108,7 +136,14 @@ class QuantizerConfig(BlockConfig):
         32 bits, the multiplier's operands).
     norm_lanes : int, optional
         Dividers of the normaliser, a divisor of ``sensors``; default the fewest whose period
-        keeps up with the ``S*D`` cycles a sample spends in the quantizer (2 at 8 x 32).
+        keeps up with the cycles a sample spends in the quantizer (:func:`lanes_for`: 2 at
+        8 x 32 with the pipelined datapath, 1 with the serial one).
+    datapath : str
+        ``"pipelined"`` (default): one MC per clock, thresholds in registers compared in
+        parallel, a pipelined multiplier, an output FIFO. ``"serial"``: for small FPGAs, one
+        MC per :attr:`mc_cycles` clocks (22 with the default format), a shift-add multiplier
+        and the thresholds in a block RAM scanned one per clock. Same ports, same results.
+        Shown in the printed form only when it is not the default.
 
     Raises
     ------
@@ -120,9 +155,10 @@ class QuantizerConfig(BlockConfig):
     duplication: int = 32
     fmt: FixedFormat = DEFAULT_FORMAT
     norm_lanes: int | None = None
+    datapath: str = "pipelined"
 
-    #: Output FIFO depth of the quantizer (the issue credits): enough for II = 1 with a ready
-    #: sink; its block RAM part then has 32 entries.
+    #: Output FIFO depth of the pipelined quantizer (the issue credits): enough for II = 1
+    #: with a ready sink; its block RAM part then has 32 entries. The serial datapath has none.
     FIFO_DEPTH = 33
 
     def __post_init__(self):
@@ -135,10 +171,16 @@ class QuantizerConfig(BlockConfig):
             if bits > MAX_OPERAND_BITS:
                 raise ValueError(f"{name} codes of {bits} bits do not fit the multiplier "
                                  f"(at most {MAX_OPERAND_BITS} bits)")
+        datapath = _check_datapath(self.datapath)
         lanes = self.norm_lanes
         if lanes is None:
-            lanes = lanes_for(self.sensors, self.duplication, fmt)
+            lanes = lanes_for(self.sensors, self.duplication, fmt, datapath)
         self._resolve("norm_lanes", NormaliserConfig(self.sensors, fmt, lanes).lanes)
+
+    def __str__(self):
+        text = super().__str__()
+        default = ", datapath=pipelined)"             # the last field: not shown when default
+        return text[:-len(default)] + ")" if text.endswith(default) else text
 
     @property
     def mcs(self):
@@ -173,16 +215,33 @@ class QuantizerConfig(BlockConfig):
         return int(self.table.top_phase).bit_length()
 
     @property
+    def mc_cycles(self):
+        """Clock cycles per MC with nothing stalling (:func:`mc_cycles`): 1 pipelined; serial
+        ``max(x_bits + 1, levels + 4)``, 22 with the default format."""
+        return mc_cycles(self.fmt, self.datapath)
+
+    @property
     def stages(self):
-        """Register stages from issue to the output FIFO: the weight RAM, a register after it,
-        the multiplier inputs, the 16 x 16 products, the products in the fabric, two adders,
-        the drive, one stage per compare piece of :data:`COMPARE_PIECE` bits, the counts."""
-        return 8 + math.ceil(self.fmt.drive_bits / COMPARE_PIECE) + 1
+        """Pipelined: register stages from issue to the output FIFO: the weight RAM, a register
+        after it, the multiplier inputs, the 16 x 16 products, the products in the fabric, two
+        adders, the drive, one stage per compare piece of :data:`COMPARE_PIECE` bits, the
+        counts (13 with the default format). Serial: cycles an MC spends from the fetch of
+        its weight to its result on the output (everything idle): the fetch, the start (the
+        input into the multiplier), ``x_bits`` shift-add steps, the hand-over of the drive
+        to the compare, the first threshold read and its register, ``levels`` compares, the
+        last result's register (42 with the default format)."""
+        fmt = self.fmt
+        if self.datapath == "serial":
+            return 5 + fmt.x_bits + self.levels
+        return 8 + math.ceil(fmt.drive_bits / COMPARE_PIECE) + 1
 
     @property
     def latency(self):
         """Cycles of the bare quantizer from a sample's transfer (everything idle) to its first
-        MC on the output: the input buffer, the issue, :attr:`stages`, two through the FIFO."""
+        MC on the output. Pipelined: the input buffer, the issue, :attr:`stages`, two through
+        the FIFO (17). Serial: the input register, then :attr:`stages` (43)."""
+        if self.datapath == "serial":
+            return 1 + self.stages
         return 2 + self.stages + 2
 
     @property
@@ -191,10 +250,16 @@ class QuantizerConfig(BlockConfig):
         return self.normaliser.latency + self.latency
 
     @property
+    def core_period(self):
+        """Cycles per sample of the bare quantizer, normalised samples back to back, nothing
+        stalling: ``mcs * mc_cycles`` (256 pipelined, 5632 serial at 8 x 32)."""
+        return self.mcs * self.mc_cycles
+
+    @property
     def period(self):
-        """Cycles per sample, raw sensor codes back to back, nothing stalling: the MCs (one per
-        clock) or the normaliser's period, whichever is longer."""
-        return max(self.mcs, self.normaliser.period)
+        """Cycles per sample, raw sensor codes back to back, nothing stalling: the MCs
+        (:attr:`core_period`) or the normaliser's period, whichever is longer."""
+        return max(self.core_period, self.normaliser.period)
 
     def check_weights(self, weights):
         """Initial weight table codes (length ``mcs``, integers in UQ(Iw.Fw)) as int64; all
@@ -214,7 +279,8 @@ class QuantizerConfig(BlockConfig):
     def check_table(self, table):
         """Initial thresholds as a :class:`~.neuron.PhaseTable` (a copy); the format's for
         None. Any codes in the drive range are accepted (the count semantics hold for any
-        table), but the number of levels is the format's (the register count)."""
+        table), but the number of levels is the format's (the register count, which sizes
+        the threshold port and the serial datapath's scan)."""
         if table is None:
             return self.table
         if not isinstance(table, PhaseTable):
@@ -222,6 +288,9 @@ class QuantizerConfig(BlockConfig):
         t = np.asarray(table.thresholds)
         if t.ndim != 1 or t.size < 1 or t.min() < 0 or t.max() > self.fmt.drive_max:
             raise ValueError(f"thresholds must be 1 or more codes in [0, {self.fmt.drive_max}]")
+        if t.size != self.levels:
+            raise ValueError(f"the table has {t.size} thresholds; the format has {self.levels} "
+                             "levels (one register each)")
         if not table.levels <= table.top_phase < 64:
             raise ValueError(f"top_phase {table.top_phase} must be in [levels, 63]")
         return PhaseTable(t.astype(np.int64).copy(), int(table.top_phase))

@@ -21,17 +21,17 @@ from .link import (COUNTERS, EVENTS_PER_FRAME, MAGIC, MAX_FRAME, MIN_REQUEST, VE
                    pack_codes, reply, table_hash)
 from .mc_array import MCArrayConfig, MCArrayModel
 from .normaliser import normalise
-from .quantizer import QuantizerConfig, QuantizerModel
+from .quantizer import DATAPATHS, QuantizerConfig, QuantizerModel
 
 __all__ = ["SystemConfig", "DeviceModel", "INFO_FORMAT", "info_payload", "info_fields"]
 
 #: The info reply's payload after the magic (little endian; see docs/protocol.md).
-INFO_FORMAT = "<BBHHBBHHBBBBBBBBBBBBIIBHBI"
+INFO_FORMAT = "<BBHHBBHHBBBBBBBBBBBBIIBHBBI"
 INFO_FIELDS = ("version", "sensors", "duplication", "mcs", "norm_lanes", "lanes", "hold",
                "rinse", "step_bits", "inhibition", "sensor_bits", "x_frac", "weight_int",
                "weight_frac", "drive_int", "drive_frac", "current_int", "levels", "top_phase",
                "phase_bits", "clock_hz", "baud", "slots", "max_frame", "events_per_frame",
-               "table_hash")
+               "datapath", "table_hash")
 
 
 @dataclass(frozen=True)
@@ -126,14 +126,15 @@ class SystemConfig(BlockConfig):
 
 def info_payload(config, table_hash):
     """The info reply's payload for ``config`` with the given table hash (its last four
-    bytes): the magic, then :data:`INFO_FORMAT`."""
+    bytes): the magic, then :data:`INFO_FORMAT` (``datapath`` as its index in
+    :data:`~.quantizer.DATAPATHS`: 0 pipelined, 1 serial)."""
     q, a, f = config.quantizer, config.array, config.quantizer.fmt
     return MAGIC + struct.pack(
         INFO_FORMAT, VERSION, q.sensors, q.duplication, q.mcs, q.norm_lanes, a.lanes, a.hold,
         a.rinse, a.step_bits, int(a.inhibition), f.sensor_bits, f.x_frac, f.weight_int,
         f.weight_frac, f.drive_int, f.drive_frac, f.current_int, q.levels, q.table.top_phase,
         q.phase_bits, config.clock_hz, config.baud, config.slots, MAX_FRAME, EVENTS_PER_FRAME,
-        table_hash)
+        DATAPATHS.index(q.datapath), table_hash)
 
 
 def info_fields(payload):

@@ -240,6 +240,7 @@ def _link_options(p):
 def add_commands(subparsers):
     """Register ``board`` and its subcommands."""
     from ..sim.board.verilator import SIM_DIVISOR
+    from ..golden.fixed.quantizer import DATAPATHS
 
     board = subparsers.add_parser("board", help="talk to a board (or the simulated board)")
     sub = board.add_subparsers(dest="board_command", required=True, metavar="COMMAND")
@@ -249,6 +250,8 @@ def add_commands(subparsers):
                    help="whose system to simulate (default icebreaker)")
     s.add_argument("--weights", metavar="W.npz", default=None, help="initial tables")
     s.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D")
+    s.add_argument("--datapath", choices=DATAPATHS, default=None,
+                   help="the quantizer's datapath (default: the board's, as `hetq build system`)")
     s.add_argument("--baud", type=positive_int, default=None,
                    help="the board's baud rate (default 3000000); the simulation runs the UART "
                         "at --divisor instead")

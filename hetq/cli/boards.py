@@ -14,7 +14,8 @@ __all__ = ["add_commands"]
 #: Options of ``hetq build`` and the blocks they belong to.
 BUILD_OPTIONS = {
     "--sensors": ("quantizer",), "--duplication": ("quantizer", "system"),
-    "--norm-lanes": ("quantizer",), "--sensor-bits": ("quantizer",), "--mcs": ("mc-array",),
+    "--norm-lanes": ("quantizer",), "--sensor-bits": ("quantizer",),
+    "--datapath": ("quantizer", "system"), "--mcs": ("mc-array",),
     "--lanes": ("mc-array",), "--hold": ("mc-array",), "--rinse": ("mc-array",),
     "--inhibition": ("mc-array",), "--weights": ("system",), "--baud": ("system",),
     "--clock": ("system",),

@@ -148,10 +148,11 @@ def given(args, names):
 
 def quantizer_config(args):
     """The :class:`~hetq.golden.fixed.quantizer.QuantizerConfig` of the options ``--sensors``,
-    ``--duplication``, ``--norm-lanes`` and ``--sensor-bits`` (defaults: the config's)."""
+    ``--duplication``, ``--norm-lanes``, ``--sensor-bits`` and ``--datapath`` (defaults: the
+    config's)."""
     from ..golden.fixed.quantizer import QuantizerConfig
 
-    kwargs = given(args, ("sensors", "duplication", "norm_lanes"))
+    kwargs = given(args, ("sensors", "duplication", "norm_lanes", "datapath"))
     if args.sensor_bits is not None:
         kwargs["fmt"] = sensor_format(args.sensor_bits)
     return QuantizerConfig(**kwargs)
@@ -177,9 +178,9 @@ def mc_array_config(args):
 
 
 def add_quantizer_options(parser):
-    """``--sensors``, ``--duplication``/``-D``, ``--norm-lanes`` and ``--sensor-bits`` (each
-    None unless given; the help shows the configuration's default)."""
-    from ..golden.fixed.quantizer import QuantizerConfig
+    """``--sensors``, ``--duplication``/``-D``, ``--norm-lanes``, ``--sensor-bits`` and
+    ``--datapath`` (each None unless given; the help shows the configuration's default)."""
+    from ..golden.fixed.quantizer import DATAPATHS, QuantizerConfig
 
     d = QuantizerConfig()
     parser.add_argument("--sensors", type=positive_int, default=None,
@@ -189,9 +190,15 @@ def add_quantizer_options(parser):
     parser.add_argument("--norm-lanes", type=positive_int, default=None, metavar="N",
                         help="normaliser dividers, a divisor of --sensors (default: the fewest "
                              f"that keep up with the quantizer, {d.norm_lanes} at "
-                             f"{d.sensors} x {d.duplication})")
+                             f"{d.sensors} x {d.duplication} pipelined, "
+                             f"{QuantizerConfig(datapath='serial').norm_lanes} serial)")
     parser.add_argument("--sensor-bits", type=positive_int, default=None,
                         help=f"bits of a sensor code (default {d.fmt.sensor_bits})")
+    serial = QuantizerConfig(datapath="serial")
+    parser.add_argument("--datapath", choices=DATAPATHS, default=None,
+                        help=f"the quantizer's datapath (default {d.datapath}): pipelined, one "
+                             f"MC per clock; serial, {serial.mc_cycles} clocks per MC at the "
+                             f"default format, for small FPGAs (about a fifth of the logic)")
 
 
 def add_mc_array_options(parser, *, mcs=False):
@@ -273,7 +280,7 @@ def add_system_options(parser):
 
 def system_design(args):
     """``(SystemConfig, weight codes or None, PhaseTable or None)`` of ``--board``,
-    ``--duplication``, ``--weights``, ``--baud``, ``--clock``."""
+    ``--duplication``, ``--datapath``, ``--weights``, ``--baud``, ``--clock``."""
     from ..boards.operations import board_config, read_tables
 
     duplication = args.duplication
@@ -285,9 +292,9 @@ def system_design(args):
                              f"D = {d}")
         duplication = d
         config = board_config(args.board, duplication=d, sensors=sensors,
-                              clock_mhz=args.clock, baud=args.baud)
+                              clock_mhz=args.clock, baud=args.baud, datapath=args.datapath)
         _, weights, table, _, _ = read_tables(args.weights, config)
     else:
         config = board_config(args.board, duplication=duplication, clock_mhz=args.clock,
-                              baud=args.baud)
+                              baud=args.baud, datapath=args.datapath)
     return config, weights, table

@@ -31,7 +31,11 @@ _TB = CLOCK + SOURCES_DECL + """  wire [{ow}-1:0] o_payload;
 
   {top} dut (
     .clk(clk), .rst(rst),
-""" + SOURCES_PORTS + """    .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready)
+""" + SOURCES_PORTS + """    .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready),
+    // the table read ports are idle (not floating: an X there would stop the design)
+    .weight_r__payload({{{rw}{{1'b0}}}}), .weight_r__valid(1'b0), .weight_d__ready(1'b0),
+    .threshold_r__payload({{{trw}{{1'b0}}}}), .threshold_r__valid(1'b0),
+    .threshold_d__ready(1'b0)
   );
 
   initial begin
@@ -91,6 +95,7 @@ def run_file_bench(stim, *, simulator="icarus", seed=1, stall=0.0, build_dir,
     o_layout = output_layout(config)
     tb = _TB.format(module="hetq_file_bench", top=top, ow=Shape.cast(o_layout).width,
                     n_alloc=alloc(capacity), nw_alloc=alloc(capacity), mcs=config.mcs,
+                    rw=config.weight_addr_bits, trw=config.threshold_addr_bits,
                     **widths)
     cmd = compile_bench(dut_v, tb, build_dir, simulator, module="hetq_file_bench",
                         prefix="file_bench")

@@ -53,9 +53,9 @@ class Stimulus:
 
     @property
     def period(self):
-        """The design's cycles per sample back to back: the sensor quantizer's period, or one
-        cycle per MC for the bare quantizer."""
-        return self.config.mcs if self.normalised else self.config.period
+        """The design's cycles per sample back to back: the sensor quantizer's period, or the
+        bare quantizer's (:attr:`~hetq.golden.fixed.quantizer.QuantizerConfig.core_period`)."""
+        return self.config.core_period if self.normalised else self.config.period
 
 
 @dataclass

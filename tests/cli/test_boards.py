@@ -60,7 +60,8 @@ def test_report_shows_mc_array_rates(tmp_path, capsys):
     (["--mcs", 96, "--lanes", 64], "lanes must be a power of two that divides mcs (96), not 64"),
     (["--hold", 60], "hold must be a multiple of 50 steps, not 60"),
     (["--mcs", 70000], "mcs must be in [1, 65536], not 70000"),
-    (["-D", 4], "--duplication applies to quantizer, not mc-array"),
+    (["-D", 4], "--duplication applies to quantizer and system, not mc-array"),
+    (["--datapath", "serial"], "--datapath applies to quantizer and system, not mc-array"),
 ])
 def test_build_mc_array_bad_sizes(tmp_path, argv, message):
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -21,16 +21,19 @@ pytestmark = pytest.mark.skipif(not icarus_available(),
                                 reason="Icarus Verilog is not installed (make iverilog)")
 
 
-@pytest.mark.parametrize("duplication, n", [(4, 40), (8, 24), (16, 16), (32, 10)])
-def test_cocotb_sensor_quantizer(tmp_path, duplication, n):
-    stim = make_stimulus(100 + duplication, n, config(8, duplication))
+@pytest.mark.parametrize("duplication, n, datapath", [
+    (4, 40, "pipelined"), (8, 24, "pipelined"), (16, 16, "pipelined"), (32, 10, "pipelined"),
+    (4, 12, "serial")])
+def test_cocotb_sensor_quantizer(tmp_path, duplication, n, datapath):
+    stim = make_stimulus(100 + duplication, n, config(8, duplication, datapath=datapath))
     res = run_cocotb(stim, seed=duplication, stall=0.25, build_dir=tmp_path)
     np.testing.assert_equal(res.records, expected_records(stim, res.order))
     assert len(res.records) == n * 8 * duplication
 
 
-def test_cocotb_phase_quantizer(tmp_path):
-    stim = make_stimulus(5, 40, config(3, 5), normalised=True)
+@pytest.mark.parametrize("datapath, n", [("pipelined", 40), ("serial", 12)])
+def test_cocotb_phase_quantizer(tmp_path, datapath, n):
+    stim = make_stimulus(5, n, config(3, 5, datapath=datapath), normalised=True)
     res = run_cocotb(stim, seed=9, stall=0.3, build_dir=tmp_path)
     np.testing.assert_equal(res.records, expected_records(stim, res.order))
 
@@ -47,8 +50,9 @@ def test_a_wrong_expectation_fails_the_bench(tmp_path):
                           {"HETQ_BENCH": str(tmp_path / "bench.npz")})
 
 
-def test_file_bench_icarus(tmp_path):
-    stim = make_stimulus(3, 300, config(8, 8))
+@pytest.mark.parametrize("datapath, n", [("pipelined", 300), ("serial", 60)])
+def test_file_bench_icarus(tmp_path, datapath, n):
+    stim = make_stimulus(3, n, config(8, 8, datapath=datapath))
     res = run_file_bench(stim, simulator="icarus", seed=11, stall=0.2, build_dir=tmp_path)
     np.testing.assert_equal(res.records, expected_records(stim, res.order))
     assert sum(kind == "write" for kind, _ in res.order) == len(stim.writes)

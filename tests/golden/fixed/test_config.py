@@ -52,10 +52,28 @@ def test_mc_array_cycle_figures():
     QuantizerConfig(fmt=FixedFormat(sensor_bits=8)), MCArrayConfig(mcs=64, lanes=4, hold=100,
                                                                    inhibition=True),
     SensorMCArrayConfig.make(sensors=4, duplication=8, lanes=2, rinse=0),
+    QuantizerConfig(datapath="serial"),
+    SensorMCArrayConfig.make(sensors=2, duplication=4, datapath="serial"),
 ])
 def test_round_trip_through_json(config):
     again = type(config).from_dict(json.loads(config.to_json()))
     assert again == config and hash(again) == hash(config)
+
+
+def test_the_datapath_is_part_of_the_configuration():
+    """Serialised always, printed when not the default; the serial datapath's cycle figures
+    and normaliser lanes differ, the pipelined one's are as before."""
+    serial, pipelined = QuantizerConfig(datapath="serial"), QuantizerConfig()
+    assert serial != pipelined and hash(serial) != hash(pipelined)
+    assert json.loads(serial.to_json())["datapath"] == "serial"
+    assert json.loads(pipelined.to_json())["datapath"] == "pipelined"
+    assert str(serial).endswith("norm_lanes=1, datapath=serial)")
+    assert str(pipelined).endswith("norm_lanes=2)")
+    assert (pipelined.mc_cycles, pipelined.stages, pipelined.latency) == (1, 13, 17)
+    assert (serial.mc_cycles, serial.stages, serial.latency) == (22, 42, 43)
+    assert serial.period == 256 * 22 and pipelined.period == 256
+    with pytest.raises(ValueError, match="datapath must be one of pipelined, serial, not 'x'"):
+        QuantizerConfig.from_dict({"datapath": "x"})
 
 
 def test_from_dict_is_strict():

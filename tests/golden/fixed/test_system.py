@@ -57,6 +57,23 @@ def test_info_describes_the_build():
     f = info_fields(payload)
     assert (f["sensors"], f["duplication"], f["mcs"], f["hold"], f["slots"]) == (4, 4, 16, 50, 4)
     assert f["table_hash"] == table_hash(np.zeros(16), 24, m.quantizer.table.thresholds, 22)
+    assert f["datapath"] == 0
+
+
+def test_info_names_the_datapath_and_the_client_reads_it_back():
+    from hetq.boards.client import config_from_info
+    from hetq.golden.fixed.link import FrameError
+
+    for code, datapath in enumerate(("pipelined", "serial")):
+        c = SystemConfig(quantizer=QuantizerConfig(sensors=4, duplication=4, datapath=datapath),
+                         array=MCArrayConfig(mcs=16, hold=50))
+        [(_, _, _, payload)] = ask(DeviceModel(c), 1, Cmd.INFO)
+        f = info_fields(payload)
+        assert f["datapath"] == code
+        assert config_from_info(f) == c
+    with pytest.raises(FrameError, match="info reply names datapath 2; this client knows "
+                                         "0 \\(pipelined\\), 1 \\(serial\\)"):
+        config_from_info({**f, "datapath": 2})
 
 
 def test_sample_reply_is_the_quantizer():
