@@ -81,8 +81,10 @@ def config_from_info(fields):
     a = MCArrayConfig(mcs=fields["mcs"], lanes=fields["lanes"], hold=fields["hold"],
                       rinse=fields["rinse"], fmt=fmt, step_bits=fields["step_bits"],
                       inhibition=bool(fields["inhibition"]))
+    if fields["rasters"] not in (0, 1):
+        raise FrameError(f"info reply names rasters {fields['rasters']}, not 0 or 1")
     return SystemConfig(quantizer=q, array=a, clock_hz=fields["clock_hz"], baud=fields["baud"],
-                        slots=fields["slots"])
+                        slots=fields["slots"], rasters=bool(fields["rasters"]))
 
 
 def sensor_codes(samples, fmt):
@@ -371,7 +373,12 @@ class Board:
 
     def raster(self, sample):
         """The spike events of one sample through the MC array: int64 (spikes, 2) of (step
-        within the window, MC), ordered by step then MC."""
+        within the window, MC), ordered by step then MC. LinkError, before anything is sent,
+        for a board built without the MC array."""
+        if not self.config.rasters:
+            raise LinkError("this board was built without the MC array (no rasters): "
+                            "rasters need a system built with it (the ULX3S's, or "
+                            "`--rasters`), or the simulated board of one")
         _, reqs = self._sample_requests(np.atleast_2d(sample), Cmd.RASTER)
         parts = self.transact(reqs)[0]
         events = []

@@ -136,11 +136,14 @@ class BuildReport:
         if self.block == "system":
             out.append(f"  clock {p['clock_hz'] / 1e6:g} MHz (PLL), UART {p['baud']} baud "
                        f"(divisor {p['divisor']}), {p['slots']} request slots")
-            out.append(f"  link: up to {p['link_samples_per_s']:,.0f} samples/s (a "
-                       f"{p['sample_reply_bytes']}-byte reply per sample); rasters: "
-                       f"{p['cycles_per_sample']:,} cycles per window")
-            if p.get("fits") is False:
-                out.append(f"  {p.get('fit_note', '')}")
+            out.append(f"  quantizer datapath {p.get('datapath', 'pipelined')}; link: up to "
+                       f"{p['link_samples_per_s']:,.0f} samples/s (a "
+                       f"{p['sample_reply_bytes']}-byte reply per sample)")
+            if p.get("rasters", True):
+                out.append(f"  rasters: {p['cycles_per_sample']:,} cycles per window")
+            else:
+                out.append("  rasters: none (built without the MC array; " + p.get(
+                    "note", "RASTER requests are answered as unknown commands") + ")")
         rates = self.rates()
         if rates is not None:
             p = self.params
@@ -204,6 +207,7 @@ def block_params(config):
                 "mcs": q.mcs, "lanes": q.norm_lanes, "array_lanes": a.lanes, "hold": a.hold,
                 "rinse": a.rinse, "clock_hz": config.clock_hz, "baud": config.baud,
                 "divisor": config.uart.divisor, "slots": config.slots,
+                "datapath": q.datapath, "rasters": config.rasters,
                 "sample_reply_bytes": config.sample_reply_bytes,
                 "link_samples_per_s": round(config.link_samples_per_s(), 1),
                 "cycles_per_sample": a.cycles_per_sample}
@@ -216,7 +220,22 @@ def block_params(config):
     raise TypeError(f"no board harness for a {type(config).__name__}")
 
 
-def build(board_name, build_dir, config, *, seed=1, weights=None, table=None):
+def _overfull(log):
+    """``"5390 of 5280 ICESTORM_LCs (102 %)"`` for each kind of cell nextpnr found too many
+    of in its log, or None."""
+    import re
+
+    try:
+        text = Path(log).read_text(errors="replace")
+    except OSError:
+        return None
+    over = [f"{used} of {avail} {cell}s ({round(100 * int(used) / int(avail))} %)"
+            for cell, used, avail in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M)
+            if int(used) > int(avail)]
+    return "; ".join(dict.fromkeys(over)) or None
+
+
+def build(board_name, build_dir, config, *, seed=1, weights=None, table=None, note=None):
     """Build a block for a board and read nextpnr's report.
 
     Parameters
@@ -235,6 +254,8 @@ def build(board_name, build_dir, config, *, seed=1, weights=None, table=None):
         nextpnr placement seed.
     weights, table
         The system's initial tables (memory init); only for a SystemConfig.
+    note : str, optional
+        Why a system is built without its MC array, for the report.
 
     Returns
     -------
@@ -276,11 +297,17 @@ def build(board_name, build_dir, config, *, seed=1, weights=None, table=None):
                                              "--timing-allow-fail")
         plan.execute_local(str(build_dir), env=env)
     except Exception as e:  # the build script's failure names only the script
+        over = _overfull(build_dir / "top.tim")
+        if over is not None:
+            raise RuntimeError(f"{board_name}: the design does not fit: {over} (nextpnr's log: "
+                               f"{build_dir / 'top.tim'})") from None
         raise RuntimeError(f"{board_name} build failed ({e}); see the logs in {build_dir}") from e
     seconds = time.perf_counter() - start
     fmt = config.quantizer.fmt if system else config.fmt
     params = {**block_params(config), "config": config.to_dict(), "seed": seed,
               "seconds": round(seconds, 1), "formats": fmt.describe()}
+    if note is not None:
+        params["note"] = str(note)
     if system:
         from ..golden.fixed.link import table_hash
         from ..golden.fixed.quantizer import QuantizerModel

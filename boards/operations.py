@@ -16,17 +16,25 @@ from .client import config_from_info, sensor_codes
 __all__ = ["BOARD_DEFAULTS", "board_config", "read_tables", "tables_hash", "run_samples",
            "BoardComparison", "compare_results"]
 
-#: Per board: the PLL clock (MHz) and the quantizer's datapath (docs/quantizer.md).
-BOARD_DEFAULTS = {"icebreaker": {"clock_mhz": 48.0, "datapath": "pipelined"},
-                  "ulx3s": {"clock_mhz": 100.0, "datapath": "pipelined"}}
+#: Per board: the PLL clock (MHz), the quantizer's datapath (docs/quantizer.md), whether the
+#: MC array (rasters) is built, and why not (docs/board.md: with the serial quantizer and the
+#: array the system needs 5,390 of the UP5K's 5,280 logic cells at 8 x 32, and the array's
+#: area hardly depends on D; `hetq build system --board icebreaker --rasters` shows it).
+BOARD_DEFAULTS = {
+    "icebreaker": {"clock_mhz": 48.0, "datapath": "serial", "rasters": False,
+                   "note": "at 8 x 32 the UP5K does not hold the MC array beside the "
+                           "quantizer; --rasters tries"},
+    "ulx3s": {"clock_mhz": 100.0, "datapath": "pipelined", "rasters": True},
+}
 
 
 def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=None,
-                 datapath=None):
+                 datapath=None, rasters=None):
     """The :class:`SystemConfig` ``hetq build system`` builds for ``board`` (and ``hetq board
     sim`` simulates): 8 sensors x D = 32 by default, the board's PLL clock (the frequency the
     PLL makes nearest ``clock_mhz``), 3 Mbaud, the board's quantizer datapath
-    (:data:`BOARD_DEFAULTS`; the normaliser lanes are the fewest that keep up with it).
+    (:data:`BOARD_DEFAULTS`; the normaliser lanes are the fewest that keep up with it), with
+    the MC array where the board holds it (``rasters``; the iCEBreaker's UP5K does not).
     ValueError for an unknown board or datapath, a clock the PLL cannot make or a baud rate
     the clock cannot meet."""
     from .top import board_pll
@@ -39,6 +47,7 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     q = {k: v for k, v in (("duplication", duplication), ("sensors", sensors)) if v is not None}
     q["datapath"] = defaults["datapath"] if datapath is None else datapath
     kwargs = {} if baud is None else {"baud": baud}
+    kwargs["rasters"] = defaults["rasters"] if rasters is None else rasters
     return SystemConfig(quantizer=QuantizerConfig(**q), clock_hz=clock, **kwargs)
 
 

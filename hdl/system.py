@@ -85,7 +85,7 @@ class SystemCore(CheckedComponent):
     def __init__(self, config, *, weights=None, table=None):
         self._config = self.check(config, weights=weights, table=table)
         self._quant = SensorQuantizer(config.quantizer, weights=weights, table=table)
-        self._array = MCArray(config.array)
+        self._array = MCArray(config.array) if config.rasters else None
         super().__init__({
             "rx": In(stream.Signature(decoded_layout())),
             "line": In(line_layout()),
@@ -110,7 +110,9 @@ class SystemCore(CheckedComponent):
         wiring.connect(m, tx_slice.o, framer.i)
         m.submodules.counters = counters = Counters()
         m.submodules.quantizer = quant = self._quant
-        m.submodules.array = array = self._array
+        array = self._array                            # None: built without rasters
+        if array is not None:
+            m.submodules.array = array
         m.submodules.hash = hasher = crc.Processor(crc.catalog.CRC32_ISO_HDLC(data_width=1))
         wiring.connect(m, wiring.flipped(self.rx), store.i)
         wiring.connect(m, wiring.flipped(self.tx), framer.o)
@@ -166,9 +168,10 @@ class SystemCore(CheckedComponent):
         hashing = Signal()
 
         # the event buffer of a raster part: four bytes (step, mc; little endian) per event
-        m.submodules.events = events = Memory(shape=unsigned(8), depth=4 * EVENTS_PER_FRAME,
-                                              init=[])
-        ev_wr, ev_rd = events.write_port(), events.read_port()
+        if array is not None:
+            m.submodules.events = events = Memory(shape=unsigned(8),
+                                                  depth=4 * EVENTS_PER_FRAME, init=[])
+            ev_wr, ev_rd = events.write_port(), events.read_port()
         ev_word = Signal(32)
 
         # the x tap: the normalised inputs of the sample, as they enter the quantizer
@@ -176,16 +179,17 @@ class SystemCore(CheckedComponent):
             m.d.sync += [x_held.eq(quant.x.data.as_value()), x_got.eq(1)]
 
         # quantizer output: to the phase packer, or as drives to the array
-        m.d.comb += [
-            array.i.payload.mc.eq(quant.o.payload.mc),
-            array.i.payload.drive.eq(quant.o.payload.drive),
-            array.i.payload.last.eq(quant.o.payload.last),
-            array.i.valid.eq(quant.o.valid & to_array),
-        ]
-        with m.If(to_array):
-            m.d.comb += quant.o.ready.eq(array.i.ready)
-            with m.If(quant.o.valid & array.i.ready & quant.o.payload.last):
-                m.d.sync += [last_in.eq(1), settle.eq(3)]
+        if array is not None:
+            m.d.comb += [
+                array.i.payload.mc.eq(quant.o.payload.mc),
+                array.i.payload.drive.eq(quant.o.payload.drive),
+                array.i.payload.last.eq(quant.o.payload.last),
+                array.i.valid.eq(quant.o.valid & to_array),
+            ]
+            with m.If(to_array):
+                m.d.comb += quant.o.ready.eq(array.i.ready)
+                with m.If(quant.o.valid & array.i.ready & quant.o.payload.last):
+                    m.d.sync += [last_in.eq(1), settle.eq(3)]
 
         # the info reply's constant bytes (all but the table hash) in a ROM
         info_rom = info_payload(cfg, 0)[:-4]
@@ -242,8 +246,11 @@ class SystemCore(CheckedComponent):
         rbyte = Signal(8)
         ev_byte = Signal(8)
         info_byte = Signal(8)
-        m.d.comb += [store.addr.eq(faddr), ev_rd.addr.eq(k), info_rd.addr.eq(k)]
-        m.d.sync += [rbyte.eq(store.rdata), ev_byte.eq(ev_rd.data), info_byte.eq(info_rd.data)]
+        m.d.comb += [store.addr.eq(faddr), info_rd.addr.eq(k)]
+        m.d.sync += [rbyte.eq(store.rdata), info_byte.eq(info_rd.data)]
+        if array is not None:
+            m.d.comb += ev_rd.addr.eq(k)
+            m.d.sync += ev_byte.eq(ev_rd.data)
 
         with m.FSM():
             with m.State("IDLE"):
@@ -279,7 +286,8 @@ class SystemCore(CheckedComponent):
                             m.next = "BAD_LENGTH"
                         with m.Else():
                             m.next = "RANGE8"
-                    with m.Case(Cmd.SAMPLE, Cmd.RASTER):
+                    with m.Case(*((Cmd.SAMPLE, Cmd.RASTER) if array is not None
+                                  else (Cmd.SAMPLE,))):
                         with m.If(plen != q.sensors * sb):
                             m.next = "BAD_LENGTH"
                         with m.Else():
@@ -478,7 +486,8 @@ class SystemCore(CheckedComponent):
                 with m.If((val >> fmt.sensor_bits) != 0):
                     m.next = "BAD_VALUE"
                 with m.Elif(k == q.sensors - 1):
-                    m.d.sync += [k.eq(0), to_array.eq(cmd == Cmd.RASTER), last_in.eq(0),
+                    m.d.sync += [k.eq(0), to_array.eq((cmd == Cmd.RASTER) & (array is not None)),
+                                 last_in.eq(0),
                                  acc.eq(0), nacc.eq(0), records_done.eq(0), part.eq(0),
                                  nev.eq(0)]
                     m.next = "PUSH"
@@ -488,9 +497,12 @@ class SystemCore(CheckedComponent):
             with m.State("PUSH"):
                 m.d.comb += [quant.i.payload.eq(sample), quant.i.valid.eq(1)]
                 with m.If(quant.i.ready):
-                    with m.If(to_array):
-                        m.next = "EVENTS"
-                    with m.Else():
+                    if array is not None:
+                        with m.If(to_array):
+                            m.next = "EVENTS"
+                        with m.Else():
+                            m.next = "SAMPLE_HEAD"
+                    else:
                         m.next = "SAMPLE_HEAD"
             emit("SAMPLE_HEAD", header, 4, 0, "SAMPLE_X")
             with m.State("SAMPLE_X"):                     # the normalised inputs
@@ -527,53 +539,56 @@ class SystemCore(CheckedComponent):
                     with m.If(tx.ready):
                         m.next = "DONE"
 
-            # raster: collect events in the buffer; a full buffer or the end of the window
-            # sends a part (seq, cmd, status, part, last, events)
-            with m.State("EVENTS"):
-                with m.If(nev == EVENTS_PER_FRAME):
-                    m.next = "PART_HEAD"
-                with m.Elif(array.o.valid):
-                    rel = (array.o.payload.step - base)[:16]
-                    mc = array.o.payload.mc
-                    m.d.sync += [ev_word.eq(Cat(rel, mc, Const(0, 16 - len(mc)))),
-                                 ebyte.eq(0)]
-                    m.d.comb += array.o.ready.eq(1)
-                    m.next = "EVENT_STORE"
-                with m.Elif(last_in & (settle == 0) & array.idle):
-                    m.next = "PART_HEAD"
-                with m.Elif(settle != 0):
-                    m.d.sync += settle.eq(settle - 1)
-            with m.State("EVENT_STORE"):
-                m.d.comb += [ev_wr.addr.eq(Cat(ebyte, nev)), ev_wr.data.eq(ev_word[:8]),
-                             ev_wr.en.eq(1)]
-                m.d.sync += [ev_word.eq(ev_word >> 8), ebyte.eq(ebyte + 1)]
-                with m.If(ebyte == 3):
-                    m.d.sync += nev.eq(nev + 1)
-                    m.next = "EVENTS"
-            with m.State("PART_HEAD"):
-                m.d.sync += [final.eq(nev != EVENTS_PER_FRAME), k.eq(0)]
-                m.next = "PART_H"
-            emit("PART_H", header, 4, 0, "PART_NUM")
-            emit("PART_NUM", Cat(part, final), 3, nev == 0, "PART_BODY")
-            with m.State("PART_BODY"):
-                with m.If(k == Cat(Const(0, 2), nev)):
-                    m.d.sync += [part.eq(part + 1), nev.eq(0), k.eq(0)]
-                    with m.If(final):
-                        m.d.sync += base.eq(base + a.window)
-                        m.next = "DONE"
-                    with m.Else():
+            if array is not None:
+                # raster: collect events in the buffer; a full buffer or the end of the window
+                # sends a part (seq, cmd, status, part, last, events)
+                with m.State("EVENTS"):
+                    with m.If(nev == EVENTS_PER_FRAME):
+                        m.next = "PART_HEAD"
+                    with m.Elif(array.o.valid):
+                        # the step within the window, modulo the counter's 2**step_bits
+                        rel = Signal(16)
+                        m.d.comb += rel.eq((array.o.payload.step - base)[:min(16, a.step_bits)])
+                        mc = array.o.payload.mc
+                        m.d.sync += [ev_word.eq(Cat(rel, mc, Const(0, 16 - len(mc)))),
+                                     ebyte.eq(0)]
+                        m.d.comb += array.o.ready.eq(1)
+                        m.next = "EVENT_STORE"
+                    with m.Elif(last_in & (settle == 0) & array.idle):
+                        m.next = "PART_HEAD"
+                    with m.Elif(settle != 0):
+                        m.d.sync += settle.eq(settle - 1)
+                with m.State("EVENT_STORE"):
+                    m.d.comb += [ev_wr.addr.eq(Cat(ebyte, nev)), ev_wr.data.eq(ev_word[:8]),
+                                 ev_wr.en.eq(1)]
+                    m.d.sync += [ev_word.eq(ev_word >> 8), ebyte.eq(ebyte + 1)]
+                    with m.If(ebyte == 3):
+                        m.d.sync += nev.eq(nev + 1)
                         m.next = "EVENTS"
-                with m.Else():
-                    m.next = "PART_READ"
-            with m.State("PART_READ"):                     # byte k into ev_byte
-                m.d.sync += emit_last.eq(k + 1 == Cat(Const(0, 2), nev))
-                m.next = "PART_BYTE"
-            with m.State("PART_BYTE"):
-                m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(ev_byte),
-                             tx.payload.last.eq(emit_last)]
-                with m.If(tx.ready):
-                    m.d.sync += k.eq(k + 1)
-                    m.next = "PART_BODY"
+                with m.State("PART_HEAD"):
+                    m.d.sync += [final.eq(nev != EVENTS_PER_FRAME), k.eq(0)]
+                    m.next = "PART_H"
+                emit("PART_H", header, 4, 0, "PART_NUM")
+                emit("PART_NUM", Cat(part, final), 3, nev == 0, "PART_BODY")
+                with m.State("PART_BODY"):
+                    with m.If(k == Cat(Const(0, 2), nev)):
+                        m.d.sync += [part.eq(part + 1), nev.eq(0), k.eq(0)]
+                        with m.If(final):
+                            m.d.sync += base.eq(base + a.window)
+                            m.next = "DONE"
+                        with m.Else():
+                            m.next = "EVENTS"
+                    with m.Else():
+                        m.next = "PART_READ"
+                with m.State("PART_READ"):                     # byte k into ev_byte
+                    m.d.sync += emit_last.eq(k + 1 == Cat(Const(0, 2), nev))
+                    m.next = "PART_BYTE"
+                with m.State("PART_BYTE"):
+                    m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(ev_byte),
+                                 tx.payload.last.eq(emit_last)]
+                    with m.If(tx.ready):
+                        m.d.sync += k.eq(k + 1)
+                        m.next = "PART_BODY"
         return m
 
 
@@ -594,8 +609,8 @@ class System(CheckedComponent):
     tx : ``Out(1)``
         The UART transmit pin.
     leds : ``Out(StructLayout({"heartbeat": 1, "error": 1}))``
-        A heartbeat (about 1 Hz) and an error LED, lit for about 0.2 s after every counted
-        fault.
+        A heartbeat (2 to 4 Hz: the top bit of a counter of about half the clock's width) and
+        an error LED, lit for 0.2 s (to 1 %) after every counted fault.
     """
 
     @classmethod
@@ -645,10 +660,16 @@ class System(CheckedComponent):
         beat_bits = max(1, (cfg.clock_hz // 2).bit_length() - 1)
         beat = Signal(beat_bits)
         m.d.sync += beat.eq(beat + 1)
-        hold = Signal(range(cfg.clock_hz // 5 + 1))
+        # (counted in ticks of 1/128 of the hold or so, the rising edges of a bit of ``beat``:
+        # a full-width down-counter and its zero test made a long carry path on the iCE40)
+        tick_bit = min(beat_bits - 1, max(0, (cfg.clock_hz // 5 // 128).bit_length() - 1))
+        ticks = max(1, (cfg.clock_hz // 5) >> (tick_bit + 1))
+        prev, tick = Signal(), Signal()
+        m.d.sync += [prev.eq(beat[tick_bit]), tick.eq(beat[tick_bit] & ~prev)]
+        hold = Signal(range(ticks + 1))
         with m.If(core.error):
-            m.d.sync += hold.eq(cfg.clock_hz // 5)
-        with m.Elif(hold != 0):
+            m.d.sync += hold.eq(ticks)
+        with m.Elif(tick & (hold != 0)):
             m.d.sync += hold.eq(hold - 1)
         m.d.comb += [self.leds.heartbeat.eq(beat[-1]), self.leds.error.eq(hold != 0)]
         return m

@@ -9,9 +9,10 @@ from hetq.golden.fixed.system import SystemConfig
 from hetq.golden.network.weights import WeightSpec, data_blind_weights
 from hetq.sim.kit.filebench import verilator_root
 
-#: A small system (8 sensors x D = 4, 50 + 50-step windows) for fast simulated-board tests.
+#: A small system (8 sensors x D = 4, 50 + 50-step windows, an 8-bit step counter that wraps
+#: every 2.56 windows) for fast simulated-board tests.
 SMALL_SYSTEM = SystemConfig(quantizer=QuantizerConfig(sensors=8, duplication=4),
-                            array=MCArrayConfig(mcs=32, hold=50, rinse=50))
+                            array=MCArrayConfig(mcs=32, hold=50, rinse=50, step_bits=8))
 
 
 def _sim_board(tmp_path_factory, config, weights):

@@ -23,15 +23,20 @@ from .mc_array import MCArrayConfig, MCArrayModel
 from .normaliser import normalise
 from .quantizer import DATAPATHS, QuantizerConfig, QuantizerModel
 
-__all__ = ["SystemConfig", "DeviceModel", "INFO_FORMAT", "info_payload", "info_fields"]
+__all__ = ["SystemConfig", "SYSTEM_STEP_BITS", "DeviceModel", "INFO_FORMAT", "info_payload", "info_fields"]
 
 #: The info reply's payload after the magic (little endian; see docs/protocol.md).
-INFO_FORMAT = "<BBHHBBHHBBBBBBBBBBBBIIBHBBI"
+INFO_FORMAT = "<BBHHBBHHBBBBBBBBBBBBIIBHBBBI"
 INFO_FIELDS = ("version", "sensors", "duplication", "mcs", "norm_lanes", "lanes", "hold",
                "rinse", "step_bits", "inhibition", "sensor_bits", "x_frac", "weight_int",
                "weight_frac", "drive_int", "drive_frac", "current_int", "levels", "top_phase",
                "phase_bits", "clock_hz", "baud", "slots", "max_frame", "events_per_frame",
-               "datapath", "table_hash")
+               "datapath", "rasters", "table_hash")
+
+
+#: The step counter of the system's MC array: the raster events' 16-bit step within a window
+#: is all the link carries (a wider counter would cost flip-flops for nothing).
+SYSTEM_STEP_BITS = 16
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,10 @@ class SystemConfig(BlockConfig):
     quantizer : QuantizerConfig
     array : MCArrayConfig, optional
         Of ``quantizer.mcs`` MCs and the quantizer's format, without inhibition (nothing drives
-        the extra current yet); default the array's defaults at that size. Its window
-        (``hold + rinse``) must fit the raster events' 16-bit step.
+        the extra current yet); default the array's defaults at that size with a
+        :data:`SYSTEM_STEP_BITS`-bit step counter (raster events carry the step within their
+        window, so the counter needs no more). Its window (``hold + rinse``) must fit the
+        raster events' 16-bit step.
     clock_hz : int
         The system clock (the board's PLL output), 48 MHz by default.
     baud : int
@@ -53,6 +60,11 @@ class SystemConfig(BlockConfig):
         it must be met within 2 % from the clock (:class:`~.uart.UARTConfig`).
     slots : int
         Request frames the device holds (received and not yet answered): the client's window.
+    rasters : bool
+        With the MC array and the RASTER command (default). A system built without them
+        (``False``: the iCEBreaker's, where the UP5K holds the quantizer at 8 x 32 but not
+        the array beside it) answers RASTER as an unknown command and says so in its INFO
+        reply; ``array`` still describes the array it would have.
 
     Raises
     ------
@@ -66,10 +78,12 @@ class SystemConfig(BlockConfig):
     clock_hz: int = 48_000_000
     baud: int = 3_000_000
     slots: int = 4
+    rasters: bool = True
 
     def __post_init__(self):
         q = check_instance("quantizer", self.quantizer, QuantizerConfig)
-        array = MCArrayConfig(mcs=q.mcs, fmt=q.fmt) if self.array is None else self.array
+        array = (MCArrayConfig(mcs=q.mcs, fmt=q.fmt, step_bits=SYSTEM_STEP_BITS)
+                 if self.array is None else self.array)
         check_instance("array", array, MCArrayConfig)
         if array.mcs != q.mcs:
             raise ValueError(f"the array has {array.mcs} MCs, the quantizer {q.mcs}")
@@ -80,11 +94,17 @@ class SystemConfig(BlockConfig):
         if array.window > 1 << 16:
             raise ValueError(f"raster windows of {array.window} steps do not fit the 16-bit "
                              "event step (at most 65536)")
+        if array.window > 1 << array.step_bits:
+            raise ValueError(f"raster windows of {array.window} steps do not fit the array's "
+                             f"{array.step_bits}-bit step counter (at most "
+                             f"{1 << array.step_bits})")
         self._resolve("array", array)
         self._resolve("clock_hz", check_int("clock_hz", self.clock_hz, 1))
         self._resolve("baud", check_int("baud", self.baud, 1))
         self.uart                                  # checks the divisor and the 2 % rule
         self._resolve("slots", check_int("slots", self.slots, 1, 16))
+        if not isinstance(self.rasters, bool):
+            raise TypeError(f"rasters must be True or False, not {self.rasters!r}")
         if self.sample_reply_bytes > MAX_FRAME:
             raise ValueError(f"a sample reply of {self.sample_reply_bytes} bytes does not fit "
                              f"a frame ({MAX_FRAME}); use fewer MCs")
@@ -120,21 +140,22 @@ class SystemConfig(BlockConfig):
         """The samples per second the link allows: one reply (COBS adds a byte per 254, and
         the delimiter) per sample at 10 bits per byte, requests travelling the other way."""
         n = max(self.sample_reply_bytes, self.sample_request_bytes)
-        wire = n + 1 + n // 254 + 1
+        wire = n + 1 + max(n - 1, 0) // 254 + 1
         return self.uart.actual_baud / (10 * wire)
 
 
 def info_payload(config, table_hash):
     """The info reply's payload for ``config`` with the given table hash (its last four
     bytes): the magic, then :data:`INFO_FORMAT` (``datapath`` as its index in
-    :data:`~.quantizer.DATAPATHS`: 0 pipelined, 1 serial)."""
+    :data:`~.quantizer.DATAPATHS`: 0 pipelined, 1 serial; ``rasters`` 1 with the MC array,
+    0 without)."""
     q, a, f = config.quantizer, config.array, config.quantizer.fmt
     return MAGIC + struct.pack(
         INFO_FORMAT, VERSION, q.sensors, q.duplication, q.mcs, q.norm_lanes, a.lanes, a.hold,
         a.rinse, a.step_bits, int(a.inhibition), f.sensor_bits, f.x_frac, f.weight_int,
         f.weight_frac, f.drive_int, f.drive_frac, f.current_int, q.levels, q.table.top_phase,
         q.phase_bits, config.clock_hz, config.baud, config.slots, MAX_FRAME, EVENTS_PER_FRAME,
-        DATAPATHS.index(q.datapath), table_hash)
+        DATAPATHS.index(q.datapath), int(config.rasters), table_hash)
 
 
 def info_fields(payload):
@@ -227,6 +248,8 @@ class DeviceModel:
                     Cmd.WRITE_THRESHOLDS: self._write_thresholds,
                     Cmd.READ_THRESHOLDS: self._read_thresholds, Cmd.SAMPLE: self._sample,
                     Cmd.RASTER: self._raster, Cmd.STATUS: self._status, Cmd.CLEAR: self._clear}
+        if not self.config.rasters:
+            del handlers[Cmd.RASTER]                      # not built: an unknown command
         if cmd not in handlers:
             self.counters["unknown_commands"] += 1
             return [reply(seq, cmd, Status.UNKNOWN_COMMAND)]

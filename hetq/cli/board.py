@@ -1,6 +1,7 @@
 """``hetq board ...``: talking to a board (or the simulated board) over the host link, and
 running the simulated board."""
 
+import argparse
 import json
 import time
 
@@ -256,6 +257,8 @@ def add_commands(subparsers):
                    help="the board's baud rate (default 3000000); the simulation runs the UART "
                         "at --divisor instead")
     s.add_argument("--clock", type=float, default=None, metavar="MHZ")
+    s.add_argument("--rasters", action=argparse.BooleanOptionalAction, default=None,
+                   help="with the MC array (default: the board's, as `hetq build system`)")
     s.add_argument("--divisor", type=positive_int, default=SIM_DIVISOR,
                    help=f"UART clock cycles per bit in simulation (default {SIM_DIVISOR})")
     s.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
@@ -274,7 +277,8 @@ def add_commands(subparsers):
                    help="samples with the UART at the board's own divisor (default 100)")
     p.add_argument("--build-dir", default="build/board-sim", metavar="DIR")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_bench, weights=None)          # random tables are loaded
+    p.set_defaults(func=cmd_bench, weights=None,          # random tables are loaded
+                   datapath=None, rasters=None)           # the board's
 
     for name, helptext, func in (("info", "the board's design and table hash", cmd_info),
                                  ("status", "the link's counters", cmd_status)):

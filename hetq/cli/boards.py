@@ -18,7 +18,7 @@ BUILD_OPTIONS = {
     "--datapath": ("quantizer", "system"), "--mcs": ("mc-array",),
     "--lanes": ("mc-array",), "--hold": ("mc-array",), "--rinse": ("mc-array",),
     "--inhibition": ("mc-array",), "--weights": ("system",), "--baud": ("system",),
-    "--clock": ("system",),
+    "--clock": ("system",), "--rasters": ("system",),
 }
 BLOCKS = ("quantizer", "mc-array", "system")
 
@@ -40,8 +40,14 @@ def cmd_build(args):
         config, weights, table = system_design(args)
         out = Path(args.output) / "system" / args.board
     print(f"design: {config}", flush=True)
+    note = None
+    if args.block == "system" and not config.rasters:
+        from ..boards.operations import BOARD_DEFAULTS
+
+        note = BOARD_DEFAULTS[args.board].get("note")
     try:
-        rep = build(args.board, out, config, seed=args.seed, weights=weights, table=table)
+        rep = build(args.board, out, config, seed=args.seed, weights=weights, table=table,
+                    note=note)
     except RuntimeError as e:                # a missing tool, a failed build, timing missed
         raise CommandError(str(e)) from None
     lanes = f"lanes {config.norm_lanes}, " if args.block == "quantizer" else ""

@@ -276,6 +276,9 @@ def add_system_options(parser):
     parser.add_argument("--clock", type=float, default=None, metavar="MHZ",
                         help="system clock from the board's PLL (default 48 on the "
                              "iCEBreaker, 100 on the ULX3S; the nearest the PLL makes)")
+    parser.add_argument("--rasters", action=argparse.BooleanOptionalAction, default=None,
+                        help="with the MC array and the RASTER command (default: on the "
+                             "ULX3S, not on the iCEBreaker, whose UP5K does not hold it)")
 
 
 def system_design(args):
@@ -292,9 +295,11 @@ def system_design(args):
                              f"D = {d}")
         duplication = d
         config = board_config(args.board, duplication=d, sensors=sensors,
-                              clock_mhz=args.clock, baud=args.baud, datapath=args.datapath)
+                              clock_mhz=args.clock, baud=args.baud, datapath=args.datapath,
+                              rasters=getattr(args, "rasters", None))
         _, weights, table, _, _ = read_tables(args.weights, config)
     else:
         config = board_config(args.board, duplication=duplication, clock_mhz=args.clock,
-                              baud=args.baud, datapath=args.datapath)
+                              baud=args.baud, datapath=args.datapath,
+                              rasters=getattr(args, "rasters", None))
     return config, weights, table

@@ -65,6 +65,17 @@ def test_raster_through_the_array():
     np.testing.assert_equal(events, MCArrayModel(CONFIG.array).run(drives).events)
 
 
+def test_a_board_without_rasters_refuses_them_before_a_byte_is_sent():
+    config = CONFIG.replace(rasters=False)
+    b, model = board(config)
+    assert b.info().config == config and not b.config.rasters
+    before = dict(model.counters)
+    with pytest.raises(LinkError, match="built without the MC array"):
+        b.raster(np.ones(8))
+    assert model.counters == before                   # nothing reached the device
+    assert b.process(np.ones((2, 8)))[2].shape == (2, 32)
+
+
 @pytest.mark.parametrize("bad, text", [
     (np.array([[1.0, np.nan] + [0.0] * 6]), "NaN or infinite"),
     (np.array([[1.0, -1.0] + [0.0] * 6]), "must be >= 0"),

@@ -29,6 +29,12 @@ def status_of(frame):
     (SMALL, 60, 2, 0.3),
     (SystemConfig(quantizer=QuantizerConfig(sensors=3, duplication=5),
                   array=MCArrayConfig(mcs=15, hold=50, rinse=0)), 40, 3, 0.1),
+    # the serial quantizer, an 8-bit step counter (wrapping every 2.56 raster windows)
+    (SystemConfig(quantizer=QuantizerConfig(sensors=4, duplication=4, datapath="serial"),
+                  array=MCArrayConfig(mcs=16, hold=50, rinse=50, step_bits=8)), 50, 5, 0.2),
+    # built without the MC array (the iCEBreaker's): RASTER is an unknown command
+    (SystemConfig(quantizer=QuantizerConfig(sensors=4, duplication=4, datapath="serial"),
+                  array=MCArrayConfig(mcs=16, hold=50, rinse=50), rasters=False), 40, 6, 0.1),
 ])
 def test_replies_equal_the_model(config, n, seed, stall):
     rng = np.random.default_rng(seed)
@@ -89,3 +95,37 @@ def test_a_flood_beyond_the_slots_is_counted_not_lost_silently():
     assert seqs == sorted(seqs) and 4 <= len(infos) < 12
     assert all(f == expected[s][0] for f, s in zip(infos, seqs))
     assert c["slot_overruns"] == 12 - len(infos) and c["good_frames"] == len(infos) + 1
+
+
+def test_leds_heartbeat_and_error_hold():
+    """At a 20 kHz clock (4 cycles a bit): the heartbeat toggles every 4096 cycles; a break
+    on the line lights the error LED for 0.2 s (4000 cycles, to a tick of 32)."""
+    from amaranth.sim import Simulator
+
+    from hetq.hdl.system import System
+
+    config = SMALL.replace(clock_hz=20_000, baud=5_000)
+    dut = System(config)
+    trace = {"error": [], "heartbeat": []}
+
+    async def bench(ctx):
+        ctx.set(dut.rx, 1)
+        for cycle in range(12_000):
+            if cycle == 1000:
+                ctx.set(dut.rx, 0)                  # a break: the line low for 12 bits
+            if cycle == 1048:
+                ctx.set(dut.rx, 1)
+            await ctx.tick()
+            trace["error"].append(ctx.get(dut.leds.error))
+            trace["heartbeat"].append(ctx.get(dut.leds.heartbeat))
+
+    sim = Simulator(dut)
+    sim.add_clock(1 / config.clock_hz)
+    sim.add_testbench(bench)
+    sim.run()
+    err = np.array(trace["error"])
+    lit = np.flatnonzero(err)
+    assert lit.size and lit[0] > 1000 and lit[0] < 1100                 # after the break
+    assert np.all(err[lit[0]:lit[-1] + 1]) and abs(lit.size - 4000) <= 32
+    beat = np.array(trace["heartbeat"])
+    assert np.all(np.diff(np.flatnonzero(np.diff(beat))) == 4096)

@@ -217,3 +217,31 @@ def test_the_longest_table_read_fills_one_frame():
     assert 4 + len(p) + 2 <= MAX_FRAME < 4 + len(p) + 2 + 3     # one more code would not fit
     [(_, _, st, p)] = ask(m, 1, Cmd.READ_WEIGHTS, b"\x00\x00" + bytes([n + 1]))
     assert (st, p) == (Status.BAD_LENGTH, b"")
+
+
+def test_a_system_without_rasters_says_so_and_refuses_them():
+    from hetq.golden.fixed.link import decode_frame, pack_codes
+
+    def run(dev, seq, cmd, payload=b""):
+        (frame,) = dev.execute(seq, cmd, payload)
+        return decode_frame(cobs.encode(frame), is_reply=True)
+
+    with_array = SystemConfig(quantizer=QuantizerConfig(sensors=4, duplication=4))
+    config = with_array.replace(rasters=False)
+    for cfg, flag in ((with_array, 1), (config, 0)):
+        _, _, status, payload = run(DeviceModel(cfg), 1, Cmd.INFO)
+        assert status == Status.OK and info_fields(payload)["rasters"] == flag
+    dev = DeviceModel(config)
+    sensors = pack_codes([1, 2, 3, 4], 16)
+    assert run(dev, 7, Cmd.RASTER, sensors) == (7, Cmd.RASTER, Status.UNKNOWN_COMMAND, b"")
+    assert dev.counters["unknown_commands"] == 1 and dev.counters["bad_requests"] == 0
+    assert run(dev, 8, Cmd.SAMPLE, sensors)[2] == Status.OK          # samples still work
+    with pytest.raises(TypeError, match="rasters must be True or False, not 1"):
+        SystemConfig(rasters=1)
+
+
+def test_a_window_must_fit_the_step_counter():
+    with pytest.raises(ValueError, match="raster windows of 300 steps do not fit the array's "
+                                         "8-bit step counter"):
+        SystemConfig(array=MCArrayConfig(mcs=256, step_bits=8))
+    assert SystemConfig(array=MCArrayConfig(mcs=256, hold=200, rinse=50, step_bits=8))
