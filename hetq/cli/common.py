@@ -274,7 +274,7 @@ def add_system_options(parser):
     parser.add_argument("--baud", type=positive_int, default=None,
                         help="UART baud rate (default 3000000)")
     parser.add_argument("--clock", type=float, default=None, metavar="MHZ",
-                        help="system clock from the board's PLL (default 48 on the "
+                        help="system clock from the board's PLL (default 30 on the "
                              "iCEBreaker, 100 on the ULX3S; the nearest the PLL makes)")
     parser.add_argument("--rasters", action=argparse.BooleanOptionalAction, default=None,
                         help="with the MC array and the RASTER command (default: on the "

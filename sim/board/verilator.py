@@ -25,7 +25,7 @@ __all__ = ["build_sim_board", "SimulatedBoard", "sim_config", "SIM_DIVISOR", "TO
 #: Verilog module name of the simulated system.
 TOP = "hetq_system"
 
-#: Clock cycles per UART bit in simulation (the boards use 16 at 48 MHz / 3 Mbaud, 33 at
+#: Clock cycles per UART bit in simulation (the boards use 10 at 30 MHz / 3 Mbaud, 33 at
 #: 100 MHz): the smallest divisor the UART takes, so that a simulated sample takes as few
 #: cycles as the link allows (the harness drives the line at exactly this rate, which the
 #: receiver needs at divisor 2: see ``UARTConfig.rx_tolerance``).

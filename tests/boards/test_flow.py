@@ -228,3 +228,18 @@ def test_the_tools_get_their_environment_passed(tmp_path, monkeypatch):
     assert "--seed 3" in calls["kwargs"]["nextpnr_opts"]
     assert calls["kwargs"]["synth_opts"] == "-dsp"
     assert isinstance(calls["top"], MCArrayHarness) and rep.fmax_mhz == 70.0
+
+
+def test_a_design_that_does_not_fit_is_named(tmp_path):
+    from hetq.boards.flow import _overfull
+
+    log = tmp_path / "top.tim"
+    log.write_text("Info: Device utilisation:\n"
+                   "Info: \t         ICESTORM_LC:    5390/   5280   102%\n"
+                   "Info: \t        ICESTORM_RAM:      14/     30    46%\n"
+                   "Info: \t         ICESTORM_LC:    5390/   5280   102%\n"
+                   "ERROR: Failed to expand region (0, 0) |_> (25, 31) of 5387 ICESTORM_LCs\n")
+    assert _overfull(log) == "5390 of 5280 ICESTORM_LCs (102 %)"
+    log.write_text("Info: \t         ICESTORM_LC:    3811/   5280    72%\n")
+    assert _overfull(log) is None
+    assert _overfull(tmp_path / "missing.tim") is None

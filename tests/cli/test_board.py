@@ -210,7 +210,7 @@ def test_bench_prints_the_link_figures(tmp_path, capsys):
                  "--build-dir", str(tmp_path), "-q"]) == 0
     out, _ = out_of(capsys)
     rows = re.findall(r"^\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+([\d.]+)%", out, re.M)
-    assert [(int(d), int(n)) for d, n, *_ in rows] == [(2, 40), (16, 10)]
+    assert [(int(d), int(n)) for d, n, *_ in rows] == [(2, 40), (10, 10)]
     for *_, cycles, bound, use in rows:
         assert int(cycles) >= int(bound) and 0 < float(use) <= 100.0
-    assert re.search(r"on the board \(48 MHz, 3000000 baud\): [\d,]+ samples/s", out)
+    assert re.search(r"on the board \(30 MHz, 3000000 baud\): [\d,]+ samples/s", out)
