@@ -247,8 +247,9 @@ def add_commands(subparsers):
     sub = board.add_subparsers(dest="board_command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("sim", help="run the simulated board (Verilator) on a TCP socket")
-    s.add_argument("--board", choices=["icebreaker", "ulx3s"], default="icebreaker",
-                   help="whose system to simulate (default icebreaker)")
+    s.add_argument("--board", choices=["icebreaker", "ulx3s"], default="ulx3s",
+                   help="whose system to simulate (default ulx3s: the whole system, rasters "
+                        "included; the iCEBreaker's has no MC array)")
     s.add_argument("--weights", metavar="W.npz", default=None, help="initial tables")
     s.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D")
     s.add_argument("--datapath", choices=DATAPATHS, default=None,
@@ -267,7 +268,8 @@ def add_commands(subparsers):
 
     p = sub.add_parser("bench", help="link figures on the simulated board: its speed, the "
                                      "link's use and the reply latency")
-    p.add_argument("--board", choices=["icebreaker", "ulx3s"], default="icebreaker")
+    p.add_argument("--board", choices=["icebreaker", "ulx3s"], default="ulx3s",
+                   help="whose system (default ulx3s)")
     p.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D")
     p.add_argument("--baud", type=positive_int, default=None)
     p.add_argument("--clock", type=float, default=None, metavar="MHZ")

@@ -206,7 +206,8 @@ def test_bench_prints_the_link_figures(tmp_path, capsys):
     """``hetq board bench`` on a small design: a row per divisor, never faster than the
     bound, and the board's samples/s. (The link's use is checked on the built design in
     tests/sim/test_board.py; on one this small the simulation outruns the Python client.)"""
-    assert main(["board", "bench", "-D", "4", "--samples", "40", "--board-samples", "10",
+    assert main(["board", "bench", "--board", "icebreaker", "-D", "4", "--samples", "40",
+                 "--board-samples", "10",
                  "--build-dir", str(tmp_path), "-q"]) == 0
     out, _ = out_of(capsys)
     rows = re.findall(r"^\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+([\d.]+)%", out, re.M)
