@@ -15,8 +15,9 @@ from .kit import CheckedComponent
 __all__ = ["RequestStore", "ReplyFramer", "Counters", "decoded_layout", "reply_layout",
            "CRC_PARAMETERS"]
 
-#: The link's CRC (CRC-16/CCITT-FALSE), for bytes.
-CRC_PARAMETERS = crc.catalog.CRC16_CCITT_FALSE(data_width=8)
+#: The link's CRC (CRC-16/GENIBUS), for bytes; a received frame is good when the register
+#: holds the algorithm's residue after it (``match_detected``).
+CRC_PARAMETERS = crc.catalog.CRC16_GENIBUS(data_width=8)
 
 
 def decoded_layout():
@@ -35,7 +36,7 @@ class RequestStore(CheckedComponent):
     (block RAM), each checked as it arrives; the oldest good one is offered to the executor.
 
     A frame goes into the next free slot, its CRC computed on the way; at its end marker it
-    is committed if it is good (decoder status 0, at least 5 bytes, CRC register 0) and
+    is committed if it is good (decoder status 0, at least 5 bytes, the CRC's residue) and
     dropped otherwise (an end marker with no bytes, as the decoder gives for ``01 00`` or an
     abort between frames, is a frame too short); a frame that starts while every slot is full
     is dropped whole. Each end marker pulses one of ``events``.
@@ -140,7 +141,7 @@ class RequestStore(CheckedComponent):
 
 
 class ReplyFramer(CheckedComponent):
-    """Reply bytes in, the same bytes with their CRC-16/CCITT-FALSE (big endian) after the
+    """Reply bytes in, the same bytes with their CRC-16/GENIBUS (big endian) after the
     frame's last byte out (``last`` then marks the CRC's second byte).
 
     Members

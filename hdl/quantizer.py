@@ -393,7 +393,10 @@ latency`)."""
         w_in_range = Signal()
         m.d.sync += [w_read.eq(self.weight_r.valid & read_ok),
                      w_in_range.eq(self.weight_r.payload < n)]
-        m.d.comb += rd.addr.eq(Mux(self.weight_r.valid & read_ok, self.weight_r.payload, row))
+        # while the window is open nothing is in flight, so the RAM's address may follow the
+        # read port whether or not a read is taken (``writable`` is a register: the address
+        # multiplexer sees no read-acceptance logic); the data is taken a cycle after a read is
+        m.d.comb += rd.addr.eq(Mux(writable, self.weight_r.payload, row))
         wd = Signal(fmt.weight_bits, reset_less=True)
         td = Signal(fmt.drive_bits, reset_less=True)
         m.d.comb += [self.weight_d.payload.eq(wd), self.threshold_d.payload.eq(td)]

@@ -15,6 +15,7 @@ from cobs import cobs
 from hetq.golden.fixed.link import (
     COUNTERS,
     CRC_INIT,
+    CRC_XOROUT,
     EVENTS_PER_FRAME,
     MAX_FRAME,
     MIN_REQUEST,
@@ -202,7 +203,10 @@ def test_crc_parameters_are_the_link_crc():
     assert int(rows["final XOR"], 16) == algo.xor_output
     check = int(rows["check value (the CRC of ASCII 123456789)"], 16)
     assert check == crc16(b"123456789") == CRC_PARAMETERS.compute(b"123456789")
-    assert rows["in Python"] == f"binascii.crc_hqx(data, 0x{CRC_INIT:04X})"
+    assert rows["in Python"] == (f"binascii.crc_hqx(data, 0x{CRC_INIT:04X}) "
+                                 f"^ 0x{CRC_XOROUT:04X}")
+    m = re.search(r"the register ends at the algorithm's residue, 0x([0-9A-F]{4})", DOC)
+    assert int(m.group(1), 16) == CRC_PARAMETERS.residue()
 
 
 def test_crc_init_argument():

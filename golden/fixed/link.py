@@ -5,12 +5,14 @@ client (``boards/client.py``) and the device model (:mod:`.system`) use these fu
 A frame is COBS-encoded with a 0x00 delimiter after it. Decoded, a request is
 ``seq (u16 LE) | cmd (u8) | payload | crc (u16 BE)`` and a reply is
 ``seq (u16 LE) | cmd (u8) | status (u8) | payload | crc (u16 BE)``, where ``crc`` is the
-CRC-16/CCITT-FALSE (also called CRC-16/IBM-3740: polynomial 0x1021, initial value 0xFFFF, no
-reflection, no final XOR; ``binascii.crc_hqx(data, 0xFFFF)``) of every byte before it, so
-that the CRC register after a whole good frame is 0. (The initial value is not 0, as in
-CRC-16/XMODEM, because with 0 two good frames whose delimiter is corrupted into a data byte
-would merge into one frame with a good CRC: the register is 0 after the first frame.) Every integer in a payload is little
-endian; table codes and sensor codes take the fewest whole bytes their width needs.
+CRC-16/GENIBUS (polynomial 0x1021, initial value 0xFFFF, no reflection, final XOR 0xFFFF;
+``binascii.crc_hqx(data, 0xFFFF) ^ 0xFFFF``) of every byte before it. The initial value is not
+0 (CRC-16/XMODEM) because with 0 two good frames whose delimiter is lost would merge into one
+frame with a good CRC (the register is 0 after the first); the final XOR is not 0
+(CRC-16/CCITT-FALSE) because without it a frame whose CRC ends in a 0x00 byte would still
+check with that byte cut off, which a single dropped byte does to a COBS frame (its last code
+byte carries the trailing zero). Every integer in a payload is little endian; table codes and
+sensor codes take the fewest whole bytes their width needs.
 """
 
 import binascii
@@ -20,7 +22,7 @@ from enum import IntEnum
 import numpy as np
 from cobs import cobs
 
-__all__ = ["MAGIC", "VERSION", "CRC_INIT", "MAX_FRAME", "EVENTS_PER_FRAME", "Cmd", "Status",
+__all__ = ["MAGIC", "VERSION", "CRC_INIT", "CRC_XOROUT", "crc_good", "MAX_FRAME", "EVENTS_PER_FRAME", "Cmd", "Status",
            "COUNTERS", "DROP_REASONS", "crc16", "encode_frame", "split_frames", "decode_frame",
            "request", "reply", "FrameError", "code_bytes", "max_codes", "pack_codes",
            "unpack_codes", "pack_bits", "unpack_bits", "table_hash"]
@@ -83,13 +85,20 @@ class FrameError(ValueError):
     """A frame that cannot be decoded: the message names the cause."""
 
 
-#: The CRC's initial value.
+#: The CRC's initial value and final XOR.
 CRC_INIT = 0xFFFF
+CRC_XOROUT = 0xFFFF
 
 
 def crc16(data):
-    """CRC-16/CCITT-FALSE of ``data`` (bytes): 0 for a whole good frame."""
-    return binascii.crc_hqx(bytes(data), CRC_INIT)
+    """CRC-16/GENIBUS of ``data`` (bytes)."""
+    return binascii.crc_hqx(bytes(data), CRC_INIT) ^ CRC_XOROUT
+
+
+def crc_good(frame):
+    """Whether a decoded frame's last two bytes are the CRC (big endian) of the rest."""
+    frame = bytes(frame)
+    return len(frame) >= 2 and crc16(frame[:-2]) == int.from_bytes(frame[-2:], "big")
 
 
 def encode_frame(decoded):
@@ -117,7 +126,7 @@ def decode_frame(encoded, *, is_reply):
         raise FrameError(f"frame of {len(data)} bytes is too short")
     if len(data) > MAX_FRAME:
         raise FrameError(f"frame of {len(data)} bytes is longer than {MAX_FRAME}")
-    if crc16(data) != 0:
+    if not crc_good(data):
         raise FrameError("bad CRC")
     seq = int.from_bytes(data[:2], "little")
     cmd = data[2]

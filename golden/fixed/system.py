@@ -17,7 +17,7 @@ import numpy as np
 from ..checks import check_instance, check_int
 from .config import BlockConfig
 from .link import (COUNTERS, EVENTS_PER_FRAME, MAGIC, MAX_FRAME, MIN_REQUEST, VERSION, Cmd,
-                   FrameError, Status, code_bytes, crc16, encode_frame, max_codes, pack_bits,
+                   FrameError, Status, code_bytes, crc_good, encode_frame, max_codes, pack_bits,
                    pack_codes, reply, table_hash)
 from .mc_array import MCArrayConfig, MCArrayModel
 from .normaliser import normalise
@@ -231,7 +231,7 @@ class DeviceModel:
         if len(data) > MAX_FRAME or len(data) < MIN_REQUEST:
             self.counters["dropped_frames"] += 1
             return b""
-        if crc16(data) != 0:
+        if not crc_good(data):
             self.counters["crc_errors"] += 1
             return b""
         self.counters["good_frames"] += 1

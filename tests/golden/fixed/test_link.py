@@ -6,17 +6,36 @@ import numpy as np
 import pytest
 from cobs import cobs
 
-from hetq.golden.fixed.link import (MAX_FRAME, Cmd, FrameError, Status, crc16, decode_frame,
-                                    encode_frame, pack_bits, pack_codes, reply, request,
+from hetq.golden.fixed.link import (MAX_FRAME, Cmd, FrameError, Status, crc16, crc_good,
+                                    decode_frame, encode_frame, pack_bits, pack_codes, reply, request,
                                     split_frames, table_hash, unpack_bits, unpack_codes)
 
 
-def test_crc_of_a_whole_frame_is_zero():
+def test_a_frame_ends_with_its_crc():
     frame = request(0x1234, Cmd.SAMPLE, bytes(range(16)))
-    assert crc16(frame) == 0
-    assert binascii.crc_hqx(frame[:-2], 0xFFFF) == int.from_bytes(frame[-2:], "big")
+    assert crc_good(frame) and not crc_good(frame[:-1] + bytes([frame[-1] ^ 1]))
+    assert binascii.crc_hqx(frame[:-2], 0xFFFF) ^ 0xFFFF == int.from_bytes(frame[-2:], "big")
     assert frame[:3] == b"\x34\x12\x10"
-    assert crc16(b"123456789") == 0x29B1                  # CRC-16/CCITT-FALSE's check value
+    assert crc16(b"123456789") == 0xD64E                  # CRC-16/GENIBUS's check value
+
+
+def test_a_frame_cut_after_a_zero_crc_byte_fails_the_crc():
+    """A frame whose CRC ends in 0x00 loses that byte when one byte, its COBS encoding's last,
+    is dropped; without a final XOR (CRC-16/CCITT-FALSE) the rest would still check."""
+    def ccitt(body):
+        return body + binascii.crc_hqx(body, 0xFFFF).to_bytes(2, "big")
+
+    bodies = [request(s, Cmd.SAMPLE, bytes(16))[:-2] for s in range(4096)]
+    old = next(f for f in map(ccitt, bodies) if f[-1] == 0)
+    assert cobs.decode(cobs.encode(old)[:-1]) == old[:-1]   # the dropped byte cuts the zero
+    assert binascii.crc_hqx(old[:-1], 0xFFFF) == 0          # and CCITT-FALSE's check passes
+    frame = next(f for f in (request(s, Cmd.SAMPLE, bytes(16)) for s in range(4096))
+                 if f[-1] == 0)
+    wire = cobs.encode(frame)
+    assert cobs.decode(wire[:-1]) == frame[:-1]
+    assert not crc_good(frame[:-1])
+    with pytest.raises(FrameError, match="bad CRC"):
+        decode_frame(wire[:-1], is_reply=False)
 
 
 def test_two_frames_merged_by_a_corrupted_delimiter_fail_the_crc():
@@ -26,7 +45,7 @@ def test_two_frames_merged_by_a_corrupted_delimiter_fail_the_crc():
     xa = a[:-2] + binascii.crc_hqx(a[:-2], 0).to_bytes(2, "big")
     xb = b[:-2] + binascii.crc_hqx(b[:-2], 0).to_bytes(2, "big")
     assert binascii.crc_hqx(xa + b"\x00" + xb, 0) == 0       # the weakness of a zero init
-    assert crc16(a + b"\x00" + b) != 0
+    assert not crc_good(a + b"\x00" + b)
 
 
 def test_encode_decode_round_trip():
