@@ -380,16 +380,21 @@ latency`)."""
         # -- table reads, in the same window: after every write offered or just applied, one
         # at a time (a weight read drives the RAM's address for a cycle); beyond a table: 0
         wd_full, td_full = Signal(), Signal()
-        read_ok = Signal()
+        # whether a read may be taken is registered (`read_clear`: in the cycle before, no
+        # write offered or applied, no read taken, none in flight or held), so that the read
+        # ports' handshake sees a register and the window, not the read state's logic
+        read_ok, read_clear, w_read = Signal(), Signal(), Signal()
+        m.d.sync += read_clear.eq(~self.weight_w.valid & ~self.threshold_w.valid & ~w_en
+                                  & ~t_en & ~wd_full & ~td_full & ~w_read
+                                  & ~(self.weight_r.valid & read_ok)
+                                  & ~(self.threshold_r.valid & self.threshold_r.ready))
         m.d.comb += [
-            read_ok.eq(writable & ~self.weight_w.valid & ~self.threshold_w.valid & ~w_en
-                       & ~t_en & ~wd_full & ~td_full),
+            read_ok.eq(writable & read_clear & ~self.weight_w.valid & ~self.threshold_w.valid),
             self.weight_r.ready.eq(read_ok),
             self.threshold_r.ready.eq(read_ok & ~self.weight_r.valid),
             self.weight_d.valid.eq(wd_full),
             self.threshold_d.valid.eq(td_full),
         ]
-        w_read = Signal()
         w_in_range = Signal()
         m.d.sync += [w_read.eq(self.weight_r.valid & read_ok),
                      w_in_range.eq(self.weight_r.payload < n)]
@@ -731,9 +736,13 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
                          inner.valid.eq(slot.o.valid & ~norm.busy),
                          slot.o.ready.eq(inner.ready & ~norm.busy)]
             full.append(slot.o.valid)
+            full.append(outer.valid)
+        # registered (the 128-bit input register's enable sees one flip-flop, not the slices'
+        # handshakes): high in the cycle after a write or read was offered or a slice was
+        # full, which covers every cycle a slice is full, and one more after it empties
         hold = Signal()
+        m.d.sync += hold.eq(Cat(full).any())
         m.d.comb += [
-            hold.eq(Cat(full).any()),
             norm.i.payload.eq(self.i.payload),
             norm.i.valid.eq(self.i.valid & ~hold),
             self.i.ready.eq(norm.i.ready & ~hold),
