@@ -16,11 +16,11 @@ from .client import config_from_info, sensor_codes
 __all__ = ["BOARD_DEFAULTS", "board_config", "read_tables", "tables_hash", "run_samples",
            "BoardComparison", "compare_results"]
 
-#: Per board: the PLL clock (MHz; the iCEBreaker's system closes timing at 35 MHz, and 30 MHz
+#: Per board: the PLL clock (MHz; the iCEBreaker's system closes timing at 34-35 MHz, and 30 MHz
 #: keeps the UART at 3 Mbaud with divisor 10: the link, not the clock, bounds the samples/s),
 #: the quantizer's datapath (docs/quantizer.md), whether the
 #: MC array (rasters) is built, and why not (docs/board.md: with the serial quantizer and the
-#: array the system needs 5,352 of the UP5K's 5,280 logic cells at 8 x 32, and the array's
+#: array the system needs 5,330 of the UP5K's 5,280 logic cells at 8 x 32, and the array's
 #: area hardly depends on D; `hetq build system --board icebreaker --rasters` shows it).
 BOARD_DEFAULTS = {
     "icebreaker": {"clock_mhz": 30.0, "datapath": "serial", "rasters": False,
