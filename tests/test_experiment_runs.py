@@ -71,8 +71,11 @@ def test_killed_run_resumes_to_the_uninterrupted_outputs(local_run, tmp_path, ca
 
 
 def test_ctrl_c_leaves_a_resumable_jobs_csv(tmp_path):
+    # 64 jobs (two conditions, four D): far more than the two after which the test
+    # interrupts, so that a loaded machine cannot finish the run before the signal lands
     jobs = tmp_path / "jobs.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "hetq", *SMALL, "-j", "1", "-o",
+    run = [*SMALL[:4], "uniform", "adaptive", "-D", "4", "8", "16", "32", "-q"]
+    proc = subprocess.Popen([sys.executable, "-m", "hetq", *run, "-j", "1", "-o",
                              str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 120
@@ -86,9 +89,10 @@ def test_ctrl_c_leaves_a_resumable_jobs_csv(tmp_path):
     assert "--resume" in err
     log = ex.JobLog(tmp_path, ex.run_parameters(
         ex.paper_sessions(["saturation"]),
-        ex.ExperimentConfig(conditions=("uniform",), duplications=(4,))), resume=True)
+        ex.ExperimentConfig(conditions=("uniform", "adaptive"), duplications=(4, 8, 16, 32))),
+        resume=True)
     log.close()
-    assert len(log.records) == data_lines(jobs) >= 2
+    assert 2 <= len(log.records) == data_lines(jobs) < 64
 
 
 def test_resume_with_other_parameters_is_refused(local_run, tmp_path, capsys):
