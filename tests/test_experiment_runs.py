@@ -75,9 +75,12 @@ def test_ctrl_c_leaves_a_resumable_jobs_csv(tmp_path):
     # interrupts, so that a loaded machine cannot finish the run before the signal lands
     jobs = tmp_path / "jobs.csv"
     run = [*SMALL[:4], "uniform", "adaptive", "-D", "4", "8", "16", "32", "-q"]
+    # SIGINT back to its default in the child: a shell starts background jobs with it
+    # ignored, and Python keeps an ignored SIGINT ignored (no KeyboardInterrupt)
     proc = subprocess.Popen([sys.executable, "-m", "hetq", *run, "-j", "1", "-o",
                              str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while data_lines(jobs) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
