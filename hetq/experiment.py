@@ -142,7 +142,7 @@ def plan(sessions, config):
 
 def fold_network(job, session, config, raster=False):
     """Build, calibrate and fit the job's network; return (network, readout of the test set)."""
-    x, y = session.samples, session.labels
+    x = session.samples
     d = job.duplication
     spec = dict(CONDITIONS[job.condition].specs(d))[job.gain]
     n_mc = x.shape[1] * d

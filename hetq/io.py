@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["InputError", "TextOptions", "TextRead", "TEXT_SUFFIXES", "read_text", "is_text",
-           "load_array", "load_samples", "load_weights", "check_output", "save_npz"]
+           "load_array", "load_samples", "load_weights", "check_output", "check_output_dir",
+           "save_npz"]
 
 #: File suffixes read as delimited text.
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -376,3 +377,25 @@ def save_npz(path, **arrays):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_output_dir(path, option="-o"):
+    """Refuse an output folder before any work: an existing file in its place, or a parent
+    that is a file, unwritable or missing beyond what can be created. Creates nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: {option} must be a folder, and this is an existing file")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{path}: cannot create this folder, {parent} is a file")
+    if not path.exists() and not _writable(parent):
+        raise InputError(f"{path}: cannot create this folder, {parent} is not writable")
+    if path.exists() and not _writable(path):
+        raise InputError(f"{path}: folder is not writable")
+    return path
+
+
+def _writable(folder):
+    return os.access(folder, os.W_OK | os.X_OK)

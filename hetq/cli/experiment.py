@@ -9,6 +9,7 @@ import numpy as np
 from ..golden.network.model import validate_samples
 from ..golden.network.synth import NOISE_VARIANTS, SESSIONS
 from ..protocol import SOLVERS
+from ..io import check_output_dir
 from .common import CommandError, add_text_options, positive_int, progress, seed_int
 
 __all__ = ["add_commands"]
@@ -87,16 +88,7 @@ def check_experiment_args(args):
         raise ValueError(f"--shots {args.shots} with --folds {folds} leaves "
                          f"{args.shots * (folds - 1)} test samples per class (shots x "
                          f"(folds - 1)); the separability needs at least {TEST_PER_CLASS}")
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{out}: -o must be a folder, and this is an existing file")
-    parent = out
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"{out}: cannot create this folder, {parent} is a file")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{out}: {parent} is not writable")
+    out = check_output_dir(args.output)
     if args.data is not None:
         data = Path(args.data).resolve()
         if data == out.resolve():

@@ -7,9 +7,7 @@ Every option either takes effect or is refused with an error naming it; outputs 
 import argparse
 import json
 import math
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +16,8 @@ from ..golden.network.lif import CYCLE
 from ..golden.network.model import validate_samples, validate_schedule
 from ..golden.network.synth import NOISE_VARIANTS, SESSIONS, SynthConfig, synthesize
 from ..golden.network.weights import LIMIT, MODES, PAYLOAD, SMOOTHING_MAX, jenks_classes
-from ..io import InputError, check_output, load_array, load_samples, load_weights, save_npz
+from ..io import (InputError, check_output, check_output_dir, load_array, load_samples,
+                  load_weights, save_npz)
 from ..pipeline import calibrate_weights, run_network, weight_spec
 from ..protocol import utilisation
 from .common import (add_text_options, non_negative_int, positive_int, progress, say, seed_int,
@@ -172,28 +171,6 @@ def cmd_synth(args):
     print(f"{cfg.session} session, seed {cfg.seed}, noise {cfg.noise}: {samples.shape[0]} "
           f"samples x {samples.shape[1]} sensors, {len(np.unique(labels))} classes -> "
           f"{args.output}")
-
-
-def check_output_dir(path, option="-o"):
-    """Refuse an output folder before any work: an existing file in its place, or a parent
-    that is a file, unwritable or missing beyond what can be created. Creates nothing."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{path}: {option} must be a folder, and this is an existing file")
-    parent = path
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise InputError(f"{path}: cannot create this folder, {parent} is a file")
-    if not path.exists() and not _writable(parent):
-        raise InputError(f"{path}: cannot create this folder, {parent} is not writable")
-    if path.exists() and not _writable(path):
-        raise InputError(f"{path}: folder is not writable")
-    return path
-
-
-def _writable(folder):
-    return os.access(folder, os.W_OK | os.X_OK)
 
 
 def cmd_demo(args):
