@@ -294,49 +294,45 @@ class DeviceModel:
         codes = [int.from_bytes(data[k * n:(k + 1) * n], "little") for k in range(count)]
         return None if any(c >> bits for c in codes) else codes
 
-    def _write_weights(self, payload):
-        fmt = self.config.quantizer.fmt
-        r = self._range(payload, True, self.config.quantizer.mcs, fmt.weight_bits, True)
+    def _table(self, weights):
+        """``(wide start field, size, code bits, codes now, write one code)`` of a table."""
+        q, c = self.quantizer, self.config.quantizer
+        if weights:
+            return True, c.mcs, c.fmt.weight_bits, q.weights, q.write_weight
+        return False, c.levels, c.fmt.drive_bits, q.table.thresholds, q.write_threshold
+
+    def _write_table(self, payload, weights):
+        wide, size, bits, _, write = self._table(weights)
+        r = self._range(payload, wide, size, bits, True)
         if isinstance(r, Status):
             return r
         start, count, data = r
-        codes = self._codes(data, fmt.weight_bits, count)
+        codes = self._codes(data, bits, count)
         if codes is None:
             return Status.BAD_VALUE
         for k, code in enumerate(codes):
-            self.quantizer.write_weight(start + k, code)
+            write(start + k, code)
         return b""
+
+    def _read_table(self, payload, weights):
+        wide, size, bits, codes, _ = self._table(weights)
+        r = self._range(payload, wide, size, bits, False)
+        if isinstance(r, Status):
+            return r
+        start, count, _ = r
+        return payload + pack_codes(codes[start:start + count], bits)
+
+    def _write_weights(self, payload):
+        return self._write_table(payload, True)
 
     def _read_weights(self, payload):
-        fmt = self.config.quantizer.fmt
-        r = self._range(payload, True, self.config.quantizer.mcs, fmt.weight_bits, False)
-        if isinstance(r, Status):
-            return r
-        start, count, _ = r
-        return (payload + pack_codes(self.quantizer.weights[start:start + count],
-                                     fmt.weight_bits))
+        return self._read_table(payload, True)
 
     def _write_thresholds(self, payload):
-        fmt = self.config.quantizer.fmt
-        r = self._range(payload, False, self.config.quantizer.levels, fmt.drive_bits, True)
-        if isinstance(r, Status):
-            return r
-        start, count, data = r
-        codes = self._codes(data, fmt.drive_bits, count)
-        if codes is None:
-            return Status.BAD_VALUE
-        for k, code in enumerate(codes):
-            self.quantizer.write_threshold(start + k, code)
-        return b""
+        return self._write_table(payload, False)
 
     def _read_thresholds(self, payload):
-        fmt = self.config.quantizer.fmt
-        r = self._range(payload, False, self.config.quantizer.levels, fmt.drive_bits, False)
-        if isinstance(r, Status):
-            return r
-        start, count, _ = r
-        return payload + pack_codes(self.quantizer.table.thresholds[start:start + count],
-                                    fmt.drive_bits)
+        return self._read_table(payload, False)
 
     def _sensor_codes(self, payload):
         q = self.config.quantizer
