@@ -314,44 +314,29 @@ class SystemCore(CheckedComponent):
             with m.State("HASH"):
                 m.d.sync += hashing.eq(0)
                 m.next = "HASH_W"
-            with m.State("HASH_W"):                          # read weight k
-                m.d.comb += [quant.weight_r.payload.eq(k), quant.weight_r.valid.eq(1)]
-                with m.If(quant.weight_r.ready):
-                    m.next = "HASH_WD"
-            with m.State("HASH_WD"):
-                m.d.comb += quant.weight_d.ready.eq(1)
-                with m.If(quant.weight_d.valid):
-                    m.d.sync += [val.eq(quant.weight_d.payload), hbits.eq(8 * wb)]
-                    m.next = "HASH_WB"
-            with m.State("HASH_WB"):                          # its bytes into the CRC
-                m.d.comb += hasher.valid.eq(1)
-                m.d.sync += [hashing.eq(1), val.eq(val >> 1), hbits.eq(hbits - 1)]
-                with m.If(hbits == 1):
-                    m.d.sync += k.eq(k + 1)
-                    with m.If(k == q.mcs - 1):
-                        m.d.sync += k.eq(0)
-                        m.next = "HASH_T"
-                    with m.Else():
-                        m.next = "HASH_W"
-            with m.State("HASH_T"):
-                m.d.comb += [quant.threshold_r.payload.eq(k), quant.threshold_r.valid.eq(1)]
-                with m.If(quant.threshold_r.ready):
-                    m.next = "HASH_TD"
-            with m.State("HASH_TD"):
-                m.d.comb += quant.threshold_d.ready.eq(1)
-                with m.If(quant.threshold_d.valid):
-                    m.d.sync += [val.eq(quant.threshold_d.payload), hbits.eq(8 * db)]
-                    m.next = "HASH_TB"
-            with m.State("HASH_TB"):
-                m.d.comb += hasher.valid.eq(1)
-                m.d.sync += [val.eq(val >> 1), hbits.eq(hbits - 1)]
-                with m.If(hbits == 1):
-                    m.d.sync += k.eq(k + 1)
-                    with m.If(k == q.levels - 1):
-                        m.d.sync += k.eq(0)
-                        m.next = "INFO_HEAD"
-                    with m.Else():
-                        m.next = "HASH_T"
+            # each table's codes, read one by one, their bytes into the CRC bit by bit
+            for t, rport, dport, nbytes, size, then in (
+                    ("W", quant.weight_r, quant.weight_d, wb, q.mcs, "HASH_T"),
+                    ("T", quant.threshold_r, quant.threshold_d, db, q.levels, "INFO_HEAD")):
+                with m.State(f"HASH_{t}"):                    # read code k
+                    m.d.comb += [rport.payload.eq(k), rport.valid.eq(1)]
+                    with m.If(rport.ready):
+                        m.next = f"HASH_{t}D"
+                with m.State(f"HASH_{t}D"):
+                    m.d.comb += dport.ready.eq(1)
+                    with m.If(dport.valid):
+                        m.d.sync += [val.eq(dport.payload), hbits.eq(8 * nbytes)]
+                        m.next = f"HASH_{t}B"
+                with m.State(f"HASH_{t}B"):                   # its bytes into the CRC
+                    m.d.comb += hasher.valid.eq(1)
+                    m.d.sync += [hashing.eq(1), val.eq(val >> 1), hbits.eq(hbits - 1)]
+                    with m.If(hbits == 1):
+                        m.d.sync += k.eq(k + 1)
+                        with m.If(k == size - 1):
+                            m.d.sync += k.eq(0)
+                            m.next = then
+                        with m.Else():
+                            m.next = f"HASH_{t}"
             emit("INFO_HEAD", header, 4, 0, "INFO_READ")
             with m.State("INFO_READ"):                     # byte k of the ROM out ...
                 m.next = "INFO_LATCH"
