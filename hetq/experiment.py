@@ -30,7 +30,7 @@ from .protocol import SOLVERS, evaluate, folds, utilisation
 
 __all__ = ["CONDITIONS", "DUPLICATIONS", "Condition", "Session", "ExperimentConfig", "Job",
            "gc_count", "plan", "run_job", "run_experiment", "summarise", "fold_table",
-           "paper_sessions", "mc_model", "MODELS", "QUICK", "METRICS", "job_key",
+           "paper_sessions", "MODELS", "QUICK", "METRICS", "job_key",
            "run_parameters", "JOB_COLUMNS", "JobLog", "parse_scheduler"]
 
 
@@ -77,7 +77,8 @@ class Session:
     note: str = ""
 
 
-#: MC models: the float model's LIF layer, or the hardware's fixed-point phase quantizer.
+#: Network models: the float model of the paper, or the hardware's fixed-point network (the
+#: float calibration, then normaliser, drive, MC array and GC layer in integer arithmetic).
 MODELS = ("float", "fixed")
 
 
@@ -141,7 +142,12 @@ def plan(sessions, config):
 
 
 def fold_network(job, session, config, raster=False):
-    """Build, calibrate and fit the job's network; return (network, readout of the test set)."""
+    """Build, calibrate and fit the job's network; return (network, readout of the test set).
+
+    With ``config.model == "fixed"`` the calibration is the float model's (it runs in Python
+    on the host) and everything after it is the hardware's fixed-point network
+    (:class:`~.golden.fixed.network.FixedNetwork`: normaliser, drive, MC array, GC layer with
+    the integer STDP rule), built with the same connectivity and the calibrated weights."""
     x = session.samples
     d = job.duplication
     spec = dict(CONDITIONS[job.condition].specs(d))[job.gain]
@@ -149,22 +155,14 @@ def fold_network(job, session, config, raster=False):
     n_gc = gc_count(job.condition, session.name, n_mc)
     rng = np.random.default_rng((config.seed, job.fold, d))
     mask = random_connectivity(n_gc, n_mc, 1.0 / d, rng)
-    net = Network(np.zeros((n_mc, x.shape[1]), dtype=np.float32), n_gc=n_gc, connectivity=mask,
-                  mc_model=mc_model(config.model))
+    net = Network(np.zeros((n_mc, x.shape[1]), dtype=np.float32), n_gc=n_gc, connectivity=mask)
     net.calibrate(x[job.train], spec)
+    if config.model == "fixed":
+        from .golden.fixed.network import FixedNetwork
+        net = FixedNetwork(net.weights, n_gc=n_gc, connectivity=mask, t0=net.t)
     net.fit(x[job.train], duration=config.steps, rinse=config.rinse)
     return net, net.process(x[job.test], duration=config.steps, rinse=config.rinse,
                             raster=raster)
-
-
-def mc_model(model):
-    """The ``mc_model`` of :class:`~.golden.network.Network` for a model name: None (the float
-    LIF layer) or the fixed-point phase quantizer of the hardware, whose MC phases then drive
-    the (float) GC layer."""
-    if model == "fixed":
-        from .golden.fixed.quantizer import fixed_mc_phases
-        return fixed_mc_phases
-    return None
 
 
 def run_job(job, session, config):

@@ -101,9 +101,10 @@ def test_csv_outputs_are_documented():
     from hetq.cli.experiment import EXPERIMENT_OUTPUTS
     from hetq.experiment import METRICS
     for name in (*EXPERIMENT_OUTPUTS, "summary.csv", "summary.png", "fidelity.csv",
-                 "fidelity.png"):
+                 "fidelity.png", "gc_fidelity.csv", "gc_fidelity.png"):
         assert documented(name), name
     for column in (*METRICS, "et_acc", "networks", "mc_util_mean", "mc_util_sd",
                    "gc_util_mean", "gc_util_sd", "seconds", "mc_phases", "equal",
-                   "equal_fraction", "max_step"):
+                   "equal_fraction", "max_step", "gc_phases", "gc_equal", "gc_equal_fraction",
+                   "gc_active", "weights_equal", "weights_equal_fraction"):
         assert documented(column), column

@@ -102,14 +102,20 @@ def test_experiment_cli_errors(tmp_path, capsys):
         main(["experiment", "--conditions", "fancy", "-o", str(tmp_path)])
 
 
-def test_fixed_point_mc_model_matches_float_within_noise():
+def test_fixed_point_network_matches_float_within_noise():
+    from hetq.golden.fixed.network import FixedNetwork
     session = ex.paper_sessions(["concentration"])[0]
-    recs = {}
+    recs, nets = {}, {}
     for model in ex.MODELS:
         config = ex.ExperimentConfig(conditions=("uniform",), duplications=(8,), model=model)
         job = next(j for j in ex.plan([session], config) if j.condition == "uniform")
         recs[model] = ex.run_job(job, session, config)
-    # the quantizer equals the float MC phases on >= 99.9 % of readouts (hetq fidelity)
+        nets[model] = ex.fold_network(job, session, config)
+    # the fixed run is the whole fixed-point network, GC layer and STDP included
+    assert isinstance(nets["fixed"][0], FixedNetwork)
+    (ref, r_out), (fix, f_out) = nets["float"], nets["fixed"]
+    assert np.mean(f_out.gc_phase == r_out.gc_phase) > 0.999 and r_out.gc_phase.any()
+    assert np.mean(fix.mc_gc_weights == ref.mc_gc_weights) > 0.999
     assert np.mean(recs["fixed"]["mc_util"] == recs["float"]["mc_util"]) > 0.95
     assert abs(recs["fixed"]["mc_acc"] - recs["float"]["mc_acc"]) < 3
     assert abs(recs["fixed"]["gc_util_mean"] - recs["float"]["gc_util_mean"]) < 1

@@ -270,7 +270,8 @@ def add_commands(sub):
     e.add_argument("--jobs", "-j", type=positive_int, help="worker processes (default: cores)")
     e.add_argument("--quick", action="store_true", help="a reduced grid: D 4 and 8 only")
     e.add_argument("--model", choices=("float", "fixed"), default="float",
-                   help="MC layer: the float model, or the hardware's fixed-point quantizer")
+                   help="the float model, or the hardware's fixed-point network after the float "
+                        "calibration (normaliser, drive, MC array, GC layer with STDP)")
     e.add_argument("--seed", type=seed_int, default=314,
                    help="seed of the data, folds and masks, 0 .. 2**32-1 (default 314)")
     e.add_argument("--noise", choices=NOISE_VARIANTS, default=None,

@@ -16,6 +16,14 @@ def cmd_fidelity(args):
     from ..fidelity import FIDELITY_MODES, fidelity, pool_rows, write_fidelity
 
     sessions = SESSIONS if args.session is None else (args.session,)
+    if args.gc_folds > 8:
+        raise CommandError(f"--gc-folds must be in 0..8 (the paper grid has 8 folds), not "
+                           f"{args.gc_folds}")
+    if args.gc_folds and args.sensor_bits != 16:
+        raise CommandError("--sensor-bits applies to the MC table only; the GC table runs the "
+                           "network at the hardware's 16-bit sensors (add --gc-folds 0)")
+    if args.jobs is not None and not args.gc_folds:
+        raise CommandError("--jobs applies to the GC table, which --gc-folds 0 skips")
     fmt = sensor_format(args.sensor_bits)
     say = (lambda text: None) if args.quiet else (lambda text: print(f"  {text}",
                                                                      file=sys.stderr))
@@ -40,6 +48,32 @@ def cmd_fidelity(args):
           f"{100 * worst.fraction:.4f} % ({worst.session} {worst.mode} D={worst.duplication}); "
           f"largest difference {max(r.max_step for r in pooled)} step(s)")
     csv_path, png_path = write_fidelity(rows, args.output)
+    print(f"-> {csv_path}, {png_path}")
+    if args.gc_folds:
+        _gc_fidelity(args, sessions)
+
+
+def _gc_fidelity(args, sessions):
+    from ..fidelity import gc_fidelity, gc_job_count, write_gc_fidelity
+
+    kw = dict(sessions=sessions, duplications=tuple(args.duplication), folds=args.gc_folds)
+    with progress(gc_job_count(**kw), "GC fidelity", args.quiet, unit="job") as step:
+        rows = gc_fidelity(noise=args.noise, jobs=args.jobs, progress=step, **kw)
+    print(f"\nGC layer of the fixed-point network against the float model (paper grid, "
+          f"folds 0..{args.gc_folds - 1}: test-set GC phases, trained MC->GC weights):")
+    print(f"{'session':<14}{'condition':<13}{'D':>3}{'GC phases':>11}{'equal %':>10}"
+          f"{'differ':>8}{'weights':>9}{'equal %':>10}")
+    for r in rows:
+        print(f"{r.session:<14}{r.condition:<13}{r.duplication:>3}{r.gc_total:>11}"
+              f"{100 * r.gc_fraction:>10.4f}{r.gc_total - r.gc_equal:>8}{r.w_total:>9}"
+              f"{100 * r.w_fraction:>10.4f}")
+    total, equal = sum(r.gc_total for r in rows), sum(r.gc_equal for r in rows)
+    w_total, w_equal = sum(r.w_total for r in rows), sum(r.w_equal for r in rows)
+    worst = min(rows, key=lambda r: r.gc_fraction)
+    print(f"overall {100 * equal / total:.4f} % equal of {total} GC phases (lowest "
+          f"{100 * worst.gc_fraction:.4f} %, {worst.session} {worst.condition} "
+          f"D={worst.duplication}); weights {100 * w_equal / w_total:.4f} % equal of {w_total}")
+    csv_path, png_path = write_gc_fidelity(rows, args.output)
     print(f"-> {csv_path}, {png_path}")
 
 
@@ -131,7 +165,8 @@ def add_commands(subparsers):
     from ..regression import SIMULATORS
 
     f = subparsers.add_parser("fidelity",
-                              help="fixed-point vs float model: equal MC phases per condition")
+                              help="fixed-point vs float model: equal MC and GC phases and trained "
+                                   "weights per condition")
     f.add_argument("-o", "--output", default="build/fidelity", metavar="DIR",
                    help="where fidelity.csv and fidelity.png go (default build/fidelity)")
     f.add_argument("--session", choices=SESSIONS, default=None, help="one session (default both)")
@@ -142,6 +177,11 @@ def add_commands(subparsers):
     f.add_argument("--noise", choices=NOISE_VARIANTS, default="config")
     f.add_argument("--per-gain", action="store_true",
                    help="one row per homogeneous gain instead of the pooled row")
+    f.add_argument("--gc-folds", type=non_negative_int, default=8, metavar="K",
+                   help="the GC table over folds 0..K-1 of the paper grid (1..8, default 8; "
+                        "0 skips it)")
+    f.add_argument("-j", "--jobs", type=positive_int, default=None,
+                   help="worker processes for the GC table (default 1)")
     f.add_argument("-q", "--quiet", action="store_true")
     f.set_defaults(func=cmd_fidelity)
 

@@ -20,7 +20,7 @@ def run(*argv):
 
 
 def test_fidelity_one_session(tmp_path, capsys):
-    run("fidelity", "--session", "saturation", "-D", 4, "-o", tmp_path, "-q")
+    run("fidelity", "--session", "saturation", "-D", 4, "-o", tmp_path, "-q", "--gc-folds", 1)
     out = capsys.readouterr().out
     assert "saturation    uniform           4" in out
     assert "overall" in out and "largest difference" in out
@@ -31,6 +31,27 @@ def test_fidelity_one_session(tmp_path, capsys):
     assert sum(r["mode"] == "homogeneous" for r in rows) == 11         # 10 gains + pooled
     assert all(float(r["equal_fraction"]) >= 0.999 for r in rows)
     assert (tmp_path / "fidelity.png").stat().st_size > 1000
+    assert "GC layer of the fixed-point network" in out
+    with open(tmp_path / "gc_fidelity.csv") as f:
+        gc = list(csv.DictReader(f))
+    assert {r["condition"] for r in gc} == {"homogeneous", "uniform", "scaled", "adaptive"}
+    assert all(r["folds"] == "1" and r["duplication"] == "4" for r in gc)
+    assert sum(int(r["gc_phases"]) for r in gc) == 14336 * 13     # 112 test samples x 128 GCs
+    assert all(float(r["gc_equal_fraction"]) >= 0.999 and int(r["gc_active"]) > 0 for r in gc)
+    assert all(float(r["weights_equal_fraction"]) >= 0.999 for r in gc)
+    assert (tmp_path / "gc_fidelity.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("--gc-folds", 9), "--gc-folds must be in 0..8"),
+    (("--sensor-bits", 12), "--sensor-bits applies to the MC table only"),
+    (("--gc-folds", 0, "-j", 2), "--jobs applies to the GC table"),
+])
+def test_fidelity_refuses(tmp_path, argv, message):
+    proc = subprocess.run([sys.executable, "-m", "hetq", "fidelity", "-o", str(tmp_path),
+                           *map(str, argv)], capture_output=True, text=True)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    assert not (tmp_path / "fidelity.csv").exists()
 
 
 def test_compare_amaranth(tmp_path, capsys):
