@@ -31,7 +31,8 @@ from .protocol import SOLVERS, evaluate, folds, utilisation
 __all__ = ["CONDITIONS", "DUPLICATIONS", "Condition", "Session", "ExperimentConfig", "Job",
            "gc_count", "plan", "run_job", "run_experiment", "summarise", "fold_table",
            "paper_sessions", "MODELS", "QUICK", "METRICS", "job_key",
-           "run_parameters", "JOB_COLUMNS", "JobLog", "parse_scheduler"]
+           "run_parameters", "JOB_COLUMNS", "JobLog", "parse_scheduler", "read_summary",
+           "compare_runs"]
 
 
 @dataclass(frozen=True)
@@ -566,6 +567,53 @@ def write_csv(rows, path, columns=None):
             f.write(",".join("" if r.get(c) is None else
                              (f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c]))
                              for c in columns) + "\n")
+
+
+def read_summary(path):
+    """The rows of a ``summary.csv`` written by :func:`write_csv` (numbers as floats, D as int).
+    ValueError names a missing file or column."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file (a summary.csv of an earlier hetq experiment)")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    need = {"session", "condition", "duplication"} | set(METRICS) | {f"{m}_sd" for m in METRICS}
+    if not rows or not need <= set(rows[0]):
+        missing = sorted(need - set(rows[0] if rows else ()))
+        raise ValueError(f"{path} is not a hetq experiment summary (missing columns: "
+                         f"{', '.join(missing) or 'all rows'})")
+    out = []
+    for r in rows:
+        row = {"session": r["session"], "condition": r["condition"],
+               "duplication": int(r["duplication"])}
+        for m in METRICS:
+            row[m], row[f"{m}_sd"] = float(r[m]), float(r[f"{m}_sd"])
+        out.append(row)
+    return out
+
+
+def compare_runs(summary, reference):
+    """Cell by cell, this run's summary against a reference run's (e.g. the fixed-point network
+    against the float model): one dict per (session, condition, D, metric) with both means and
+    fold SDs and ``within`` = ``|ours - reference| <= reference SD``. ValueError when the
+    runs do not cover the same rows."""
+    key = lambda r: (r["session"], r["condition"], int(r["duplication"]))  # noqa: E731
+    ref = {key(r): r for r in reference}
+    mine = {key(r): r for r in summary}
+    if set(ref) != set(mine):
+        only = sorted(set(mine) ^ set(ref))
+        raise ValueError(f"the two runs cover different rows (session, condition, D), e.g. "
+                         f"{only[0]}")
+    cells = []
+    for k in (key(r) for r in summary):
+        a, b = mine[k], ref[k]
+        for m in METRICS:
+            diff = a[m] - b[m]
+            cells.append({"session": k[0], "condition": k[1], "duplication": k[2],
+                          "metric": m, "ours": a[m], "ours_sd": a[f"{m}_sd"],
+                          "reference": b[m], "reference_sd": b[f"{m}_sd"], "difference": diff,
+                          "within": bool(abs(diff) <= b[f"{m}_sd"] + 1e-9)})
+    return cells
 
 
 def format_summary(summary):

@@ -139,3 +139,38 @@ def test_solvers_give_identical_records_on_sampled_jobs():
         assert same_records(fast, ref), ex.job_key(job)
         assert {"et_c", "et_gamma"} <= set(fast) if job.condition == "et" else \
             {"mc_c", "mc_gamma", "gc_c", "gc_gamma"} <= set(fast)
+
+
+def _summary_rows(shift=0.0):
+    rows = []
+    for d in (4, 8):
+        row = {"session": "concentration", "condition": "Uniform", "duplication": d}
+        for m in ex.METRICS:
+            row[m], row[f"{m}_sd"] = 50.0 + d + shift, 1.0
+        rows.append(row)
+    return rows
+
+
+def test_compare_runs_cell_by_cell(tmp_path):
+    ex.write_csv(_summary_rows(), tmp_path / "summary.csv")
+    reference = ex.read_summary(tmp_path / "summary.csv")
+    assert reference == _summary_rows()
+    cells = ex.compare_runs(_summary_rows(0.5), reference)
+    assert len(cells) == 2 * len(ex.METRICS) and all(c["within"] for c in cells)
+    cells = ex.compare_runs(_summary_rows(1.5), reference)
+    assert not any(c["within"] for c in cells)
+    assert cells[0]["difference"] == pytest.approx(1.5) and cells[0]["reference_sd"] == 1.0
+    with pytest.raises(ValueError, match="cover different rows"):
+        ex.compare_runs(_summary_rows()[:1], reference)
+    with pytest.raises(ValueError, match="no such file"):
+        ex.read_summary(tmp_path / "none.csv")
+    (tmp_path / "bad.csv").write_text("session,condition\nx,y\n")
+    with pytest.raises(ValueError, match="not a hetq experiment summary"):
+        ex.read_summary(tmp_path / "bad.csv")
+
+
+def test_against_is_checked_before_any_job(tmp_path, capsys):
+    assert main(["experiment", "--quick", "--against", str(tmp_path / "nowhere"),
+                 "-o", str(tmp_path / "out")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "jobs.csv").exists()

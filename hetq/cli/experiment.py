@@ -18,7 +18,7 @@ __all__ = ["add_commands"]
 #: Files ``hetq experiment`` writes into its output folder.
 EXPERIMENT_OUTPUTS = ("summary.csv", "folds.csv", "jobs.csv", "jobs.json", "accuracy.png",
                       "sd_utilisation.png", "utilisation.png", "raster.png", "paper.csv",
-                      "paper.png")
+                      "paper.png", "against.csv")
 #: Samples per class of the synthetic sessions (2 shots x 8 folds, docs/model.md section 11).
 SYNTH_PER_CLASS = 16
 #: Test samples per class the separability needs (2 halves x 4 folds, docs/model.md section 12).
@@ -104,6 +104,8 @@ def cmd_experiment(args):
     from ..plots import plot_accuracy, plot_raster, plot_sd_utilisation, plot_utilisation
 
     _check_run_options(args)
+    against = None if args.against is None else ex.read_summary(Path(args.against) /
+                                                                 "summary.csv")
     grid = dict(ex.QUICK) if args.quick else {}
     grid["solver"] = args.solver
     if args.duplication:
@@ -123,7 +125,7 @@ def cmd_experiment(args):
     jobs = ex.plan(sessions, config)
     print(f"{len(jobs)} jobs: sessions {', '.join(s.name for s in sessions)}; conditions "
           f"{', '.join(config.conditions)}; D {', '.join(map(str, config.duplications))}; "
-          f"{config.folds} folds; seed {config.seed}; {config.model} MC model", flush=True)
+          f"{config.folds} folds; seed {config.seed}; {config.model} network", flush=True)
     records, elapsed, resumed = _run_jobs(args, sessions, config, out, len(jobs))
     summary = ex.summarise(records, config)
     print()
@@ -141,6 +143,8 @@ def cmd_experiment(args):
                "utilisation.png", "raster.png"]
     if not args.data:
         written += _paper_comparison(summary, config, args, out)
+    if against is not None:
+        written += _against(summary, against, args.against, out)
     where = (f"on the Dask cluster {args.scheduler}" if args.scheduler else
              f"with {args.jobs or os.cpu_count()} processes")
     ran = f"{len(jobs) - resumed} jobs" + (f" ({resumed} more resumed from jobs.csv)"
@@ -205,6 +209,24 @@ def _paper_comparison(summary, config, args, out):
     write_comparison(cells, out / "paper.csv")
     plot_paper(cells, out / "paper.png")
     return ["paper.csv", "paper.png"]
+
+
+def _against(summary, reference, where, out):
+    """Print this run cell by cell next to an earlier run's summary; write against.csv."""
+    from ..experiment import compare_runs, write_csv
+    cells = compare_runs(summary, reference)
+    print(f"\nThis run next to {where} (each cell: ours, the other run's mean ± fold SD; * = "
+          f"further apart than that SD)")
+    print(f"{'session':<14}{'condition':<13}{'D':>3} {'metric':<13}{'ours':>9}"
+          f"{'other':>10}{'± SD':>8}{'diff':>8}")
+    for c in cells:
+        print(f"{c['session']:<14}{c['condition']:<13}{c['duplication']:>3} {c['metric']:<13}"
+              f"{c['ours']:>9.2f}{c['reference']:>10.2f}{c['reference_sd']:>8.2f}"
+              f"{c['difference']:>8.2f}{'' if c['within'] else ' *'}")
+    n_in = sum(c["within"] for c in cells)
+    print(f"{n_in} of {len(cells)} cells within the other run's fold SD")
+    write_csv(cells, out / "against.csv")
+    return ["against.csv"]
 
 
 def _data_session(args, config):
@@ -272,6 +294,9 @@ def add_commands(sub):
     e.add_argument("--model", choices=("float", "fixed"), default="float",
                    help="the float model, or the hardware's fixed-point network after the float "
                         "calibration (normaliser, drive, MC array, GC layer with STDP)")
+    e.add_argument("--against", metavar="DIR", default=None,
+                   help="print every cell next to DIR/summary.csv, an earlier run of the same "
+                        "grid (e.g. the float model's), and write against.csv")
     e.add_argument("--seed", type=seed_int, default=314,
                    help="seed of the data, folds and masks, 0 .. 2**32-1 (default 314)")
     e.add_argument("--noise", choices=NOISE_VARIANTS, default=None,
