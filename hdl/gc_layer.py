@@ -307,11 +307,11 @@ class GCLayer(CheckedComponent):
             m.d.comb += wn.eq(Mux(down < 0, 0, down))
         with m.Else():
             m.d.comb += wn.eq(s2_w)
-        s3_v, s3_g, s3_w = Signal(), Signal(gbits), Signal(wbits)
-        m.d.sync += [s3_v.eq(s2_v & s2_dl), s3_g.eq(s2_g), s3_w.eq(wn)]
+        s3_v, s3_any, s3_g, s3_w = Signal(), Signal(), Signal(gbits), Signal(wbits)
+        m.d.sync += [s3_v.eq(s2_v & s2_dl), s3_any.eq(s2_v), s3_g.eq(s2_g), s3_w.eq(wn)]
         acc_sum = Signal(ibits + 1)
         m.d.comb += acc_sum.eq(rd["acc"].data + s3_w)
-        pipe_busy = s1_v | s2_v | s3_v
+        pipe_busy = s1_v | s2_v | s3_any
 
         # -- GC pipeline: L0 issue (state, current), L1 LIF, write-back, spike ---------------
         lif = Signal()

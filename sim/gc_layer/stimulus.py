@@ -39,10 +39,11 @@ class GCExpected:
 
 
 def make_gc_stimulus(seed, config, samples, *, density=0.4, learn=True, levels=6,
-                     empty=True):
+                     empty=True, silent=0.2):
     """Random mask (with a GC without inputs and an MC without fan-out when ``empty``) and
-    drives drawn from ``levels`` levels (so that MC spikes coincide); ``learn`` is a bool or
-    a per-sample sequence."""
+    drives drawn from ``levels`` levels (so that MC spikes coincide), each 0 (a silent MC,
+    whose stale ``pre`` stamp brings the penalty) with probability ``silent``; ``learn`` is
+    a bool or a per-sample sequence."""
     rng = np.random.default_rng(seed)
     c = config
     mask = rng.random((c.gcs, c.mcs)) < density
@@ -55,6 +56,7 @@ def make_gc_stimulus(seed, config, samples, *, density=0.4, learn=True, levels=6
     fmt = c.fmt
     grid = np.linspace(fmt.drive_max // 5, fmt.drive_max, levels).astype(np.int64)
     drives = grid[rng.integers(0, levels, (samples, c.mcs))]
+    drives[rng.random(drives.shape) < silent] = 0
     learn = np.broadcast_to(np.asarray(learn, dtype=bool), (samples,)).copy()
     return GCStimulus(config=c, mask=mask, drives=drives, learn=learn)
 
