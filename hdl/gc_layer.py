@@ -125,6 +125,10 @@ class GCLayer(CheckedComponent):
         Sticky: a malformed transfer was dropped (cleared by the reset only).
     step : ``Out(stamp_bits)``
         The step counter (the next step to run), for hosts and benches.
+    cycle_w : ``In(stream.Signature(stamp_bits))``
+        Host write of the step counter as a gamma cycle: ``t = 50 * payload`` (modulo
+        ``2**stamp_bits``), phase and window counter 0 (the model's ``t`` setter, which takes
+        multiples of 50). Taken between steps.
     """
 
     RESET, CONNECT, CLAMP = 0, 1, 2
@@ -161,6 +165,7 @@ class GCLayer(CheckedComponent):
             "idle": Out(1),
             "error": Out(1),
             "step": Out(c.stamp_bits),
+            "cycle_w": In(stream.Signature(unsigned(c.stamp_bits))),
         })
         sbits, vbits = c.stamp_bits, 8 + c.fmt.drive_frac
         rest_word = p["rest"] & ((1 << vbits) - 1)
@@ -426,6 +431,11 @@ class GCLayer(CheckedComponent):
                                  wr["fan"].en.eq(ok)]
                     with m.If(~ok):
                         m.d.sync += error.eq(1)
+                with m.Elif(self.cycle_w.valid):
+                    m.d.comb += self.cycle_w.ready.eq(1)
+                    x = self.cycle_w.payload
+                    m.d.sync += [t.eq((x << 5) + (x << 4) + (x << 1)), phase.eq(0),
+                                 wstep.eq(0)]
                 with m.Elif(self.weight_rq.valid & ~rs_valid):
                     m.d.comb += [self.weight_rq.ready.eq(1), iss_k.eq(self.weight_rq.payload)]
                     m.next = "READ"

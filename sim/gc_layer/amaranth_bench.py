@@ -83,6 +83,8 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
         if stim.weights is not None:
             for k, w in enumerate(stim.weights):
                 await send(ctx, dut.weight_w, {"addr": k, "data": int(w)})
+        if stim.cycle0:
+            await send(ctx, dut.cycle_w, stim.cycle0 % (1 << c.stamp_bits))
         await wait_idle(ctx)
         for i, raster in enumerate(exp.mc_raster):
             ctx.set(dut.learn, int(stim.learn[i]))
@@ -95,6 +97,9 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
             await wait_idle(ctx)
             if i == stim.clamp_after:
                 await send(ctx, dut.cmd, GCLayer.CLAMP)
+                await wait_idle(ctx)
+            if i == stim.reset_after:
+                await send(ctx, dut.cmd, GCLayer.RESET)
                 await wait_idle(ctx)
             ws = []
             ctx.set(dut.weight_rs.ready, 1)

@@ -49,7 +49,7 @@ async def run_gc_layer(dut, path):
     exp = expected_gc(stim)
     rng_in, rng_out = np.random.default_rng(seed).spawn(2)
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for name in ("i", "ptr_w", "gc_w", "cmd", "weight_w", "weight_rq"):
+    for name in ("i", "ptr_w", "gc_w", "cmd", "weight_w", "weight_rq", "cycle_w"):
         getattr(dut, f"{name}__valid").value = 0
     dut.o__ready.value = 0
     dut.weight_rs__ready.value = 0
@@ -93,6 +93,8 @@ async def run_gc_layer(dut, path):
     if stim.weights is not None:
         for k, w in enumerate(stim.weights):
             await _send(dut, "weight_w", pack_struct(lay["weight_w"], addr=k, data=int(w)))
+    if stim.cycle0:
+        await _send(dut, "cycle_w", stim.cycle0 % (1 << c.stamp_bits))
     await wait_idle()
     for i, raster in enumerate(exp.mc_raster):
         dut.learn.value = int(stim.learn[i])
@@ -106,6 +108,9 @@ async def run_gc_layer(dut, path):
         await wait_idle()
         if i == stim.clamp_after:
             await _send(dut, "cmd", GCLayer.CLAMP)
+            await wait_idle()
+        if i == stim.reset_after:
+            await _send(dut, "cmd", GCLayer.RESET)
             await wait_idle()
         row = []
         dut.weight_rs__ready.value = 1

@@ -188,3 +188,17 @@ def test_penalty_boundary_without_rinse():
     c = small(rinse=0)
     stim = make_gc_stimulus(8, c, 8, learn=True, silent=0.1, levels=12)
     run(stim)
+
+
+def test_reset_between_samples_and_wrapping_stamps():
+    """16-bit stamps started 50 steps before they wrap (the step counter written through
+    ``cycle_w``): the signed differences across the wrap; RESET (reset_neurons) after the
+    first sample clears voltages, the delay line and the last spikes, keeps weights and
+    stamps."""
+    c = small(stamp_bits=16)
+    stim = make_gc_stimulus(9, c, 3, learn=[True, True, False])
+    stim.cycle0 = (1 << 16) // 50            # 65500: the stamps wrap 36 steps in
+    stim.reset_after = 0
+    exp, res = run(stim, stall=0.1)
+    assert (exp.events[:, 0] < 200).any() and (exp.events[:, 0] > 65400).any()
+    assert (exp.gc_v[0] == c.params["rest"]).all() and not exp.gc_r[0].any()
