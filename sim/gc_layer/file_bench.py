@@ -67,6 +67,7 @@ _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
     .weight_rq__payload(q_payload), .weight_rq__valid(q_valid), .weight_rq__ready(q_ready),
     .weight_rs__payload(r_payload), .weight_rs__valid(r_valid), .weight_rs__ready(1'b1),
     .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready),
+    .cycle_w__payload({sw}'d0), .cycle_w__valid(1'b0),
     .learn(learn), .idle(idle), .error(error), .step(step)
   );
 
