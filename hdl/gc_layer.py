@@ -36,8 +36,8 @@ from ..golden.fixed.gc_layer import (CURRENT_INT, DELAY, GC_RELEASE_PHASE, PENAL
                                      TABLE_SIZE, WEIGHT_INT, GCLayerConfig, stdp_tables)
 from .kit import CheckedComponent, index_bits, write_layout
 
-__all__ = ["GCLayer", "mc_spike_layout", "gc_spike_layout", "command_layout", "gc_state_layout",
-           "delay_depth"]
+__all__ = ["GCLayer", "StepMarker", "MCGCLayer", "mc_spike_layout", "gc_spike_layout",
+           "command_layout", "gc_state_layout", "delay_depth"]
 
 
 def mc_spike_layout(config):
@@ -594,4 +594,134 @@ class GCLayer(CheckedComponent):
         m.d.comb += busy_any.eq(pipe_busy | l1_v)
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & (ahead == 0) & ~busy_any & ~fifo.r_rdy
                                  & ~frozen)
+        return m
+
+
+class StepMarker(CheckedComponent):
+    """The MC array's spike stream (``(step, mc)``, ordered by step) as the GC layer's input
+    (spikes and an end marker per step).
+
+    The marker of step ``s`` is sent when a spike of a later step arrives, or, for the last
+    steps of a window, when the MC array is ``idle`` (all its spikes have left): the GC layer
+    then trails the MC array by up to a gamma cycle.
+
+    Parameters
+    ----------
+    array : MCArrayConfig
+        The MC array's configuration (step width, window).
+
+    Members
+    -------
+    i : ``In(stream.Signature(mc_array.spike_layout(array)))``
+    array_idle : ``In(1)``
+        The MC array's ``idle``.
+    o : ``Out(stream.Signature(mc_spike_layout(...)))``
+        For a GC layer of ``array.mcs`` MCs.
+    done : ``Out(1)``
+        No spike is waiting and every window seen is closed.
+    """
+
+    @classmethod
+    def check(cls, array):
+        from ..golden.fixed.mc_array import MCArrayConfig
+        if not isinstance(array, MCArrayConfig):
+            raise TypeError(f"array must be an MCArrayConfig, not {type(array).__name__}")
+        return array
+
+    def __init__(self, array):
+        from .mc_array import spike_layout
+        self._array = self.check(array)
+        self._out = data.StructLayout({"mc": unsigned(index_bits(array.mcs)),
+                                       "end": unsigned(1)})
+        super().__init__({"i": In(stream.Signature(spike_layout(array))),
+                          "array_idle": In(1),
+                          "o": Out(stream.Signature(self._out)),
+                          "done": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        a = self._array
+        nxt = Signal(a.step_bits)                      # the step whose marker is next
+        wpos = Signal(range(a.window))                 # position of nxt in its window
+        marker = Signal()
+        with m.If(self.i.valid):
+            with m.If(self.i.payload.step == nxt):
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.mc.eq(self.i.payload.mc),
+                             self.i.ready.eq(self.o.ready)]
+            with m.Else():
+                m.d.comb += [self.o.valid.eq(1), marker.eq(1)]
+        with m.Elif(self.array_idle & (wpos != 0)):
+            m.d.comb += [self.o.valid.eq(1), marker.eq(1)]
+        m.d.comb += self.o.payload.end.eq(marker)
+        with m.If(marker & self.o.ready):
+            m.d.sync += [nxt.eq(nxt + 1), wpos.eq(Mux(wpos == a.window - 1, 0, wpos + 1))]
+        m.d.comb += self.done.eq(~self.i.valid & (wpos == 0))
+        return m
+
+
+class MCGCLayer(CheckedComponent):
+    """An :class:`~.mc_array.MCArray` feeding a :class:`GCLayer` through a
+    :class:`StepMarker`: drives in, GC spikes out (the feed-forward network of the paper
+    after the quantizer; the MC neurons are the model's, so the pair is bit-exact with
+    :meth:`GCLayerModel.run <hetq.golden.fixed.gc_layer.GCLayerModel.run>` on the drives).
+
+    Parameters
+    ----------
+    array : MCArrayConfig
+        Without ``inhibition`` (no GC->MC path yet), of the same ``mcs``, ``hold``, ``rinse``
+        and format as ``layer``.
+    layer : GCLayerConfig
+
+    Members
+    -------
+    i : the array's drive stream; ``o``, ``learn``, ``weight_w``, ``weight_rq``,
+    ``weight_rs``, ``ptr_w``, ``gc_w``, ``cmd``, ``cycle_w``, ``error``, ``step``: the
+    layer's; ``idle``: the array, the marker and the layer are all idle.
+    """
+
+    @classmethod
+    def check(cls, array, layer):
+        StepMarker.check(array)
+        GCLayer.check(layer)
+        if array.inhibition:
+            raise ValueError("the MC array must be built without inhibition (the GC layer "
+                             "has no GC->MC path)")
+        for name in ("mcs", "hold", "rinse", "fmt"):
+            if getattr(array, name) != getattr(layer, name):
+                raise ValueError(f"the MC array and the GC layer differ in {name}: "
+                                 f"{getattr(array, name)} and {getattr(layer, name)}")
+        return array, layer
+
+    def __init__(self, array, layer):
+        from .mc_array import MCArray
+        self.check(array, layer)
+        self._mc = MCArray(array)
+        self._marker = StepMarker(array)
+        self._layer = GCLayer(layer)
+        g = self._layer.signature.members
+        members = {"i": self._mc.signature.members["i"], "idle": Out(1)}
+        for name in ("o", "learn", "weight_w", "weight_rq", "weight_rs", "ptr_w", "gc_w",
+                     "cmd", "cycle_w", "error", "step"):
+            members[name] = g[name]
+        super().__init__(members)
+
+    array = property(lambda self: self._mc)
+    layer = property(lambda self: self._layer)
+
+    def elaborate(self, platform):
+        from amaranth.lib import wiring
+        m = Module()
+        m.submodules.array = mc = self._mc
+        m.submodules.marker = mk = self._marker
+        m.submodules.layer = gl = self._layer
+        wiring.connect(m, wiring.flipped(self.i), mc.i)
+        wiring.connect(m, mc.o, mk.i)
+        m.d.comb += mk.array_idle.eq(mc.idle)
+        wiring.connect(m, mk.o, gl.i)
+        for name in ("o", "weight_rs"):
+            wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(gl, name))
+        for name in ("weight_w", "weight_rq", "ptr_w", "gc_w", "cmd", "cycle_w"):
+            wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(gl, name))
+        m.d.comb += [gl.learn.eq(self.learn), self.error.eq(gl.error), self.step.eq(gl.step),
+                     self.idle.eq(mc.idle & mk.done & gl.idle)]
         return m

@@ -50,13 +50,22 @@ def _signed(x, bits):
     return x - (1 << bits) if x >> (bits - 1) else x
 
 
-def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout=2_000_000):
+def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout=2_000_000,
+                    array=None):
     """Run ``stim``; ``stall`` is the probability of an idle cycle before each input
-    transfer, ``out_stall`` of a low ``o.ready``. Returns a :class:`GCBenchResult`."""
+    transfer, ``out_stall`` of a low ``o.ready``. With ``array`` (an MCArrayConfig) the
+    design is :class:`~hetq.hdl.gc_layer.MCGCLayer` and the bench feeds it the drives, not
+    the MC raster. Returns a :class:`GCBenchResult`."""
     c = stim.config
     exp = expected_gc(stim) if exp is None else exp
-    dut = GCLayer(c)
-    mems = dut.memories
+    if array is None:
+        dut = GCLayer(c)
+        mems = dut.memories
+    else:
+        from ...golden.fixed.mc_array import drive_transfers
+        from ...hdl.gc_layer import MCGCLayer
+        dut = MCGCLayer(array, c)
+        mems = dut.layer.memories
     rng_in, rng_out = np.random.default_rng(seed).spawn(2)
     ptr, fan = host_lists(stim)
     n_syn = len(fan)
@@ -88,6 +97,12 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
         await wait_idle(ctx)
         for i, raster in enumerate(exp.mc_raster):
             ctx.set(dut.learn, int(stim.learn[i]))
+            if array is not None:
+                for mc, d, last in drive_transfers(stim.drives[i:i + 1]):
+                    for _ in range(idle_cycles(rng_in, stall)):
+                        await ctx.tick()
+                    await send(ctx, dut.i, {"mc": int(mc), "drive": int(d), "last": int(last)})
+                raster = []
             for row in raster:
                 for mc in list(np.flatnonzero(row)) + [None]:
                     for _ in range(idle_cycles(rng_in, stall)):

@@ -202,3 +202,32 @@ def test_reset_between_samples_and_wrapping_stamps():
     exp, res = run(stim, stall=0.1)
     assert (exp.events[:, 0] < 200).any() and (exp.events[:, 0] > 65400).any()
     assert (exp.gc_v[0] == c.params["rest"]).all() and not exp.gc_r[0].any()
+
+
+@pytest.mark.parametrize("lanes, learn, stall", [(1, [True, False, True], 0.1),
+                                                 (2, [False, True], 0.3)])
+def test_mc_array_in_front(lanes, learn, stall):
+    """MCArray -> StepMarker -> GCLayer fed the drives: bit-exact with GCLayerModel.run on
+    the same drives (the MC neurons included)."""
+    from hetq.golden.fixed.mc_array import MCArrayConfig
+
+    c = small()
+    stim = make_gc_stimulus(20 + lanes, c, len(learn), learn=learn)
+    stim.clamp_after = 0
+    exp = expected_gc(stim)
+    res = run_gc_amaranth(stim, exp=exp, stall=stall, out_stall=stall,
+                          array=MCArrayConfig(mcs=8, lanes=lanes, hold=50, rinse=50))
+    check_gc(stim, res, exp)
+    assert len(exp.events) > 3
+
+
+def test_mc_gc_layer_refuses_mismatched_blocks():
+    from hetq.golden.fixed.mc_array import MCArrayConfig
+    from hetq.hdl.gc_layer import MCGCLayer
+
+    with pytest.raises(ValueError, match="differ in hold"):
+        MCGCLayer(MCArrayConfig(mcs=8, hold=100, rinse=50), small())
+    with pytest.raises(ValueError, match="without inhibition"):
+        MCGCLayer(MCArrayConfig(mcs=8, hold=50, rinse=50, inhibition=True), small())
+    with pytest.raises(TypeError, match="array must be an MCArrayConfig"):
+        MCGCLayer(small(), small())
