@@ -248,3 +248,12 @@ def test_current_read_modify_write_hazards(extra):
     exp, res = run(stim)
     per_step = exp.mc_raster.sum(axis=2)
     assert set(np.unique(per_step)) == {0, c.mcs}
+
+
+@pytest.mark.slow
+def test_larger_layer():
+    """64 MCs, 256 GCs, 2,048 synapses: one training and one test window."""
+    c = GCLayerConfig(mcs=64, gcs=256, synapses=2048, hold=50, rinse=50)
+    stim = make_gc_stimulus(30, c, 2, learn=[True, False], density=0.1)
+    exp, res = run(stim, seed=30, stall=0.05, out_stall=0.2)
+    assert len(exp.events) > 50
