@@ -451,30 +451,18 @@ class GCLayer(CheckedComponent):
                         m.d.sync += [error.eq(1), frozen.eq(0)]
                     with m.Else():
                         m.next = "CMD"
-                with m.Elif(self.weight_w.valid):
-                    m.d.comb += self.weight_w.ready.eq(1)
-                    pl = self.weight_w.payload
-                    ok = (pl.addr < c.synapses) & (pl.data <= w_max)
-                    m.d.comb += [wr["w"].addr.eq(pl.addr), wr["w"].data.eq(pl.data),
-                                 wr["w"].en.eq(ok)]
-                    with m.If(~ok):
-                        m.d.sync += error.eq(1)
-                with m.Elif(self.ptr_w.valid):
-                    m.d.comb += self.ptr_w.ready.eq(1)
-                    pl = self.ptr_w.payload
-                    ok = (pl.addr <= c.mcs) & (pl.data <= c.synapses)
-                    m.d.comb += [wr["ptr"].addr.eq(pl.addr), wr["ptr"].data.eq(pl.data),
-                                 wr["ptr"].en.eq(ok)]
-                    with m.If(~ok):
-                        m.d.sync += error.eq(1)
-                with m.Elif(self.gc_w.valid):
-                    m.d.comb += self.gc_w.ready.eq(1)
-                    pl = self.gc_w.payload
-                    ok = (pl.addr < c.synapses) & (pl.data < c.gcs)
-                    m.d.comb += [wr["fan"].addr.eq(pl.addr), wr["fan"].data.eq(pl.data),
-                                 wr["fan"].en.eq(ok)]
-                    with m.If(~ok):
-                        m.d.sync += error.eq(1)
+                # host table writes: (port, memory, address bound, data bound), checked
+                for port, name, n_addr, n_data in (
+                        (self.weight_w, "w", c.synapses, w_max + 1),
+                        (self.ptr_w, "ptr", c.mcs + 1, c.synapses + 1),
+                        (self.gc_w, "fan", c.synapses, c.gcs)):
+                    with m.Elif(port.valid):
+                        pl = port.payload
+                        ok = (pl.addr < n_addr) & (pl.data < n_data)
+                        m.d.comb += [port.ready.eq(1), wr[name].addr.eq(pl.addr),
+                                     wr[name].data.eq(pl.data), wr[name].en.eq(ok)]
+                        with m.If(~ok):
+                            m.d.sync += error.eq(1)
                 with m.Elif(self.cycle_w.valid):
                     m.d.comb += self.cycle_w.ready.eq(1)
                     x = self.cycle_w.payload
