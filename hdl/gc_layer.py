@@ -79,11 +79,12 @@ class GCLayer(CheckedComponent):
     in the last step. Stamps are ``stamp_bits`` wide with a valid bit (compared as signed
     differences modulo ``2**stamp_bits``).
 
-    Cycles per step (measured in tests/hdl/test_gc_layer.py): learning on,
-    ``synapses + (MCs with an empty fan-out list) + gcs`` plus the spikes of steps ``t - 26``
-    and ``t - 25`` and the GC spikes of ``t - 1`` plus about 12; learning off,
-    ``gcs + sum over delivered MCs of (fan-out + 2)`` plus about 10. The GC pass waits for
-    room in the output FIFO.
+    Cycles per step (measured in tests/hdl/test_gc_layer.py, with the MC side ahead):
+    learning on, ``synapses + (MCs with an empty fan-out list) + gcs`` plus the spikes of
+    steps ``t - 26`` and ``t - 25`` and the GC spikes of ``t - 1`` plus 23 (21 before the
+    ring is read, the first 25 steps after a reset); learning off,
+    ``gcs + sum over delivered MCs of (fan-out + 2)`` plus 9 to 21 (the pipelines' drains).
+    The GC pass waits for room in the output FIFO.
 
     Parameters
     ----------
@@ -266,88 +267,130 @@ class GCLayer(CheckedComponent):
         ring_end = rd["ring"].data[mbits]
         n_spk = Signal(gbits + 1)                      # GCs in the spike list
 
-        # -- synapse pipeline: S0 issue, S1 weight/GC/pre/delivered, S2 post, STDP, weight
-        # write, S3 the current's read-modify-write (transparent read: one per clock) ------
+        # -- synapse pipeline, a register after every block-RAM read and every carry chain:
+        # S0 issue (weight, GC, pre, delivered bit); S1 their outputs; S2 the post read;
+        # S3 its output; S4 delta and the flags; S5 the ROM increments; S6 the new weight;
+        # S7 the weight write and the current's read (transparent); S8 its output; S9 the
+        # saturating sum and its write, forwarded from the previous cycle's write (the one
+        # the read could not see): one synapse per clock without stalls. ------------------
         iss = Signal()
         iss_ev = Signal()                              # event-driven delivery (no learning)
         iss_k = Signal(kbits + 1)
         m.d.comb += [rd["w"].addr.eq(iss_k), rd["fan"].addr.eq(iss_k),
                      rd["pre"].addr.eq(mc), rd["dlv"].addr.eq(mc)]
-        s1_v, s1_ev, s1_k = Signal(), Signal(), Signal(kbits + 1)
-        m.d.sync += [s1_v.eq(iss), s1_ev.eq(iss_ev), s1_k.eq(iss_k)]
-        m.d.comb += rd["post"].addr.eq(rd["fan"].data)
-        s2_v, s2_ev, s2_dl = Signal(), Signal(), Signal()
-        s2_k = Signal(kbits + 1)
-        s2_w, s2_g = Signal(wbits), Signal(gbits)
-        s2_pre = Signal(sbits + 1)
-        m.d.sync += [s2_v.eq(s1_v), s2_ev.eq(s1_ev), s2_dl.eq(s1_ev | rd["dlv"].data[0]),
-                     s2_k.eq(s1_k), s2_w.eq(rd["w"].data), s2_g.eq(rd["fan"].data),
-                     s2_pre.eq(rd["pre"].data)]
-        post2 = rd["post"].data
+
+        def stage(n, **values):
+            """Registers ``<name><n>`` that take ``values`` every cycle."""
+            regs = {}
+            for name, value in values.items():
+                r = Signal.like(value, name=f"{name}{n}") if isinstance(value, Signal) else \
+                    Signal(value.shape(), name=f"{name}{n}")
+                m.d.sync += r.eq(value)
+                regs[name] = r
+            return regs
+
+        s1 = stage(1, v=iss, ev=iss_ev, k=iss_k)
+        s2 = stage(2, v=s1["v"], ev=s1["ev"], k=s1["k"], dl=s1["ev"] | rd["dlv"].data[0],
+                   w=rd["w"].data, g=rd["fan"].data, pre=rd["pre"].data)
+        m.d.comb += rd["post"].addr.eq(s2["g"])
+        s3 = stage(3, **s2)
+        s4 = stage(4, **s3, post=rd["post"].data)
         delta = Signal(signed(sbits))
-        m.d.comb += delta.eq((s2_pre[:sbits] - post2[:sbits])[:sbits])
+        m.d.comb += delta.eq((s4["pre"][:sbits] - s4["post"][:sbits])[:sbits])
+        w4 = s4["w"]
+        s5 = stage(5, v=s4["v"], ev=s4["ev"], k=s4["k"], dl=s4["dl"], w=w4, g=s4["g"],
+                   delta=delta, pruned=w4 < prune,
+                   active=s4["pre"][sbits] & s4["post"][sbits] & (w4 != w_max))
         ltp, ltd = stdp_tables(c.fmt)
         ltp_rom = Array(Const(int(v), wbits) for v in ltp)
         ltd_rom = Array(Const(int(v), wbits) for v in ltd)
-        idx_n = Signal(6)
-        idx_p = Signal(6)
-        m.d.comb += [idx_n.eq((-delta)[:6]), idx_p.eq(delta[:6])]
         assert TABLE_SIZE == 64 and PENALTY_DELTA < TABLE_SIZE
+        d5 = s5["delta"]
+        # how the weight changes: 0 none, 1 up, 2 down, 3 to zero (prune or penalty)
+        kind = Signal(2)
+        with m.If(s5["ev"] | (~s5["pruned"] & ~s5["active"])):
+            m.d.comb += kind.eq(0)
+        with m.Elif(s5["pruned"] | (d5 < -PENALTY_DELTA)):
+            m.d.comb += kind.eq(3)
+        with m.Elif(d5 < 0):
+            m.d.comb += kind.eq(1)
+        with m.Elif((d5 > 0) & (d5 < TABLE_SIZE)):
+            m.d.comb += kind.eq(2)
+        s6 = stage(6, v=s5["v"], ev=s5["ev"], k=s5["k"], dl=s5["dl"], w=s5["w"], g=s5["g"],
+                   kind=kind, inc=ltp_rom[(-d5)[:6]], dec=ltd_rom[d5[:6]])
         up = Signal(wbits + 1)
         down = Signal(signed(wbits + 2))
-        m.d.comb += [up.eq(s2_w + ltp_rom[idx_n]), down.eq(s2_w - ltd_rom[idx_p])]
-        active = s2_pre[sbits] & post2[sbits] & (s2_w != w_max)
+        m.d.comb += [up.eq(s6["w"] + s6["inc"]), down.eq(s6["w"] - s6["dec"])]
         wn = Signal(wbits)
-        with m.If(s2_ev):
-            m.d.comb += wn.eq(s2_w)
-        with m.Elif(s2_w < prune):
-            m.d.comb += wn.eq(0)
-        with m.Elif(~active):
-            m.d.comb += wn.eq(s2_w)
-        with m.Elif(delta < -PENALTY_DELTA):
-            m.d.comb += wn.eq(0)
-        with m.Elif(delta < 0):
-            m.d.comb += wn.eq(Mux(up > w_max, w_max, up))
-        with m.Elif((delta > 0) & (delta < TABLE_SIZE)):
-            m.d.comb += wn.eq(Mux(down < 0, 0, down))
-        with m.Else():
-            m.d.comb += wn.eq(s2_w)
-        s3_v, s3_any, s3_g, s3_w = Signal(), Signal(), Signal(gbits), Signal(wbits)
-        m.d.sync += [s3_v.eq(s2_v & s2_dl), s3_any.eq(s2_v), s3_g.eq(s2_g), s3_w.eq(wn)]
+        with m.Switch(s6["kind"]):
+            with m.Case(0):
+                m.d.comb += wn.eq(s6["w"])
+            with m.Case(1):
+                m.d.comb += wn.eq(Mux(up > w_max, w_max, up))
+            with m.Case(2):
+                m.d.comb += wn.eq(Mux(down < 0, 0, down))
+            with m.Case(3):
+                m.d.comb += wn.eq(0)
+        s7 = stage(7, v=s6["v"], ev=s6["ev"], k=s6["k"], dl=s6["dl"], g=s6["g"], w=wn)
+        s8 = stage(8, v=s7["v"] & s7["dl"], any=s7["v"], g=s7["g"], w=s7["w"])
+        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data)
+        # the previous cycle's write of the current, for a read that came a cycle too early
+        fw_v, fw_g, fw_acc = Signal(), Signal(gbits), Signal(ibits)
+        acc_base = Signal(ibits)
+        m.d.comb += acc_base.eq(Mux(fw_v & (fw_g == s9["g"]), fw_acc, s9["acc"]))
         acc_sum = Signal(ibits + 1)
-        m.d.comb += acc_sum.eq(rd["acc"].data + s3_w)
-        pipe_busy = s1_v | s2_v | s3_any
+        acc_sat = Signal(ibits)
+        m.d.comb += [acc_sum.eq(acc_base + s9["w"]),
+                     acc_sat.eq(Mux(acc_sum > i_max, i_max, acc_sum))]
+        m.d.sync += [fw_v.eq(s9["v"]), fw_g.eq(s9["g"]), fw_acc.eq(acc_sat)]
+        pipe_busy = Cat(s1["v"], s2["v"], s3["v"], s4["v"], s5["v"], s6["v"], s7["v"],
+                        s8["any"], s9["any"]).any()
 
-        # -- GC pipeline: L0 issue (state, current), L1 LIF, write-back, spike ---------------
+        # -- GC pipeline: L0 issue (state, current); L1 the block-RAM outputs registered (the
+        # current cleared); L2 fire test, reset, difference; L3 the leak product (and the
+        # spike out); L4 the new voltage; L5 the clamps and the write-back. Every GC is
+        # written once per pass, so the stages need no forwarding. ------------------------
         lif = Signal()
         lif_g, lif_g_n = addressed("lif_g", gbits + 1)
-        l1_v = Signal()
-        l1_g = Signal(gbits)
+        l1_v, l1_g = Signal(), Signal(gbits)
         m.d.sync += [l1_v.eq(lif), l1_g.eq(lif_g)]
         release = Signal()
         m.d.comb += release.eq(phase == GC_RELEASE_PHASE - 1)
-        st = data.View(gc_state_layout(c), rd["gc"].data)
-        v_in = st.voltage
+        l2_v, l2_g = Signal(), Signal(gbits)
+        l2_st = Signal(gc_state_layout(c))
+        l2_acc = Signal(ibits)
+        m.d.sync += [l2_v.eq(l1_v), l2_g.eq(l1_g), l2_st.eq(rd["gc"].data),
+                     l2_acc.eq(rd["acc"].data)]
         fire = Signal()
-        m.d.comb += fire.eq(v_in >= g_thr)
+        m.d.comb += fire.eq(l2_st.voltage >= g_thr)
         v0 = Signal(signed(vbits))
-        r0 = Signal()
-        m.d.comb += [v0.eq(Mux(fire, g_rest, v_in)), r0.eq(st.refractory | fire)]
-        diff = Signal(signed(vbits + 2))
-        m.d.comb += diff.eq(g_rest + rd["acc"].data - v0)
+        m.d.comb += v0.eq(Mux(fire, g_rest, l2_st.voltage))
+        l3_v, l3_g, l3_fire, l3_r = Signal(), Signal(gbits), Signal(), Signal()
+        l3_v0 = Signal(signed(vbits))
+        l3_diff = Signal(signed(vbits + 2))
+        m.d.sync += [l3_v.eq(l2_v), l3_g.eq(l2_g), l3_fire.eq(fire),
+                     l3_r.eq(l2_st.refractory | fire), l3_v0.eq(v0),
+                     l3_diff.eq(g_rest + l2_acc - v0)]
+        l4_v, l4_g, l4_r = Signal(), Signal(gbits), Signal()
+        l4_v0 = Signal(signed(vbits))
+        l4_x = Signal(signed(vbits + 2))
+        m.d.sync += [l4_v.eq(l3_v), l4_g.eq(l3_g), l4_r.eq(l3_r), l4_v0.eq(l3_v0),
+                     l4_x.eq((l3_diff * LEAK_NUM) >> LEAK_SHIFT)]
+        l5_v, l5_g, l5_r = Signal(), Signal(gbits), Signal()
         vn = Signal(signed(vbits + 1))
-        m.d.comb += vn.eq(v0 + ((diff * LEAK_NUM) >> LEAK_SHIFT))
+        m.d.sync += [l5_v.eq(l4_v), l5_g.eq(l4_g), l5_r.eq(l4_r), vn.eq(l4_v0 + l4_x)]
         v_new = Signal(signed(vbits))
-        with m.If(release | (r0 & (vn > g_rest))):
+        with m.If(release | (l5_r & (vn > g_rest))):
             m.d.comb += v_new.eq(g_rest)
         with m.Elif(vn > g_thr):
             m.d.comb += v_new.eq(g_thr)
         with m.Else():
             m.d.comb += v_new.eq(vn)
+        lif_busy = l1_v | l2_v | l3_v | l4_v | l5_v
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=sbits + gbits, depth=self.FIFO_DEPTH)
-        room = Signal()
-        m.d.comb += room.eq(fifo.level < self.FIFO_DEPTH - 2)
-        m.d.comb += [fifo.w_data.eq(Cat(t, l1_g)), fifo.w_en.eq(l1_v & fire),
+        room = Signal()                                # L0 .. L2 may still push three
+        m.d.comb += room.eq(fifo.level < self.FIFO_DEPTH - 4)
+        m.d.comb += [fifo.w_data.eq(Cat(t, l3_g)), fifo.w_en.eq(l3_v & l3_fire),
                      self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data),
                      fifo.r_en.eq(self.o.ready)]
 
@@ -372,6 +415,7 @@ class GCLayer(CheckedComponent):
         k_eff = Signal(kbits + 1)
         m.d.comb += k_eff.eq(Mux(entering, start, ks))
         mc_done = Signal()
+        ev_mc = Signal(mbits)
         m.d.comb += mc_done.eq(k_eff + 1 >= end)
         stamp_word = Cat(t, Const(1, 1))
 
@@ -407,30 +451,18 @@ class GCLayer(CheckedComponent):
                         m.d.sync += [error.eq(1), frozen.eq(0)]
                     with m.Else():
                         m.next = "CMD"
-                with m.Elif(self.weight_w.valid):
-                    m.d.comb += self.weight_w.ready.eq(1)
-                    pl = self.weight_w.payload
-                    ok = (pl.addr < c.synapses) & (pl.data <= w_max)
-                    m.d.comb += [wr["w"].addr.eq(pl.addr), wr["w"].data.eq(pl.data),
-                                 wr["w"].en.eq(ok)]
-                    with m.If(~ok):
-                        m.d.sync += error.eq(1)
-                with m.Elif(self.ptr_w.valid):
-                    m.d.comb += self.ptr_w.ready.eq(1)
-                    pl = self.ptr_w.payload
-                    ok = (pl.addr <= c.mcs) & (pl.data <= c.synapses)
-                    m.d.comb += [wr["ptr"].addr.eq(pl.addr), wr["ptr"].data.eq(pl.data),
-                                 wr["ptr"].en.eq(ok)]
-                    with m.If(~ok):
-                        m.d.sync += error.eq(1)
-                with m.Elif(self.gc_w.valid):
-                    m.d.comb += self.gc_w.ready.eq(1)
-                    pl = self.gc_w.payload
-                    ok = (pl.addr < c.synapses) & (pl.data < c.gcs)
-                    m.d.comb += [wr["fan"].addr.eq(pl.addr), wr["fan"].data.eq(pl.data),
-                                 wr["fan"].en.eq(ok)]
-                    with m.If(~ok):
-                        m.d.sync += error.eq(1)
+                # host table writes: (port, memory, address bound, data bound), checked
+                for port, name, n_addr, n_data in (
+                        (self.weight_w, "w", c.synapses, w_max + 1),
+                        (self.ptr_w, "ptr", c.mcs + 1, c.synapses + 1),
+                        (self.gc_w, "fan", c.synapses, c.gcs)):
+                    with m.Elif(port.valid):
+                        pl = port.payload
+                        ok = (pl.addr < n_addr) & (pl.data < n_data)
+                        m.d.comb += [port.ready.eq(1), wr[name].addr.eq(pl.addr),
+                                     wr[name].data.eq(pl.data), wr[name].en.eq(ok)]
+                        with m.If(~ok):
+                            m.d.sync += error.eq(1)
                 with m.Elif(self.cycle_w.valid):
                     m.d.comb += self.cycle_w.ready.eq(1)
                     x = self.cycle_w.payload
@@ -508,9 +540,14 @@ class GCLayer(CheckedComponent):
                 with m.If(ring_end):
                     m.next = "DRAIN"
                 with m.Else():
-                    m.d.comb += [rp_n.eq(rp + 1), mc_n.eq(ring_mc)]
-                    m.d.sync += entering.eq(1)
-                    m.next = "EVENT_WALK"
+                    m.d.comb += rp_n.eq(rp + 1)
+                    m.d.sync += [ev_mc.eq(ring_mc), entering.eq(1)]
+                    m.next = "EVENT_MC"
+
+            # the ring's output registered before it addresses the pointers
+            with m.State("EVENT_MC"):
+                m.d.comb += mc_n.eq(ev_mc)
+                m.next = "EVENT_WALK"
 
             with m.State("EVENT_WALK"):
                 def event_next():
@@ -529,7 +566,11 @@ class GCLayer(CheckedComponent):
                     m.d.comb += [lif.eq(1), lif_g_n.eq(lif_g + 1)]
                     with m.If(lif_g == c.gcs - 1):
                         m.d.comb += lif_g_n.eq(0)
-                        m.next = "END"
+                        m.next = "LIF_DRAIN"
+
+            with m.State("LIF_DRAIN"):
+                with m.If(~lif_busy):
+                    m.next = "END"
 
             with m.State("END"):
                 m.d.sync += [
@@ -572,26 +613,25 @@ class GCLayer(CheckedComponent):
 
         # pipeline write-backs (after the engine's assignments, which they override; the
         # engine never writes these memories while the pipelines run)
-        with m.If(s2_v & ~s2_ev):
-            m.d.comb += [wr["w"].addr.eq(s2_k), wr["w"].data.eq(wn), wr["w"].en.eq(1)]
-        with m.If(s3_v):
-            m.d.comb += [wr["acc"].addr.eq(s3_g),
-                         wr["acc"].data.eq(Mux(acc_sum > i_max, i_max, acc_sum)),
+        with m.If(s7["v"] & ~s7["ev"]):
+            m.d.comb += [wr["w"].addr.eq(s7["k"]), wr["w"].data.eq(s7["w"]), wr["w"].en.eq(1)]
+        with m.If(s9["v"]):
+            m.d.comb += [wr["acc"].addr.eq(s9["g"]), wr["acc"].data.eq(acc_sat),
                          wr["acc"].en.eq(1)]
         with m.If(lif):
             m.d.comb += [rd["gc"].addr.eq(lif_g), rd["acc"].addr.eq(lif_g)]
         with m.Else():
-            m.d.comb += rd["acc"].addr.eq(s2_g)
+            m.d.comb += rd["acc"].addr.eq(s7["g"])
         with m.If(l1_v):
-            m.d.comb += [wr["gc"].addr.eq(l1_g), wr["gc"].data.eq(Cat(v_new, r0 & ~release)),
-                         wr["gc"].en.eq(1), wr["acc"].addr.eq(l1_g), wr["acc"].data.eq(0),
-                         wr["acc"].en.eq(1)]
-            with m.If(fire):
-                m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(l1_g),
-                             wr["spk"].en.eq(1)]
-                m.d.sync += n_spk.eq(n_spk + 1)
+            m.d.comb += [wr["acc"].addr.eq(l1_g), wr["acc"].data.eq(0), wr["acc"].en.eq(1)]
+        with m.If(l5_v):
+            m.d.comb += [wr["gc"].addr.eq(l5_g), wr["gc"].data.eq(Cat(v_new, l5_r & ~release)),
+                         wr["gc"].en.eq(1)]
+        with m.If(l3_v & l3_fire):
+            m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(l3_g), wr["spk"].en.eq(1)]
+            m.d.sync += n_spk.eq(n_spk + 1)
         busy_any = Signal()
-        m.d.comb += busy_any.eq(pipe_busy | l1_v)
+        m.d.comb += busy_any.eq(pipe_busy | lif_busy)
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & (ahead == 0) & ~busy_any & ~fifo.r_rdy
                                  & ~frozen)
         return m

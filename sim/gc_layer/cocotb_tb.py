@@ -5,9 +5,10 @@ The stimulus comes from the .npz named by ``HETQ_BENCH`` (see
 :func:`hetq.sim.gc_layer.stimulus.save_gc_stimulus`). As the Amaranth bench: the fan-out
 lists are written through the ports, CONNECT, the weights loaded (if any); per sample the
 MC raster of the golden model is fed with seeded random idle cycles, the bench waits for
-``idle``, gives CLAMP/RESET when asked and reads every weight back through the port; the GC
-spikes are taken with a seeded random ``ready``. Events and weights are compared with the
-golden model (``np.testing.assert_equal``) and saved to ``<HETQ_BENCH>.result.npz``.
+``idle``, gives CLAMP/RESET when asked, reads every weight back through the port and the GC
+state and stamp memories through the simulator; the GC spikes are taken with a seeded random
+``ready``. Events, weights and states are compared with the golden model
+(``np.testing.assert_equal``); events and weights are saved to ``<HETQ_BENCH>.result.npz``.
 """
 
 import os
@@ -31,6 +32,11 @@ def _idle(rng, stall):
     while stall and rng.random() < stall:
         n += 1
     return n
+
+
+def _signed(value, bits):
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
 
 
 async def _send(dut, name, word):
@@ -66,6 +72,8 @@ async def run_gc_layer(dut, path):
            for name in ("ptr_w", "gc_w", "weight_w")}
     spikes, ins = gc_spike_layout(c), mc_spike_layout(c)
     events, weights = [], []
+    gc_v, gc_r, pre, post = [], [], [], []
+    vbits = 8 + c.fmt.drive_frac
     state = {"done": False, "cycles": 0}
 
     async def wait_idle():
@@ -123,6 +131,12 @@ async def run_gc_layer(dut, path):
                     break
         dut.weight_rs__ready.value = 0
         weights.append(row)
+        # the state memories, read through the simulator (idle: nothing writes them)
+        words = [int(dut.gc_mem[g].value) for g in range(c.gcs)]
+        gc_v.append([_signed(w, vbits) for w in words])
+        gc_r.append([bool(w >> vbits) for w in words])
+        pre.append([int(dut.pre_mem[k].value) for k in range(c.mcs)])
+        post.append([int(dut.post_mem[g].value) for g in range(c.gcs)])
     error = int(dut.error.value)
     state["done"] = True
     await task
@@ -131,6 +145,10 @@ async def run_gc_layer(dut, path):
     np.savez(f"{path}.result.npz", events=ev, weights=w, cycles=state["cycles"], error=error)
     np.testing.assert_equal(ev, exp.events)
     np.testing.assert_equal(w, exp.weights)
+    np.testing.assert_equal(np.array(gc_v, dtype=np.int64), exp.gc_v)
+    np.testing.assert_equal(np.array(gc_r, dtype=bool), exp.gc_r)
+    np.testing.assert_equal(np.array(pre, dtype=np.int64), exp.pre)
+    np.testing.assert_equal(np.array(post, dtype=np.int64), exp.post)
     assert error == 0
 
 

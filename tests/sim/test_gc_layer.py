@@ -1,5 +1,6 @@
-"""The GC layer's cocotb bench on its generated Verilog under Icarus: every GC spike and the
-weights after every sample against the golden model."""
+"""The GC layer's cocotb bench on its generated Verilog under Icarus: every GC spike, the
+weights and the GC state and stamp memories after every sample against the golden model
+(with RESET and CLAMP between samples)."""
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ def test_cocotb_gc_layer(tmp_path):
     c = GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=50)
     stim = make_gc_stimulus(11, c, 3, learn=[True, False, True])
     stim.clamp_after = 1
+    stim.reset_after = 0
     out = run_cocotb_gc(stim, seed=3, stall=0.2, build_dir=tmp_path)
     exp = expected_gc(stim)
     np.testing.assert_equal(out["events"], exp.events)
