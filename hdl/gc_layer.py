@@ -27,7 +27,7 @@ counter starts at 0 with the reset and with :attr:`GCLayer.CONNECT`).
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -134,6 +134,7 @@ class GCLayer(CheckedComponent):
 
     RESET, CONNECT, CLAMP = 0, 1, 2
     FIFO_DEPTH = 16
+    WALK_QUEUE = 4
 
     @classmethod
     def check(cls, config):
@@ -260,9 +261,7 @@ class GCLayer(CheckedComponent):
 
         rp, rp_n = addressed("rp", rbits + 1)          # ring cursor
         si, si_n = addressed("si", gbits + 1)          # GC spike list cursor
-        mc, mc_n = addressed("mc", mbits + 1)          # MC of the fan-out walk
-        m.d.comb += [rd["ring"].addr.eq(rp_n[:rbits]), rd["spk"].addr.eq(si_n),
-                     rd["ptr"].addr.eq(mc_n), rd["ptr1"].addr.eq(mc_n + 1)]
+        m.d.comb += [rd["ring"].addr.eq(rp_n[:rbits]), rd["spk"].addr.eq(si_n)]
         ring_mc = rd["ring"].data[:mbits]
         ring_end = rd["ring"].data[mbits]
         n_spk = Signal(gbits + 1)                      # GCs in the spike list
@@ -276,8 +275,42 @@ class GCLayer(CheckedComponent):
         iss = Signal()
         iss_ev = Signal()                              # event-driven delivery (no learning)
         iss_k = Signal(kbits + 1)
+
+        # -- the fan-out walk. A fetch reads (ptr[m], ptr[m + 1]) of the next MC to visit
+        # (the sweep: 0 .. mcs - 1; the event walk: the MCs of the ring) straight into a
+        # small queue; credits count the fetches in flight and queued, so the queue never
+        # overflows and the fetch needs no signal of the cycle. The walker holds its MC's
+        # (mc, k, end) in registers: one synapse per clock, an MC with an empty list costs
+        # one clock, and no block-RAM output reaches an address through logic. ----------
+        f_iss = Signal()                               # a fetch this cycle ...
+        f_addr = Signal(mbits + 1)                     # ... of the pointers of MC f_addr
+        m.d.comb += [rd["ptr"].addr.eq(f_addr), rd["ptr1"].addr.eq(f_addr + 1)]
+        fa_v, fa_mc = Signal(), Signal(mbits)
+        m.d.sync += [fa_v.eq(f_iss), fa_mc.eq(f_addr)]
+        m.submodules.walk_q = walk_q = SyncFIFO(width=mbits + 2 * (kbits + 1),
+                                                depth=self.WALK_QUEUE)
+        m.d.comb += [walk_q.w_en.eq(fa_v),
+                     walk_q.w_data.eq(Cat(fa_mc, rd["ptr"].data, rd["ptr1"].data))]
+        credits = Signal(range(self.WALK_QUEUE + 1), init=self.WALK_QUEUE)
+        w_v, w_mc = Signal(), Signal(mbits)            # the walker: MC, next synapse, end
+        w_k, w_end = Signal(kbits + 1), Signal(kbits + 1)
+        w_last, w_take = Signal(), Signal()
+        m.d.comb += [w_last.eq(w_k + 1 >= w_end),
+                     w_take.eq(walk_q.r_rdy & (~w_v | w_last)), walk_q.r_en.eq(w_take)]
+        m.d.sync += credits.eq(credits - f_iss + w_take)
+        with m.If(w_take):
+            m.d.sync += [w_v.eq(1), Cat(w_mc, w_k, w_end).eq(walk_q.r_data)]
+        with m.Elif(w_last):
+            m.d.sync += w_v.eq(0)
+        with m.Else():
+            m.d.sync += w_k.eq(w_k + 1)
+        can_fetch = Signal()
+        walk_idle = Signal()                           # nothing fetched, queued or walked
+        m.d.comb += [can_fetch.eq(credits != 0),
+                     walk_idle.eq((credits == self.WALK_QUEUE) & ~w_v),
+                     iss.eq(w_v & (w_k < w_end)), iss_ev.eq(~learn), iss_k.eq(w_k)]
         m.d.comb += [rd["w"].addr.eq(iss_k), rd["fan"].addr.eq(iss_k),
-                     rd["pre"].addr.eq(mc), rd["dlv"].addr.eq(mc)]
+                     rd["pre"].addr.eq(w_mc), rd["dlv"].addr.eq(w_mc)]
 
         def stage(n, **values):
             """Registers ``<name><n>`` that take ``values`` every cycle."""
@@ -404,19 +437,15 @@ class GCLayer(CheckedComponent):
         # -- commands: one walk over every memory index ---------------------------------------
         op = Signal(2)
         n = Signal(range(max(c.mcs, c.gcs, c.synapses) + 2))
-        n1 = Signal(kbits + 1)
-        n1_v = Signal()
+        n1, n2 = Signal(kbits + 1), Signal(kbits + 1)
+        n1_v, n2_v = Signal(), Signal()
+        n2_w = Signal(wbits)                           # CLAMP: the weight read, registered
         walk_end = max(c.mcs, c.gcs, c.synapses)
 
         # -- the step engine ---------------------------------------------------------------------
-        ks = Signal(kbits + 1)                         # next synapse of the current MC
-        entering = Signal()                            # first cycle of an MC: start = ptr[mc]
-        start, end = rd["ptr"].data, rd["ptr1"].data
-        k_eff = Signal(kbits + 1)
-        m.d.comb += k_eff.eq(Mux(entering, start, ks))
-        mc_done = Signal()
-        ev_mc = Signal(mbits)
-        m.d.comb += mc_done.eq(k_eff + 1 >= end)
+        f_src = Signal(mbits + 1)                      # the sweep's next MC to fetch
+        m.d.comb += f_addr.eq(f_src)
+        ev_mc, ev_end = Signal(mbits), Signal()        # the ring's entry, registered
         stamp_word = Cat(t, Const(1, 1))
 
         def after_post(oldest):
@@ -428,25 +457,16 @@ class GCLayer(CheckedComponent):
                 with m.If(~learn):
                     m.next = "EVENT"
             with m.Elif(learn):
-                m.next = "SWEEP_INIT"
+                m.next = "SWEEP"
             with m.Else():
                 m.next = "LIF"
-
-        def walk_step(ev, done_state):
-            """One cycle of a fan-out walk of MC ``mc`` (``entering`` on its first cycle)."""
-            with m.If(k_eff < end):
-                m.d.comb += [iss.eq(1), iss_ev.eq(ev), iss_k.eq(k_eff)]
-            with m.If(mc_done):
-                m.d.sync += entering.eq(1)
-                done_state()
-            with m.Else():
-                m.d.sync += [ks.eq(k_eff + 1), entering.eq(0)]
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 with m.If(self.cmd.valid):
                     m.d.comb += self.cmd.ready.eq(1)
-                    m.d.sync += [op.eq(self.cmd.payload), n.eq(0), n1_v.eq(0), frozen.eq(1)]
+                    m.d.sync += [op.eq(self.cmd.payload), n.eq(0), n1_v.eq(0), n2_v.eq(0),
+                                 frozen.eq(1)]
                     with m.If(self.cmd.payload == 3):
                         m.d.sync += [error.eq(1), frozen.eq(0)]
                     with m.Else():
@@ -482,6 +502,7 @@ class GCLayer(CheckedComponent):
 
             with m.State("BEGIN"):
                 m.d.comb += [rp_n.eq(tail), si_n.eq(0)]
+                m.d.sync += f_src.eq(0)
                 with m.If(held == DELAY + 1):
                     m.next = "FREE"
                 with m.Elif(learn):
@@ -516,43 +537,37 @@ class GCLayer(CheckedComponent):
             with m.State("MARK"):
                 m.d.comb += rp_n.eq(rp + 1)
                 with m.If(ring_end):
-                    m.next = "SWEEP_INIT"
+                    m.next = "SWEEP"
                 with m.Else():
                     m.d.comb += [wr["dlv"].addr.eq(ring_mc), wr["dlv"].data.eq(1),
                                  wr["dlv"].en.eq(1)]
 
-            with m.State("SWEEP_INIT"):
-                m.d.comb += mc_n.eq(0)
-                m.d.sync += entering.eq(1)
-                m.next = "SWEEP"
-
             # 3b. the STDP sweep over every synapse, MC by MC
             with m.State("SWEEP"):
-                def sweep_next():
-                    with m.If(mc == c.mcs - 1):
-                        m.next = "DRAIN"
-                    with m.Else():
-                        m.d.comb += mc_n.eq(mc + 1)
-                walk_step(0, sweep_next)
-
-            # 3c. learning off: the fan-out lists of the MCs of step t - 25
-            with m.State("EVENT"):
-                with m.If(ring_end):
+                with m.If(can_fetch & (f_src != c.mcs)):
+                    m.d.comb += f_iss.eq(1)
+                    m.d.sync += f_src.eq(f_src + 1)
+                with m.If((f_src == c.mcs) & walk_idle):
                     m.next = "DRAIN"
-                with m.Else():
-                    m.d.comb += rp_n.eq(rp + 1)
-                    m.d.sync += [ev_mc.eq(ring_mc), entering.eq(1)]
-                    m.next = "EVENT_MC"
 
-            # the ring's output registered before it addresses the pointers
+            # 3c. learning off: the fan-out lists of the MCs of step t - 25, the ring's
+            # output registered before it addresses the pointers (two clocks per MC, while
+            # the walker walks the lists fetched before)
+            with m.State("EVENT"):
+                m.d.comb += rp_n.eq(rp + 1)
+                m.d.sync += [ev_mc.eq(ring_mc), ev_end.eq(ring_end)]
+                m.next = "EVENT_MC"
+
             with m.State("EVENT_MC"):
-                m.d.comb += mc_n.eq(ev_mc)
-                m.next = "EVENT_WALK"
-
-            with m.State("EVENT_WALK"):
-                def event_next():
+                with m.If(ev_end):
+                    m.next = "EVENT_WAIT"
+                with m.Elif(can_fetch):
+                    m.d.comb += [f_iss.eq(1), f_addr.eq(ev_mc)]
                     m.next = "EVENT"
-                walk_step(1, event_next)
+
+            with m.State("EVENT_WAIT"):
+                with m.If(walk_idle):
+                    m.next = "DRAIN"
 
             with m.State("DRAIN"):
                 with m.If(~pipe_busy):
@@ -583,7 +598,8 @@ class GCLayer(CheckedComponent):
 
             with m.State("CMD"):
                 m.d.comb += iss_k.eq(n)                # the weight read of CLAMP
-                m.d.sync += [n.eq(n + 1), n1.eq(n), n1_v.eq(n < c.synapses)]
+                m.d.sync += [n.eq(n + 1), n1.eq(n), n1_v.eq(n < c.synapses), n2.eq(n1),
+                             n2_v.eq(n1_v), n2_w.eq(rd["w"].data)]
                 neurons = (op == self.RESET) | (op == self.CONNECT)
                 connect = op == self.CONNECT
                 with m.If(neurons):
@@ -600,10 +616,10 @@ class GCLayer(CheckedComponent):
                     with m.If(n < c.synapses):
                         m.d.comb += [wr["w"].addr.eq(n), wr["w"].data.eq(p["w_init"]),
                                      wr["w"].en.eq(connect)]
-                with m.Else():                         # CLAMP: read n, write n - 1
-                    m.d.comb += [wr["w"].addr.eq(n1), wr["w"].data.eq(0),
-                                 wr["w"].en.eq(n1_v & (rd["w"].data <= p["clamp"]))]
-                with m.If(n == walk_end):
+                with m.Else():                         # CLAMP: read n, write n - 2
+                    m.d.comb += [wr["w"].addr.eq(n2), wr["w"].data.eq(0),
+                                 wr["w"].en.eq(n2_v & (n2_w <= p["clamp"]))]
+                with m.If(n == walk_end + 1):
                     with m.If(neurons):
                         m.d.sync += [tail.eq(wp), ahead.eq(0), held.eq(0), n_spk.eq(0)]
                     with m.If(connect):
