@@ -217,7 +217,7 @@ class GCLayer(CheckedComponent):
         rbits = (ring_depth - 1).bit_length()
         w_max, prune, i_max = p["w_max"], p["prune"], p["current_max"]
         g_rest, g_thr = p["rest"], p["threshold"]
-        assert WEIGHT_INT == 5 and w_max < (1 << wbits)
+        assert WEIGHT_INT == 5 and w_max < (1 << wbits) and i_max == (1 << ibits) - 1
 
         error = Signal()
         m.d.comb += self.error.eq(error)
@@ -366,16 +366,20 @@ class GCLayer(CheckedComponent):
                 m.d.comb += wn.eq(0)
         s7 = stage(7, v=s6["v"], ev=s6["ev"], k=s6["k"], dl=s6["dl"], g=s6["g"], w=wn)
         s8 = stage(8, v=s7["v"] & s7["dl"], any=s7["v"], g=s7["g"], w=s7["w"])
-        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data)
-        # the previous cycle's write of the current, for a read that came a cycle too early
-        fw_v, fw_g, fw_acc = Signal(), Signal(gbits), Signal(ibits)
+        # fwd: the previous cycle's write of the current (the synapse now in S9, of the same
+        # GC) is the one a read that came a cycle too early could not see (compared in S8)
+        fwd8 = Signal()
+        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data,
+                   fwd=fwd8)
+        m.d.comb += fwd8.eq(s9["v"] & (s9["g"] == s8["g"]))
+        fw_acc = Signal(ibits)
         acc_base = Signal(ibits)
-        m.d.comb += acc_base.eq(Mux(fw_v & (fw_g == s9["g"]), fw_acc, s9["acc"]))
+        m.d.comb += acc_base.eq(Mux(s9["fwd"], fw_acc, s9["acc"]))
         acc_sum = Signal(ibits + 1)
         acc_sat = Signal(ibits)
         m.d.comb += [acc_sum.eq(acc_base + s9["w"]),
-                     acc_sat.eq(Mux(acc_sum > i_max, i_max, acc_sum))]
-        m.d.sync += [fw_v.eq(s9["v"]), fw_g.eq(s9["g"]), fw_acc.eq(acc_sat)]
+                     acc_sat.eq(Mux(acc_sum[ibits], i_max, acc_sum[:ibits]))]  # the carry
+        m.d.sync += fw_acc.eq(acc_sat)
         pipe_busy = Cat(s1["v"], s2["v"], s3["v"], s4["v"], s5["v"], s6["v"], s7["v"],
                         s8["any"], s9["any"]).any()
 
@@ -446,6 +450,11 @@ class GCLayer(CheckedComponent):
         f_src = Signal(mbits + 1)                      # the sweep's next MC to fetch
         m.d.comb += f_addr.eq(f_src)
         ev_mc, ev_end = Signal(mbits), Signal()        # the ring's entry, registered
+        ring_rd, rg_v, rg_mc, rg_end = Signal(), Signal(), Signal(mbits), Signal()
+        rg_addr = Signal(rbits + 1)
+        m.d.sync += [rg_v.eq(ring_rd), rg_mc.eq(ring_mc), rg_end.eq(ring_end), rg_addr.eq(rp)]
+        spk_rd, sp_v, sp_g = Signal(), Signal(), Signal(gbits)
+        m.d.sync += [sp_v.eq(spk_rd), sp_g.eq(rd["spk"].data)]
         stamp_word = Cat(t, Const(1, 1))
 
         def after_post(oldest):
@@ -511,35 +520,42 @@ class GCLayer(CheckedComponent):
                     after_post(tail)
 
             # 1. the step t - 26: delivered bits cleared, pre stamps (learning), freed
+            # (FREE and MARK work on the ring's entry registered: rg_v is low in their
+            # first cycle, and the entry read while the marker is seen is dropped)
             with m.State("FREE"):
-                m.d.comb += rp_n.eq(rp + 1)
-                with m.If(ring_end):
-                    m.d.sync += tail.eq(rp + 1)
+                m.d.comb += [rp_n.eq(rp + 1), ring_rd.eq(1)]
+                with m.If(rg_v & rg_end):
+                    m.d.comb += ring_rd.eq(0)
+                    m.d.sync += tail.eq(rg_addr + 1)
                     with m.If(learn):
                         m.next = "POST"
                     with m.Else():
-                        after_post(rp + 1)
-                with m.Else():
-                    m.d.comb += [wr["dlv"].addr.eq(ring_mc), wr["dlv"].data.eq(0),
+                        after_post(rg_addr + 1)
+                with m.Elif(rg_v):
+                    m.d.comb += [wr["dlv"].addr.eq(rg_mc), wr["dlv"].data.eq(0),
                                  wr["dlv"].en.eq(1),
-                                 wr["pre"].addr.eq(ring_mc), wr["pre"].data.eq(stamp_word),
+                                 wr["pre"].addr.eq(rg_mc), wr["pre"].data.eq(stamp_word),
                                  wr["pre"].en.eq(learn)]
 
-            # 2. post stamps of the GCs that fired in step t - 1 (learning)
+            # 2. post stamps of the GCs that fired in step t - 1 (learning), from the
+            # spike list's output registered
             with m.State("POST"):
+                with m.If(sp_v):
+                    m.d.comb += [wr["post"].addr.eq(sp_g), wr["post"].data.eq(stamp_word),
+                                 wr["post"].en.eq(1)]
                 with m.If(si == n_spk):
                     after_post(tail)
                 with m.Else():
-                    m.d.comb += [si_n.eq(si + 1), wr["post"].addr.eq(rd["spk"].data),
-                                 wr["post"].data.eq(stamp_word), wr["post"].en.eq(1)]
+                    m.d.comb += [si_n.eq(si + 1), spk_rd.eq(1)]
 
             # 3a. learning: the delivered bits of step t - 25
             with m.State("MARK"):
-                m.d.comb += rp_n.eq(rp + 1)
-                with m.If(ring_end):
+                m.d.comb += [rp_n.eq(rp + 1), ring_rd.eq(1)]
+                with m.If(rg_v & rg_end):
+                    m.d.comb += ring_rd.eq(0)
                     m.next = "SWEEP"
-                with m.Else():
-                    m.d.comb += [wr["dlv"].addr.eq(ring_mc), wr["dlv"].data.eq(1),
+                with m.Elif(rg_v):
+                    m.d.comb += [wr["dlv"].addr.eq(rg_mc), wr["dlv"].data.eq(1),
                                  wr["dlv"].en.eq(1)]
 
             # 3b. the STDP sweep over every synapse, MC by MC
