@@ -443,7 +443,6 @@ class GCLayer(CheckedComponent):
         n = Signal(range(max(c.mcs, c.gcs, c.synapses) + 2))
         n1, n2 = Signal(kbits + 1), Signal(kbits + 1)
         n1_v, n2_v = Signal(), Signal()
-        n2_w = Signal(wbits)                           # CLAMP: the weight read, registered
         walk_end = max(c.mcs, c.gcs, c.synapses)
 
         # -- the step engine ---------------------------------------------------------------------
@@ -451,8 +450,13 @@ class GCLayer(CheckedComponent):
         m.d.comb += f_addr.eq(f_src)
         ev_mc, ev_end = Signal(mbits), Signal()        # the ring's entry, registered
         ring_rd, rg_v, rg_mc, rg_end = Signal(), Signal(), Signal(mbits), Signal()
-        rg_addr = Signal(rbits + 1)
-        m.d.sync += [rg_v.eq(ring_rd), rg_mc.eq(ring_mc), rg_end.eq(ring_end), rg_addr.eq(rp)]
+        rg_next = Signal(rbits + 1)                    # the address after the entry
+        m.d.sync += [rg_v.eq(ring_rd), rg_mc.eq(ring_mc), rg_end.eq(ring_end),
+                     rg_next.eq(rp + 1)]
+        # held's tests registered (held changes in END and CMD only, two clocks or more
+        # before BEGIN)
+        delivers, frees = Signal(), Signal()
+        m.d.sync += [delivers.eq(held >= DELAY), frees.eq(held == DELAY + 1)]
         spk_rd, sp_v, sp_g = Signal(), Signal(), Signal(gbits)
         m.d.sync += [sp_v.eq(spk_rd), sp_g.eq(rd["spk"].data)]
         stamp_word = Cat(t, Const(1, 1))
@@ -460,7 +464,7 @@ class GCLayer(CheckedComponent):
         def after_post(oldest):
             """The state after the stamps: deliver (and sweep) or go to the GC pass; the
             delivery reads the ring from ``oldest`` (the step t - 25)."""
-            with m.If(held >= DELAY):
+            with m.If(delivers):
                 m.d.comb += rp_n.eq(oldest)
                 m.next = "MARK"
                 with m.If(~learn):
@@ -505,14 +509,18 @@ class GCLayer(CheckedComponent):
                     m.d.sync += learn.eq(Mux(wstep == 0, self.learn, learn))
                     m.next = "BEGIN"
 
+            # the weight read registered in S2 (its only reader: CLAMP uses it too)
             with m.State("READ"):
-                m.d.sync += [rs_valid.eq(1), rs_data.eq(rd["w"].data)]
+                m.next = "READ_W"
+
+            with m.State("READ_W"):
+                m.d.sync += [rs_valid.eq(1), rs_data.eq(s2["w"])]
                 m.next = "IDLE"
 
             with m.State("BEGIN"):
                 m.d.comb += [rp_n.eq(tail), si_n.eq(0)]
                 m.d.sync += f_src.eq(0)
-                with m.If(held == DELAY + 1):
+                with m.If(frees):
                     m.next = "FREE"
                 with m.Elif(learn):
                     m.next = "POST"
@@ -526,11 +534,11 @@ class GCLayer(CheckedComponent):
                 m.d.comb += [rp_n.eq(rp + 1), ring_rd.eq(1)]
                 with m.If(rg_v & rg_end):
                     m.d.comb += ring_rd.eq(0)
-                    m.d.sync += tail.eq(rg_addr + 1)
+                    m.d.sync += tail.eq(rg_next)
                     with m.If(learn):
                         m.next = "POST"
                     with m.Else():
-                        after_post(rg_addr + 1)
+                        after_post(rg_next)
                 with m.Elif(rg_v):
                     m.d.comb += [wr["dlv"].addr.eq(rg_mc), wr["dlv"].data.eq(0),
                                  wr["dlv"].en.eq(1),
@@ -615,7 +623,7 @@ class GCLayer(CheckedComponent):
             with m.State("CMD"):
                 m.d.comb += iss_k.eq(n)                # the weight read of CLAMP
                 m.d.sync += [n.eq(n + 1), n1.eq(n), n1_v.eq(n < c.synapses), n2.eq(n1),
-                             n2_v.eq(n1_v), n2_w.eq(rd["w"].data)]
+                             n2_v.eq(n1_v)]
                 neurons = (op == self.RESET) | (op == self.CONNECT)
                 connect = op == self.CONNECT
                 with m.If(neurons):
@@ -632,9 +640,9 @@ class GCLayer(CheckedComponent):
                     with m.If(n < c.synapses):
                         m.d.comb += [wr["w"].addr.eq(n), wr["w"].data.eq(p["w_init"]),
                                      wr["w"].en.eq(connect)]
-                with m.Else():                         # CLAMP: read n, write n - 2
+                with m.Else():                         # CLAMP: read n (in S2), write n - 2
                     m.d.comb += [wr["w"].addr.eq(n2), wr["w"].data.eq(0),
-                                 wr["w"].en.eq(n2_v & (n2_w <= p["clamp"]))]
+                                 wr["w"].en.eq(n2_v & (s2["w"] <= p["clamp"]))]
                 with m.If(n == walk_end + 1):
                     with m.If(neurons):
                         m.d.sync += [tail.eq(wp), ahead.eq(0), held.eq(0), n_spk.eq(0)]
