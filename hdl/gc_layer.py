@@ -287,10 +287,11 @@ class GCLayer(CheckedComponent):
         m.d.comb += [rd["ptr"].addr.eq(f_addr), rd["ptr1"].addr.eq(f_addr + 1)]
         fa_v, fa_mc = Signal(), Signal(mbits)
         m.d.sync += [fa_v.eq(f_iss), fa_mc.eq(f_addr)]
+        fb_v, fb_entry = Signal(), Signal(mbits + 2 * (kbits + 1))   # the pointers registered
+        m.d.sync += [fb_v.eq(fa_v), fb_entry.eq(Cat(fa_mc, rd["ptr"].data, rd["ptr1"].data))]
         m.submodules.walk_q = walk_q = SyncFIFO(width=mbits + 2 * (kbits + 1),
                                                 depth=self.WALK_QUEUE)
-        m.d.comb += [walk_q.w_en.eq(fa_v),
-                     walk_q.w_data.eq(Cat(fa_mc, rd["ptr"].data, rd["ptr1"].data))]
+        m.d.comb += [walk_q.w_en.eq(fb_v), walk_q.w_data.eq(fb_entry)]
         credits = Signal(range(self.WALK_QUEUE + 1), init=self.WALK_QUEUE)
         w_v, w_mc = Signal(), Signal(mbits)            # the walker: MC, next synapse, end
         w_k, w_end = Signal(kbits + 1), Signal(kbits + 1)
@@ -444,6 +445,7 @@ class GCLayer(CheckedComponent):
         n1, n2 = Signal(kbits + 1), Signal(kbits + 1)
         n1_v, n2_v = Signal(), Signal()
         walk_end = max(c.mcs, c.gcs, c.synapses)
+        cmd_done = Signal()                            # registered: n == walk_end + 1
 
         # -- the step engine ---------------------------------------------------------------------
         f_src = Signal(mbits + 1)                      # the sweep's next MC to fetch
@@ -479,7 +481,7 @@ class GCLayer(CheckedComponent):
                 with m.If(self.cmd.valid):
                     m.d.comb += self.cmd.ready.eq(1)
                     m.d.sync += [op.eq(self.cmd.payload), n.eq(0), n1_v.eq(0), n2_v.eq(0),
-                                 frozen.eq(1)]
+                                 cmd_done.eq(0), frozen.eq(1)]
                     with m.If(self.cmd.payload == 3):
                         m.d.sync += [error.eq(1), frozen.eq(0)]
                     with m.Else():
@@ -623,7 +625,7 @@ class GCLayer(CheckedComponent):
             with m.State("CMD"):
                 m.d.comb += iss_k.eq(n)                # the weight read of CLAMP
                 m.d.sync += [n.eq(n + 1), n1.eq(n), n1_v.eq(n < c.synapses), n2.eq(n1),
-                             n2_v.eq(n1_v)]
+                             n2_v.eq(n1_v), cmd_done.eq(n == walk_end)]
                 neurons = (op == self.RESET) | (op == self.CONNECT)
                 connect = op == self.CONNECT
                 with m.If(neurons):
@@ -643,7 +645,7 @@ class GCLayer(CheckedComponent):
                 with m.Else():                         # CLAMP: read n (in S2), write n - 2
                     m.d.comb += [wr["w"].addr.eq(n2), wr["w"].data.eq(0),
                                  wr["w"].en.eq(n2_v & (s2["w"] <= p["clamp"]))]
-                with m.If(n == walk_end + 1):
+                with m.If(cmd_done):                   # n == walk_end + 1
                     with m.If(neurons):
                         m.d.sync += [tail.eq(wp), ahead.eq(0), held.eq(0), n_spk.eq(0)]
                     with m.If(connect):
