@@ -27,7 +27,7 @@ counter starts at 0 with the reset and with :attr:`GCLayer.CONNECT`).
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -134,6 +134,7 @@ class GCLayer(CheckedComponent):
 
     RESET, CONNECT, CLAMP = 0, 1, 2
     FIFO_DEPTH = 16
+    WALK_QUEUE = 4
 
     @classmethod
     def check(cls, config):
@@ -216,7 +217,7 @@ class GCLayer(CheckedComponent):
         rbits = (ring_depth - 1).bit_length()
         w_max, prune, i_max = p["w_max"], p["prune"], p["current_max"]
         g_rest, g_thr = p["rest"], p["threshold"]
-        assert WEIGHT_INT == 5 and w_max < (1 << wbits)
+        assert WEIGHT_INT == 5 and w_max < (1 << wbits) and i_max == (1 << ibits) - 1
 
         error = Signal()
         m.d.comb += self.error.eq(error)
@@ -260,9 +261,7 @@ class GCLayer(CheckedComponent):
 
         rp, rp_n = addressed("rp", rbits + 1)          # ring cursor
         si, si_n = addressed("si", gbits + 1)          # GC spike list cursor
-        mc, mc_n = addressed("mc", mbits + 1)          # MC of the fan-out walk
-        m.d.comb += [rd["ring"].addr.eq(rp_n[:rbits]), rd["spk"].addr.eq(si_n),
-                     rd["ptr"].addr.eq(mc_n), rd["ptr1"].addr.eq(mc_n + 1)]
+        m.d.comb += [rd["ring"].addr.eq(rp_n[:rbits]), rd["spk"].addr.eq(si_n)]
         ring_mc = rd["ring"].data[:mbits]
         ring_end = rd["ring"].data[mbits]
         n_spk = Signal(gbits + 1)                      # GCs in the spike list
@@ -276,8 +275,43 @@ class GCLayer(CheckedComponent):
         iss = Signal()
         iss_ev = Signal()                              # event-driven delivery (no learning)
         iss_k = Signal(kbits + 1)
+
+        # -- the fan-out walk. A fetch reads (ptr[m], ptr[m + 1]) of the next MC to visit
+        # (the sweep: 0 .. mcs - 1; the event walk: the MCs of the ring) straight into a
+        # small queue; credits count the fetches in flight and queued, so the queue never
+        # overflows and the fetch needs no signal of the cycle. The walker holds its MC's
+        # (mc, k, end) in registers: one synapse per clock, an MC with an empty list costs
+        # one clock, and no block-RAM output reaches an address through logic. ----------
+        f_iss = Signal()                               # a fetch this cycle ...
+        f_addr = Signal(mbits + 1)                     # ... of the pointers of MC f_addr
+        m.d.comb += [rd["ptr"].addr.eq(f_addr), rd["ptr1"].addr.eq(f_addr + 1)]
+        fa_v, fa_mc = Signal(), Signal(mbits)
+        m.d.sync += [fa_v.eq(f_iss), fa_mc.eq(f_addr)]
+        fb_v, fb_entry = Signal(), Signal(mbits + 2 * (kbits + 1))   # the pointers registered
+        m.d.sync += [fb_v.eq(fa_v), fb_entry.eq(Cat(fa_mc, rd["ptr"].data, rd["ptr1"].data))]
+        m.submodules.walk_q = walk_q = SyncFIFO(width=mbits + 2 * (kbits + 1),
+                                                depth=self.WALK_QUEUE)
+        m.d.comb += [walk_q.w_en.eq(fb_v), walk_q.w_data.eq(fb_entry)]
+        credits = Signal(range(self.WALK_QUEUE + 1), init=self.WALK_QUEUE)
+        w_v, w_mc = Signal(), Signal(mbits)            # the walker: MC, next synapse, end
+        w_k, w_end = Signal(kbits + 1), Signal(kbits + 1)
+        w_last, w_take = Signal(), Signal()
+        m.d.comb += [w_last.eq(w_k + 1 >= w_end),
+                     w_take.eq(walk_q.r_rdy & (~w_v | w_last)), walk_q.r_en.eq(w_take)]
+        m.d.sync += credits.eq(credits - f_iss + w_take)
+        with m.If(w_take):
+            m.d.sync += [w_v.eq(1), Cat(w_mc, w_k, w_end).eq(walk_q.r_data)]
+        with m.Elif(w_last):
+            m.d.sync += w_v.eq(0)
+        with m.Else():
+            m.d.sync += w_k.eq(w_k + 1)
+        can_fetch = Signal()
+        walk_idle = Signal()                           # nothing fetched, queued or walked
+        m.d.comb += [can_fetch.eq(credits != 0),
+                     walk_idle.eq((credits == self.WALK_QUEUE) & ~w_v),
+                     iss.eq(w_v & (w_k < w_end)), iss_ev.eq(~learn), iss_k.eq(w_k)]
         m.d.comb += [rd["w"].addr.eq(iss_k), rd["fan"].addr.eq(iss_k),
-                     rd["pre"].addr.eq(mc), rd["dlv"].addr.eq(mc)]
+                     rd["pre"].addr.eq(w_mc), rd["dlv"].addr.eq(w_mc)]
 
         def stage(n, **values):
             """Registers ``<name><n>`` that take ``values`` every cycle."""
@@ -333,16 +367,20 @@ class GCLayer(CheckedComponent):
                 m.d.comb += wn.eq(0)
         s7 = stage(7, v=s6["v"], ev=s6["ev"], k=s6["k"], dl=s6["dl"], g=s6["g"], w=wn)
         s8 = stage(8, v=s7["v"] & s7["dl"], any=s7["v"], g=s7["g"], w=s7["w"])
-        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data)
-        # the previous cycle's write of the current, for a read that came a cycle too early
-        fw_v, fw_g, fw_acc = Signal(), Signal(gbits), Signal(ibits)
+        # fwd: the previous cycle's write of the current (the synapse now in S9, of the same
+        # GC) is the one a read that came a cycle too early could not see (compared in S8)
+        fwd8 = Signal()
+        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data,
+                   fwd=fwd8)
+        m.d.comb += fwd8.eq(s9["v"] & (s9["g"] == s8["g"]))
+        fw_acc = Signal(ibits)
         acc_base = Signal(ibits)
-        m.d.comb += acc_base.eq(Mux(fw_v & (fw_g == s9["g"]), fw_acc, s9["acc"]))
+        m.d.comb += acc_base.eq(Mux(s9["fwd"], fw_acc, s9["acc"]))
         acc_sum = Signal(ibits + 1)
         acc_sat = Signal(ibits)
         m.d.comb += [acc_sum.eq(acc_base + s9["w"]),
-                     acc_sat.eq(Mux(acc_sum > i_max, i_max, acc_sum))]
-        m.d.sync += [fw_v.eq(s9["v"]), fw_g.eq(s9["g"]), fw_acc.eq(acc_sat)]
+                     acc_sat.eq(Mux(acc_sum[ibits], i_max, acc_sum[:ibits]))]  # the carry
+        m.d.sync += fw_acc.eq(acc_sat)
         pipe_busy = Cat(s1["v"], s2["v"], s3["v"], s4["v"], s5["v"], s6["v"], s7["v"],
                         s8["any"], s9["any"]).any()
 
@@ -404,49 +442,46 @@ class GCLayer(CheckedComponent):
         # -- commands: one walk over every memory index ---------------------------------------
         op = Signal(2)
         n = Signal(range(max(c.mcs, c.gcs, c.synapses) + 2))
-        n1 = Signal(kbits + 1)
-        n1_v = Signal()
+        n1, n2 = Signal(kbits + 1), Signal(kbits + 1)
+        n1_v, n2_v = Signal(), Signal()
         walk_end = max(c.mcs, c.gcs, c.synapses)
+        cmd_done = Signal()                            # registered: n == walk_end + 1
 
         # -- the step engine ---------------------------------------------------------------------
-        ks = Signal(kbits + 1)                         # next synapse of the current MC
-        entering = Signal()                            # first cycle of an MC: start = ptr[mc]
-        start, end = rd["ptr"].data, rd["ptr1"].data
-        k_eff = Signal(kbits + 1)
-        m.d.comb += k_eff.eq(Mux(entering, start, ks))
-        mc_done = Signal()
-        ev_mc = Signal(mbits)
-        m.d.comb += mc_done.eq(k_eff + 1 >= end)
+        f_src = Signal(mbits + 1)                      # the sweep's next MC to fetch
+        m.d.comb += f_addr.eq(f_src)
+        ev_mc, ev_end = Signal(mbits), Signal()        # the ring's entry, registered
+        ring_rd, rg_v, rg_mc, rg_end = Signal(), Signal(), Signal(mbits), Signal()
+        rg_next = Signal(rbits + 1)                    # the address after the entry
+        m.d.sync += [rg_v.eq(ring_rd), rg_mc.eq(ring_mc), rg_end.eq(ring_end),
+                     rg_next.eq(rp + 1)]
+        # held's tests registered (held changes in END and CMD only, two clocks or more
+        # before BEGIN)
+        delivers, frees = Signal(), Signal()
+        m.d.sync += [delivers.eq(held >= DELAY), frees.eq(held == DELAY + 1)]
+        spk_rd, sp_v, sp_g = Signal(), Signal(), Signal(gbits)
+        m.d.sync += [sp_v.eq(spk_rd), sp_g.eq(rd["spk"].data)]
         stamp_word = Cat(t, Const(1, 1))
 
         def after_post(oldest):
             """The state after the stamps: deliver (and sweep) or go to the GC pass; the
             delivery reads the ring from ``oldest`` (the step t - 25)."""
-            with m.If(held >= DELAY):
+            with m.If(delivers):
                 m.d.comb += rp_n.eq(oldest)
                 m.next = "MARK"
                 with m.If(~learn):
                     m.next = "EVENT"
             with m.Elif(learn):
-                m.next = "SWEEP_INIT"
+                m.next = "SWEEP"
             with m.Else():
                 m.next = "LIF"
-
-        def walk_step(ev, done_state):
-            """One cycle of a fan-out walk of MC ``mc`` (``entering`` on its first cycle)."""
-            with m.If(k_eff < end):
-                m.d.comb += [iss.eq(1), iss_ev.eq(ev), iss_k.eq(k_eff)]
-            with m.If(mc_done):
-                m.d.sync += entering.eq(1)
-                done_state()
-            with m.Else():
-                m.d.sync += [ks.eq(k_eff + 1), entering.eq(0)]
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 with m.If(self.cmd.valid):
                     m.d.comb += self.cmd.ready.eq(1)
-                    m.d.sync += [op.eq(self.cmd.payload), n.eq(0), n1_v.eq(0), frozen.eq(1)]
+                    m.d.sync += [op.eq(self.cmd.payload), n.eq(0), n1_v.eq(0), n2_v.eq(0),
+                                 cmd_done.eq(0), frozen.eq(1)]
                     with m.If(self.cmd.payload == 3):
                         m.d.sync += [error.eq(1), frozen.eq(0)]
                     with m.Else():
@@ -476,13 +511,18 @@ class GCLayer(CheckedComponent):
                     m.d.sync += learn.eq(Mux(wstep == 0, self.learn, learn))
                     m.next = "BEGIN"
 
+            # the weight read registered in S2 (its only reader: CLAMP uses it too)
             with m.State("READ"):
-                m.d.sync += [rs_valid.eq(1), rs_data.eq(rd["w"].data)]
+                m.next = "READ_W"
+
+            with m.State("READ_W"):
+                m.d.sync += [rs_valid.eq(1), rs_data.eq(s2["w"])]
                 m.next = "IDLE"
 
             with m.State("BEGIN"):
                 m.d.comb += [rp_n.eq(tail), si_n.eq(0)]
-                with m.If(held == DELAY + 1):
+                m.d.sync += f_src.eq(0)
+                with m.If(frees):
                     m.next = "FREE"
                 with m.Elif(learn):
                     m.next = "POST"
@@ -490,69 +530,70 @@ class GCLayer(CheckedComponent):
                     after_post(tail)
 
             # 1. the step t - 26: delivered bits cleared, pre stamps (learning), freed
+            # (FREE and MARK work on the ring's entry registered: rg_v is low in their
+            # first cycle, and the entry read while the marker is seen is dropped)
             with m.State("FREE"):
-                m.d.comb += rp_n.eq(rp + 1)
-                with m.If(ring_end):
-                    m.d.sync += tail.eq(rp + 1)
+                m.d.comb += [rp_n.eq(rp + 1), ring_rd.eq(1)]
+                with m.If(rg_v & rg_end):
+                    m.d.comb += ring_rd.eq(0)
+                    m.d.sync += tail.eq(rg_next)
                     with m.If(learn):
                         m.next = "POST"
                     with m.Else():
-                        after_post(rp + 1)
-                with m.Else():
-                    m.d.comb += [wr["dlv"].addr.eq(ring_mc), wr["dlv"].data.eq(0),
+                        after_post(rg_next)
+                with m.Elif(rg_v):
+                    m.d.comb += [wr["dlv"].addr.eq(rg_mc), wr["dlv"].data.eq(0),
                                  wr["dlv"].en.eq(1),
-                                 wr["pre"].addr.eq(ring_mc), wr["pre"].data.eq(stamp_word),
+                                 wr["pre"].addr.eq(rg_mc), wr["pre"].data.eq(stamp_word),
                                  wr["pre"].en.eq(learn)]
 
-            # 2. post stamps of the GCs that fired in step t - 1 (learning)
+            # 2. post stamps of the GCs that fired in step t - 1 (learning), from the
+            # spike list's output registered
             with m.State("POST"):
+                with m.If(sp_v):
+                    m.d.comb += [wr["post"].addr.eq(sp_g), wr["post"].data.eq(stamp_word),
+                                 wr["post"].en.eq(1)]
                 with m.If(si == n_spk):
                     after_post(tail)
                 with m.Else():
-                    m.d.comb += [si_n.eq(si + 1), wr["post"].addr.eq(rd["spk"].data),
-                                 wr["post"].data.eq(stamp_word), wr["post"].en.eq(1)]
+                    m.d.comb += [si_n.eq(si + 1), spk_rd.eq(1)]
 
             # 3a. learning: the delivered bits of step t - 25
             with m.State("MARK"):
-                m.d.comb += rp_n.eq(rp + 1)
-                with m.If(ring_end):
-                    m.next = "SWEEP_INIT"
-                with m.Else():
-                    m.d.comb += [wr["dlv"].addr.eq(ring_mc), wr["dlv"].data.eq(1),
+                m.d.comb += [rp_n.eq(rp + 1), ring_rd.eq(1)]
+                with m.If(rg_v & rg_end):
+                    m.d.comb += ring_rd.eq(0)
+                    m.next = "SWEEP"
+                with m.Elif(rg_v):
+                    m.d.comb += [wr["dlv"].addr.eq(rg_mc), wr["dlv"].data.eq(1),
                                  wr["dlv"].en.eq(1)]
-
-            with m.State("SWEEP_INIT"):
-                m.d.comb += mc_n.eq(0)
-                m.d.sync += entering.eq(1)
-                m.next = "SWEEP"
 
             # 3b. the STDP sweep over every synapse, MC by MC
             with m.State("SWEEP"):
-                def sweep_next():
-                    with m.If(mc == c.mcs - 1):
-                        m.next = "DRAIN"
-                    with m.Else():
-                        m.d.comb += mc_n.eq(mc + 1)
-                walk_step(0, sweep_next)
-
-            # 3c. learning off: the fan-out lists of the MCs of step t - 25
-            with m.State("EVENT"):
-                with m.If(ring_end):
+                with m.If(can_fetch & (f_src != c.mcs)):
+                    m.d.comb += f_iss.eq(1)
+                    m.d.sync += f_src.eq(f_src + 1)
+                with m.If((f_src == c.mcs) & walk_idle):
                     m.next = "DRAIN"
-                with m.Else():
-                    m.d.comb += rp_n.eq(rp + 1)
-                    m.d.sync += [ev_mc.eq(ring_mc), entering.eq(1)]
-                    m.next = "EVENT_MC"
 
-            # the ring's output registered before it addresses the pointers
+            # 3c. learning off: the fan-out lists of the MCs of step t - 25, the ring's
+            # output registered before it addresses the pointers (two clocks per MC, while
+            # the walker walks the lists fetched before)
+            with m.State("EVENT"):
+                m.d.comb += rp_n.eq(rp + 1)
+                m.d.sync += [ev_mc.eq(ring_mc), ev_end.eq(ring_end)]
+                m.next = "EVENT_MC"
+
             with m.State("EVENT_MC"):
-                m.d.comb += mc_n.eq(ev_mc)
-                m.next = "EVENT_WALK"
-
-            with m.State("EVENT_WALK"):
-                def event_next():
+                with m.If(ev_end):
+                    m.next = "EVENT_WAIT"
+                with m.Elif(can_fetch):
+                    m.d.comb += [f_iss.eq(1), f_addr.eq(ev_mc)]
                     m.next = "EVENT"
-                walk_step(1, event_next)
+
+            with m.State("EVENT_WAIT"):
+                with m.If(walk_idle):
+                    m.next = "DRAIN"
 
             with m.State("DRAIN"):
                 with m.If(~pipe_busy):
@@ -583,7 +624,8 @@ class GCLayer(CheckedComponent):
 
             with m.State("CMD"):
                 m.d.comb += iss_k.eq(n)                # the weight read of CLAMP
-                m.d.sync += [n.eq(n + 1), n1.eq(n), n1_v.eq(n < c.synapses)]
+                m.d.sync += [n.eq(n + 1), n1.eq(n), n1_v.eq(n < c.synapses), n2.eq(n1),
+                             n2_v.eq(n1_v), cmd_done.eq(n == walk_end)]
                 neurons = (op == self.RESET) | (op == self.CONNECT)
                 connect = op == self.CONNECT
                 with m.If(neurons):
@@ -600,10 +642,10 @@ class GCLayer(CheckedComponent):
                     with m.If(n < c.synapses):
                         m.d.comb += [wr["w"].addr.eq(n), wr["w"].data.eq(p["w_init"]),
                                      wr["w"].en.eq(connect)]
-                with m.Else():                         # CLAMP: read n, write n - 1
-                    m.d.comb += [wr["w"].addr.eq(n1), wr["w"].data.eq(0),
-                                 wr["w"].en.eq(n1_v & (rd["w"].data <= p["clamp"]))]
-                with m.If(n == walk_end):
+                with m.Else():                         # CLAMP: read n (in S2), write n - 2
+                    m.d.comb += [wr["w"].addr.eq(n2), wr["w"].data.eq(0),
+                                 wr["w"].en.eq(n2_v & (s2["w"] <= p["clamp"]))]
+                with m.If(cmd_done):                   # n == walk_end + 1
                     with m.If(neurons):
                         m.d.sync += [tail.eq(wp), ahead.eq(0), held.eq(0), n_spk.eq(0)]
                     with m.If(connect):
