@@ -40,6 +40,20 @@ __all__ = ["GCLayer", "StepMarker", "MCGCLayer", "mc_spike_layout", "gc_spike_la
            "command_layout", "gc_state_layout", "delay_depth"]
 
 
+def _csd_digits(n):
+    """The canonical signed digits of ``n > 0``: ``[(sign, shift), ...]`` with
+    ``n == sum(sign << shift)`` and no two adjacent non-zero digits."""
+    out, shift = [], 0
+    while n:
+        if n & 1:
+            d = 2 - (n & 3)                            # +1 or -1
+            out.append((d, shift))
+            n -= d
+        n >>= 1
+        shift += 1
+    return out
+
+
 def mc_spike_layout(config):
     """Payload of the MC spike stream: ``end = 0``: MC ``mc`` fired in the current step;
     ``end = 1``: the current step is complete (``mc`` is ignored)."""
@@ -96,7 +110,7 @@ class GCLayer(CheckedComponent):
     i : ``In(stream.Signature(mc_spike_layout(config)))``
         The MC spikes of each step (any order), then an end marker; the MC side may run up to
         the ring's capacity ahead. ``mc >= mcs`` is dropped and sets ``error``. ``ready`` is
-        low while the ring is full and during a command.
+        low while the ring is full or one entry from full and during a command.
     o : ``Out(stream.Signature(gc_spike_layout(config)))``
         One transfer per GC spike, ordered by step, then GC; ``step`` is the step of the
         spike (the fire test). Back-pressure stalls the GC pass once the FIFO is nearly full.
@@ -229,7 +243,11 @@ class GCLayer(CheckedComponent):
         frozen = Signal()                              # a command runs: no input
         count = Signal(rbits + 1)
         m.d.comb += count.eq(wp - tail)
-        m.d.comb += self.i.ready.eq(~frozen & (count != ring_depth))
+        # room registered: the entries of the last cycle left room for two (one write a
+        # clock, so the ring never takes more than ring_depth - 1)
+        room_in = Signal()
+        m.d.sync += room_in.eq(count < ring_depth - 1)
+        m.d.comb += self.i.ready.eq(~frozen & room_in)
         take = self.i.valid & self.i.ready
         bad_mc = ~self.i.payload.end & (self.i.payload.mc >= c.mcs)
         keep = take & ~bad_mc
@@ -385,9 +403,10 @@ class GCLayer(CheckedComponent):
                         s8["any"], s9["any"]).any()
 
         # -- GC pipeline: L0 issue (state, current); L1 the block-RAM outputs registered (the
-        # current cleared); L2 fire test, reset, difference; L3 the leak product (and the
-        # spike out); L4 the new voltage; L5 the clamps and the write-back. Every GC is
-        # written once per pass, so the stages need no forwarding. ------------------------
+        # current cleared); L2 fire test, reset, difference; L3 the leak product's partial
+        # sums (and the spike out); L4 the product; L4b the new voltage; L5 the clamps and
+        # the write-back. Every GC is written once per pass, so the stages need no
+        # forwarding. ------------------------------------------------------------------------
         lif = Signal()
         lif_g, lif_g_n = addressed("lif_g", gbits + 1)
         l1_v, l1_g = Signal(), Signal(gbits)
@@ -409,14 +428,29 @@ class GCLayer(CheckedComponent):
         m.d.sync += [l3_v.eq(l2_v), l3_g.eq(l2_g), l3_fire.eq(fire),
                      l3_r.eq(l2_st.refractory | fire), l3_v0.eq(v0),
                      l3_diff.eq(g_rest + l2_acc - v0)]
+        # the leak product l3_diff * LEAK_NUM in two stages, by the canonical signed digits
+        # of LEAK_NUM: L4 the pairs' sums, L4b their sum, shifted
+        digits = _csd_digits(LEAK_NUM)
+        assert len(digits) <= 4
+        pairs = [digits[i:i + 2] for i in range(0, len(digits), 2)]
         l4_v, l4_g, l4_r = Signal(), Signal(gbits), Signal()
         l4_v0 = Signal(signed(vbits))
+        l4_p = [Signal(signed(vbits + 2 + LEAK_NUM.bit_length() + 2), name=f"l4_p{i}")
+                for i in range(len(pairs))]
+        m.d.sync += [l4_v.eq(l3_v), l4_g.eq(l3_g), l4_r.eq(l3_r), l4_v0.eq(l3_v0)]
+        for part, pair in zip(l4_p, pairs):
+            terms = [(l3_diff << shift) if sign > 0 else -(l3_diff << shift)
+                     for sign, shift in pair]
+            m.d.sync += part.eq(terms[0] if len(terms) == 1 else terms[0] + terms[1])
+        l4b_v, l4b_g, l4b_r = Signal(), Signal(gbits), Signal()
+        l4b_v0 = Signal(signed(vbits))
         l4_x = Signal(signed(vbits + 2))
-        m.d.sync += [l4_v.eq(l3_v), l4_g.eq(l3_g), l4_r.eq(l3_r), l4_v0.eq(l3_v0),
-                     l4_x.eq((l3_diff * LEAK_NUM) >> LEAK_SHIFT)]
+        total = l4_p[0] if len(l4_p) == 1 else l4_p[0] + l4_p[1]
+        m.d.sync += [l4b_v.eq(l4_v), l4b_g.eq(l4_g), l4b_r.eq(l4_r), l4b_v0.eq(l4_v0),
+                     l4_x.eq(total >> LEAK_SHIFT)]
         l5_v, l5_g, l5_r = Signal(), Signal(gbits), Signal()
         vn = Signal(signed(vbits + 1))
-        m.d.sync += [l5_v.eq(l4_v), l5_g.eq(l4_g), l5_r.eq(l4_r), vn.eq(l4_v0 + l4_x)]
+        m.d.sync += [l5_v.eq(l4b_v), l5_g.eq(l4b_g), l5_r.eq(l4b_r), vn.eq(l4b_v0 + l4_x)]
         v_new = Signal(signed(vbits))
         with m.If(release | (l5_r & (vn > g_rest))):
             m.d.comb += v_new.eq(g_rest)
@@ -424,7 +458,7 @@ class GCLayer(CheckedComponent):
             m.d.comb += v_new.eq(g_thr)
         with m.Else():
             m.d.comb += v_new.eq(vn)
-        lif_busy = l1_v | l2_v | l3_v | l4_v | l5_v
+        lif_busy = l1_v | l2_v | l3_v | l4_v | l4b_v | l5_v
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=sbits + gbits, depth=self.FIFO_DEPTH)
         room = Signal()                                # L0 .. L2 may still push three
         m.d.comb += room.eq(fifo.level < self.FIFO_DEPTH - 4)
