@@ -385,22 +385,26 @@ class GCLayer(CheckedComponent):
                 m.d.comb += wn.eq(0)
         s7 = stage(7, v=s6["v"], ev=s6["ev"], k=s6["k"], dl=s6["dl"], g=s6["g"], w=wn)
         s8 = stage(8, v=s7["v"] & s7["dl"], any=s7["v"], g=s7["g"], w=s7["w"])
-        # fwd: the previous cycle's write of the current (the synapse now in S9, of the same
-        # GC) is the one a read that came a cycle too early could not see (compared in S8)
-        fwd8 = Signal()
-        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data,
-                   fwd=fwd8)
-        m.d.comb += fwd8.eq(s9["v"] & (s9["g"] == s8["g"]))
-        fw_acc = Signal(ibits)
-        acc_base = Signal(ibits)
-        m.d.comb += acc_base.eq(Mux(s9["fwd"], fw_acc, s9["acc"]))
-        acc_sum = Signal(ibits + 1)
+        # S9 adds, S10 writes. The read (in S7) saw the write of three synapses ahead (the
+        # transparent port); the two writes after it are forwarded: fwd, the synapse one
+        # ahead (now in S10), fwd2, two ahead (written last cycle), both of the same GC
+        # (compared in S8)
         acc_sat = Signal(ibits)
+        fwd8, fwd8b = Signal(), Signal()
+        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data,
+                   fwd=fwd8, fwd2=fwd8b)
+        s10 = stage(10, v=s9["v"], any=s9["any"], g=s9["g"], acc=acc_sat)
+        fw2_acc = Signal(ibits)
+        m.d.sync += fw2_acc.eq(s10["acc"])
+        m.d.comb += [fwd8.eq(s9["v"] & (s9["g"] == s8["g"])),
+                     fwd8b.eq(s10["v"] & (s10["g"] == s8["g"]))]
+        acc_base = Signal(ibits)
+        m.d.comb += acc_base.eq(Mux(s9["fwd"], s10["acc"], Mux(s9["fwd2"], fw2_acc, s9["acc"])))
+        acc_sum = Signal(ibits + 1)
         m.d.comb += [acc_sum.eq(acc_base + s9["w"]),
                      acc_sat.eq(Mux(acc_sum[ibits], i_max, acc_sum[:ibits]))]  # the carry
-        m.d.sync += fw_acc.eq(acc_sat)
         pipe_busy = Cat(s1["v"], s2["v"], s3["v"], s4["v"], s5["v"], s6["v"], s7["v"],
-                        s8["any"], s9["any"]).any()
+                        s8["any"], s9["any"], s10["any"]).any()
 
         # -- GC pipeline: L0 issue (state, current); L1 the block-RAM outputs registered (the
         # current cleared); L2 fire test, reset, difference; L3 the leak product's partial
@@ -460,8 +464,8 @@ class GCLayer(CheckedComponent):
             m.d.comb += v_new.eq(vn)
         lif_busy = l1_v | l2_v | l3_v | l4_v | l4b_v | l5_v
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=sbits + gbits, depth=self.FIFO_DEPTH)
-        room = Signal()                                # L0 .. L2 may still push three
-        m.d.comb += room.eq(fifo.level < self.FIFO_DEPTH - 4)
+        room = Signal()                                # L0 .. L2 may still push three,
+        m.d.sync += room.eq(fifo.level < self.FIFO_DEPTH - 5)   # registered: one more
         m.d.comb += [fifo.w_data.eq(Cat(t, l3_g)), fifo.w_en.eq(l3_v & l3_fire),
                      self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data),
                      fifo.r_en.eq(self.o.ready)]
@@ -691,8 +695,8 @@ class GCLayer(CheckedComponent):
         # engine never writes these memories while the pipelines run)
         with m.If(s7["v"] & ~s7["ev"]):
             m.d.comb += [wr["w"].addr.eq(s7["k"]), wr["w"].data.eq(s7["w"]), wr["w"].en.eq(1)]
-        with m.If(s9["v"]):
-            m.d.comb += [wr["acc"].addr.eq(s9["g"]), wr["acc"].data.eq(acc_sat),
+        with m.If(s10["v"]):
+            m.d.comb += [wr["acc"].addr.eq(s10["g"]), wr["acc"].data.eq(s10["acc"]),
                          wr["acc"].en.eq(1)]
         with m.If(lif):
             m.d.comb += [rd["gc"].addr.eq(lif_g), rd["acc"].addr.eq(lif_g)]
