@@ -95,10 +95,13 @@ class GCLayer(CheckedComponent):
 
     Cycles per step (measured in tests/hdl/test_gc_layer.py, with the MC side ahead):
     learning on, ``synapses + (MCs with an empty fan-out list) + gcs`` plus the spikes of
-    steps ``t - 26`` and ``t - 25`` and the GC spikes of ``t - 1`` plus 23 (21 before the
-    ring is read, the first 25 steps after a reset); learning off,
-    ``gcs + sum over delivered MCs of (fan-out + 2)`` plus 9 to 21 (the pipelines' drains).
-    The GC pass waits for room in the output FIFO.
+    steps ``t - 26`` and ``t - 25`` and the GC spikes of ``t - 1`` plus 30 (26 before the
+    ring is read, the first 25 steps after a reset); learning off, about
+    ``gcs + sum over delivered MCs of (fan-out + 2)`` plus 10 to 26 (the pipelines' drains;
+    the event walk reads the ring at two clocks per MC while the walker walks the lists
+    fetched before). The GC pass waits for room in the output FIFO. Every block-RAM read
+    is registered before any logic beyond a LUT, so the block reaches 115 MHz on the ECP5
+    (see docs/gc-layer-rtl.md).
 
     Parameters
     ----------
