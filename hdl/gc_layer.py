@@ -40,6 +40,20 @@ __all__ = ["GCLayer", "StepMarker", "MCGCLayer", "mc_spike_layout", "gc_spike_la
            "command_layout", "gc_state_layout", "delay_depth"]
 
 
+def _csd_digits(n):
+    """The canonical signed digits of ``n > 0``: ``[(sign, shift), ...]`` with
+    ``n == sum(sign << shift)`` and no two adjacent non-zero digits."""
+    out, shift = [], 0
+    while n:
+        if n & 1:
+            d = 2 - (n & 3)                            # +1 or -1
+            out.append((d, shift))
+            n -= d
+        n >>= 1
+        shift += 1
+    return out
+
+
 def mc_spike_layout(config):
     """Payload of the MC spike stream: ``end = 0``: MC ``mc`` fired in the current step;
     ``end = 1``: the current step is complete (``mc`` is ignored)."""
@@ -81,10 +95,13 @@ class GCLayer(CheckedComponent):
 
     Cycles per step (measured in tests/hdl/test_gc_layer.py, with the MC side ahead):
     learning on, ``synapses + (MCs with an empty fan-out list) + gcs`` plus the spikes of
-    steps ``t - 26`` and ``t - 25`` and the GC spikes of ``t - 1`` plus 23 (21 before the
-    ring is read, the first 25 steps after a reset); learning off,
-    ``gcs + sum over delivered MCs of (fan-out + 2)`` plus 9 to 21 (the pipelines' drains).
-    The GC pass waits for room in the output FIFO.
+    steps ``t - 26`` and ``t - 25`` and the GC spikes of ``t - 1`` plus 30 (26 before the
+    ring is read, the first 25 steps after a reset); learning off, about
+    ``gcs + sum over delivered MCs of (fan-out + 2)`` plus 10 to 26 (the pipelines' drains;
+    the event walk reads the ring at two clocks per MC while the walker walks the lists
+    fetched before). The GC pass waits for room in the output FIFO. Every block-RAM read
+    is registered before any logic beyond a LUT, so the block reaches 115 MHz on the ECP5
+    (see docs/gc-layer-rtl.md).
 
     Parameters
     ----------
@@ -96,7 +113,7 @@ class GCLayer(CheckedComponent):
     i : ``In(stream.Signature(mc_spike_layout(config)))``
         The MC spikes of each step (any order), then an end marker; the MC side may run up to
         the ring's capacity ahead. ``mc >= mcs`` is dropped and sets ``error``. ``ready`` is
-        low while the ring is full and during a command.
+        low while the ring is full or one entry from full and during a command.
     o : ``Out(stream.Signature(gc_spike_layout(config)))``
         One transfer per GC spike, ordered by step, then GC; ``step`` is the step of the
         spike (the fire test). Back-pressure stalls the GC pass once the FIFO is nearly full.
@@ -229,7 +246,11 @@ class GCLayer(CheckedComponent):
         frozen = Signal()                              # a command runs: no input
         count = Signal(rbits + 1)
         m.d.comb += count.eq(wp - tail)
-        m.d.comb += self.i.ready.eq(~frozen & (count != ring_depth))
+        # room registered: the entries of the last cycle left room for two (one write a
+        # clock, so the ring never takes more than ring_depth - 1)
+        room_in = Signal()
+        m.d.sync += room_in.eq(count < ring_depth - 1)
+        m.d.comb += self.i.ready.eq(~frozen & room_in)
         take = self.i.valid & self.i.ready
         bad_mc = ~self.i.payload.end & (self.i.payload.mc >= c.mcs)
         keep = take & ~bad_mc
@@ -367,27 +388,32 @@ class GCLayer(CheckedComponent):
                 m.d.comb += wn.eq(0)
         s7 = stage(7, v=s6["v"], ev=s6["ev"], k=s6["k"], dl=s6["dl"], g=s6["g"], w=wn)
         s8 = stage(8, v=s7["v"] & s7["dl"], any=s7["v"], g=s7["g"], w=s7["w"])
-        # fwd: the previous cycle's write of the current (the synapse now in S9, of the same
-        # GC) is the one a read that came a cycle too early could not see (compared in S8)
-        fwd8 = Signal()
-        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data,
-                   fwd=fwd8)
-        m.d.comb += fwd8.eq(s9["v"] & (s9["g"] == s8["g"]))
-        fw_acc = Signal(ibits)
-        acc_base = Signal(ibits)
-        m.d.comb += acc_base.eq(Mux(s9["fwd"], fw_acc, s9["acc"]))
-        acc_sum = Signal(ibits + 1)
+        # S9 adds, S10 writes. The read (in S7) saw the write of three synapses ahead (the
+        # transparent port); the two writes after it are forwarded: fwd, the synapse one
+        # ahead (now in S10), fwd2, two ahead (written last cycle), both of the same GC
+        # (compared in S8)
         acc_sat = Signal(ibits)
+        fwd8, fwd8b = Signal(), Signal()
+        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data,
+                   fwd=fwd8, fwd2=fwd8b)
+        s10 = stage(10, v=s9["v"], any=s9["any"], g=s9["g"], acc=acc_sat)
+        fw2_acc = Signal(ibits)
+        m.d.sync += fw2_acc.eq(s10["acc"])
+        m.d.comb += [fwd8.eq(s9["v"] & (s9["g"] == s8["g"])),
+                     fwd8b.eq(s10["v"] & (s10["g"] == s8["g"]))]
+        acc_base = Signal(ibits)
+        m.d.comb += acc_base.eq(Mux(s9["fwd"], s10["acc"], Mux(s9["fwd2"], fw2_acc, s9["acc"])))
+        acc_sum = Signal(ibits + 1)
         m.d.comb += [acc_sum.eq(acc_base + s9["w"]),
                      acc_sat.eq(Mux(acc_sum[ibits], i_max, acc_sum[:ibits]))]  # the carry
-        m.d.sync += fw_acc.eq(acc_sat)
         pipe_busy = Cat(s1["v"], s2["v"], s3["v"], s4["v"], s5["v"], s6["v"], s7["v"],
-                        s8["any"], s9["any"]).any()
+                        s8["any"], s9["any"], s10["any"]).any()
 
         # -- GC pipeline: L0 issue (state, current); L1 the block-RAM outputs registered (the
-        # current cleared); L2 fire test, reset, difference; L3 the leak product (and the
-        # spike out); L4 the new voltage; L5 the clamps and the write-back. Every GC is
-        # written once per pass, so the stages need no forwarding. ------------------------
+        # current cleared); L2 fire test, reset, difference; L3 the leak product's partial
+        # sums (and the spike out); L4 the product; L4b the new voltage; L5 the clamps and
+        # the write-back. Every GC is written once per pass, so the stages need no
+        # forwarding. ------------------------------------------------------------------------
         lif = Signal()
         lif_g, lif_g_n = addressed("lif_g", gbits + 1)
         l1_v, l1_g = Signal(), Signal(gbits)
@@ -409,14 +435,29 @@ class GCLayer(CheckedComponent):
         m.d.sync += [l3_v.eq(l2_v), l3_g.eq(l2_g), l3_fire.eq(fire),
                      l3_r.eq(l2_st.refractory | fire), l3_v0.eq(v0),
                      l3_diff.eq(g_rest + l2_acc - v0)]
+        # the leak product l3_diff * LEAK_NUM in two stages, by the canonical signed digits
+        # of LEAK_NUM: L4 the pairs' sums, L4b their sum, shifted
+        digits = _csd_digits(LEAK_NUM)
+        assert len(digits) <= 4
+        pairs = [digits[i:i + 2] for i in range(0, len(digits), 2)]
         l4_v, l4_g, l4_r = Signal(), Signal(gbits), Signal()
         l4_v0 = Signal(signed(vbits))
+        l4_p = [Signal(signed(vbits + 2 + LEAK_NUM.bit_length() + 2), name=f"l4_p{i}")
+                for i in range(len(pairs))]
+        m.d.sync += [l4_v.eq(l3_v), l4_g.eq(l3_g), l4_r.eq(l3_r), l4_v0.eq(l3_v0)]
+        for part, pair in zip(l4_p, pairs):
+            terms = [(l3_diff << shift) if sign > 0 else -(l3_diff << shift)
+                     for sign, shift in pair]
+            m.d.sync += part.eq(terms[0] if len(terms) == 1 else terms[0] + terms[1])
+        l4b_v, l4b_g, l4b_r = Signal(), Signal(gbits), Signal()
+        l4b_v0 = Signal(signed(vbits))
         l4_x = Signal(signed(vbits + 2))
-        m.d.sync += [l4_v.eq(l3_v), l4_g.eq(l3_g), l4_r.eq(l3_r), l4_v0.eq(l3_v0),
-                     l4_x.eq((l3_diff * LEAK_NUM) >> LEAK_SHIFT)]
+        total = l4_p[0] if len(l4_p) == 1 else l4_p[0] + l4_p[1]
+        m.d.sync += [l4b_v.eq(l4_v), l4b_g.eq(l4_g), l4b_r.eq(l4_r), l4b_v0.eq(l4_v0),
+                     l4_x.eq(total >> LEAK_SHIFT)]
         l5_v, l5_g, l5_r = Signal(), Signal(gbits), Signal()
         vn = Signal(signed(vbits + 1))
-        m.d.sync += [l5_v.eq(l4_v), l5_g.eq(l4_g), l5_r.eq(l4_r), vn.eq(l4_v0 + l4_x)]
+        m.d.sync += [l5_v.eq(l4b_v), l5_g.eq(l4b_g), l5_r.eq(l4b_r), vn.eq(l4b_v0 + l4_x)]
         v_new = Signal(signed(vbits))
         with m.If(release | (l5_r & (vn > g_rest))):
             m.d.comb += v_new.eq(g_rest)
@@ -424,10 +465,10 @@ class GCLayer(CheckedComponent):
             m.d.comb += v_new.eq(g_thr)
         with m.Else():
             m.d.comb += v_new.eq(vn)
-        lif_busy = l1_v | l2_v | l3_v | l4_v | l5_v
+        lif_busy = l1_v | l2_v | l3_v | l4_v | l4b_v | l5_v
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=sbits + gbits, depth=self.FIFO_DEPTH)
-        room = Signal()                                # L0 .. L2 may still push three
-        m.d.comb += room.eq(fifo.level < self.FIFO_DEPTH - 4)
+        room = Signal()                                # L0 .. L2 may still push three,
+        m.d.sync += room.eq(fifo.level < self.FIFO_DEPTH - 5)   # registered: one more
         m.d.comb += [fifo.w_data.eq(Cat(t, l3_g)), fifo.w_en.eq(l3_v & l3_fire),
                      self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data),
                      fifo.r_en.eq(self.o.ready)]
@@ -657,8 +698,8 @@ class GCLayer(CheckedComponent):
         # engine never writes these memories while the pipelines run)
         with m.If(s7["v"] & ~s7["ev"]):
             m.d.comb += [wr["w"].addr.eq(s7["k"]), wr["w"].data.eq(s7["w"]), wr["w"].en.eq(1)]
-        with m.If(s9["v"]):
-            m.d.comb += [wr["acc"].addr.eq(s9["g"]), wr["acc"].data.eq(acc_sat),
+        with m.If(s10["v"]):
+            m.d.comb += [wr["acc"].addr.eq(s10["g"]), wr["acc"].data.eq(s10["acc"]),
                          wr["acc"].en.eq(1)]
         with m.If(lif):
             m.d.comb += [rd["gc"].addr.eq(lif_g), rd["acc"].addr.eq(lif_g)]

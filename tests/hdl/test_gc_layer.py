@@ -125,9 +125,9 @@ def test_cycles_per_step(learn, capsys):
     gaps = np.diff(res.step_ends)                    # steps 1 .. window - 1 of the sample
     extra = gaps - _costs(stim, exp, learn)[1:]
     # the first steps (the ring fills) and the steps that read a ring (from step 25 on)
-    # each pay one constant; without learning, the synapse pipeline's drain (up to 9
+    # each pay one constant; without learning, the synapse pipeline's drain (up to 10
     # cycles) is only waited for when the delivery issued synapses
-    spread = 0 if learn else 9
+    spread = 0 if learn else 10
     for part in (extra[:24], extra[25:]):
         assert part.max() - part.min() <= spread, extra
     n = int(stim.mask.sum())
@@ -136,7 +136,7 @@ def test_cycles_per_step(learn, capsys):
               f"cycles per step {gaps.min()}..{gaps.max()} (mean {gaps.mean():.1f}); "
               f"gcs + synapses = {c.gcs + n}; constant overhead {extra[0]} / {extra[-1]}")
     if learn:
-        assert gaps.min() >= n + c.gcs and extra.max() <= 28
+        assert gaps.min() >= n + c.gcs and extra.max() <= 31
 
 
 @pytest.mark.parametrize("kwargs, exc, text", [
