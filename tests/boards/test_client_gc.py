@@ -147,3 +147,32 @@ def test_a_refused_connect_is_a_link_error():
         b.train(data(0, 1))
     with pytest.raises(LinkError, match="not a connectivity"):
         b.gc_weights()
+
+
+def test_board_config_and_the_cli_helper_build_a_gc_system():
+    import argparse
+
+    from hetq.boards.operations import board_config
+    from hetq.cli.common import add_gc_options, system_design
+
+    c = board_config("ulx3s", gcs="auto")
+    assert (c.gc.gcs, c.gc.synapses, c.version) == (1024, 8192, 2)
+    assert (c.gc.hold, c.gc.rinse, c.gc.mcs) == (c.array.hold, c.array.rinse, 256)
+    c = board_config("icebreaker", duplication=4, gcs=64, prop=0.5)
+    assert c.rasters and (c.gc.gcs, c.gc.synapses) == (64, 32 * 32)
+    assert board_config("ulx3s").gc is None
+    with pytest.raises(ValueError, match="sizes a GC layer: give --gc"):
+        board_config("ulx3s", prop=0.5)
+    with pytest.raises(ValueError, match="needs the MC array"):
+        board_config("ulx3s", gcs=64, rasters=False)
+    with pytest.raises(ValueError, match="need 262144 synapses; the link addresses at most "
+                                         "65535"):
+        board_config("ulx3s", gcs=1024, prop=1.0)
+    parser = argparse.ArgumentParser()
+    add_gc_options(parser)
+    for argv, gcs in (([], None), (["--gc"], 1024), (["--gc", "512"], 512)):
+        args = parser.parse_args(argv)
+        args.board, args.duplication, args.weights = "ulx3s", None, None
+        args.clock = args.baud = args.datapath = None
+        config, _, _ = system_design(args)
+        assert (config.gc.gcs if config.gc else None) == gcs
