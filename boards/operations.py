@@ -179,8 +179,9 @@ def run_network_on_board(board, samples, *, train=None, connectivity=None, n_gc=
     (CONNECT: weights 25 mV, the layer reset), with ``train`` a window per training sample with
     learning on and the clamp, then ``samples``; adds ``gc_phase`` (int16, samples x GCs),
     ``mc_gc_weights`` (mV, float32, GCs x MCs, read back from the board) and ``connectivity``
-    (bool, GCs x MCs, read back), and returns ``(arrays, details)`` with ``details`` the
-    connection probability and the training samples' sensor codes. On a board without a GC
+    (bool, GCs x MCs, read back), with ``train`` ``train_sensor_codes`` (what was sent),
+    and returns ``(arrays, details)`` with ``details`` the connection probability, the seed
+    and the training samples' sensor codes. On a board without a GC
     layer the GC options are refused (ValueError) before anything is sent."""
     config = board.config
     if config.gc is None:
@@ -209,6 +210,8 @@ def run_network_on_board(board, samples, *, train=None, connectivity=None, n_gc=
     arrays = {"et": (x / float(1 << fmt.x_frac)).astype(np.float32), "mc_phase": mc,
               "gc_phase": gc, "mc_gc_weights": board.mc_gc_weights(), "connectivity": got,
               "sensor_codes": codes, "board_info": np.str_(json.dumps(info.fields))}
+    if train is not None:
+        arrays["train_sensor_codes"] = details["train_codes"]
     return arrays, details
 
 
@@ -279,10 +282,18 @@ def compare_results(result, samples, codes, table=None, *, weights=None, train=N
     phase = np.asarray(result["mc_phase"])
     bad = np.argwhere(phase != want)
     examples = [(int(s), int(m), int(phase[s, m]), int(want[s, m])) for s, m in bad[:10]]
+    code_mismatches = int(np.count_nonzero(np.asarray(result["sensor_codes"]) != sent))
+    if train is not None:
+        want_train = sensor_codes(train, q.fmt)
+        got_train = np.asarray(result.get("train_sensor_codes", np.zeros((0, 0))))
+        if got_train.shape != want_train.shape:
+            raise ValueError(f"the training data has {want_train.shape} sensor codes, the "
+                             f"board result {got_train.shape}")
+        code_mismatches += int(np.count_nonzero(got_train != want_train))
     return BoardComparison(
         samples=len(sent), phases=int(want.size), phase_mismatches=len(bad),
         et_mismatches=int(np.count_nonzero(np.asarray(result["et"]) != et)),
-        code_mismatches=int(np.count_nonzero(np.asarray(result["sensor_codes"]) != sent)),
+        code_mismatches=code_mismatches,
         hash_board=int(fields["table_hash"]), hash_file=tables_hash(config, codes, table),
         examples=examples, **gc)
 

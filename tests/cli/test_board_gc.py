@@ -71,6 +71,9 @@ def test_run_and_compare_the_fold(files, url, capsys, tmp_path):
     np.testing.assert_equal(res["et"], ref.et)
     np.testing.assert_equal(res["mc_gc_weights"], net.mc_gc_weights)
     assert np.count_nonzero(res["gc_phase"]) and (res["mc_gc_weights"] == 30).any()
+    from hetq.boards.client import sensor_codes
+    np.testing.assert_equal(res["train_sensor_codes"],
+                            sensor_codes(np.load(d / "train.npy"), CONFIG.quantizer.fmt))
     params = json.loads(str(res["params"]))
     assert (params["train_samples"], params["connectivity"], params["prop"],
             params["seed"]) == (8, "random", 0.25, 0)
@@ -90,7 +93,8 @@ def test_run_and_compare_the_fold(files, url, capsys, tmp_path):
     # tampered results are caught, key by key
     for key, change in (("gc_phase", lambda a: a.__setitem__((3, 5), a[3, 5] + 1)),
                         ("mc_gc_weights", lambda a: a.__setitem__((0, 0), 1.5)),
-                        ("connectivity", lambda a: a.__setitem__((1, 1), ~a[1, 1]))):
+                        ("connectivity", lambda a: a.__setitem__((1, 1), ~a[1, 1])),
+                        ("train_sensor_codes", lambda a: a.__setitem__((2, 0), a[2, 0] + 1))):
         bad = dict(res)
         bad[key] = res[key].copy()
         change(bad[key])
