@@ -47,6 +47,9 @@ def line_layout():
 def _check(config, weights, table):
     if not isinstance(config, SystemConfig):
         raise TypeError(f"config must be a SystemConfig, not {type(config).__name__}")
+    if config.gc is not None:
+        raise ValueError("the RTL system has no GC layer yet (protocol version 2 is defined "
+                         "by the device model, golden/fixed/system.py); build it with gc=None")
     SensorQuantizer.check(config.quantizer, weights=weights, table=table)
     MCArray.check(config.array)
     return config
