@@ -21,10 +21,11 @@ from amaranth.build import Clock, Resource
 
 from ..golden.checks import check_int
 from ..golden.fixed.formats import CYCLE
+from ..golden.fixed.gc_layer import GCLayerConfig
 from ..golden.fixed.mc_array import MCArrayConfig
 from ..golden.fixed.quantizer import QuantizerConfig
 from ..golden.fixed.system import SystemConfig
-from .harness import MCArrayHarness, QuantizerHarness
+from .harness import GCLayerHarness, MCArrayHarness, QuantizerHarness
 
 __all__ = ["BOARDS", "HARNESSES", "Board", "BuildReport", "build", "block_params",
            "read_report", "tool_env", "STEP_HZ"]
@@ -106,6 +107,9 @@ class BuildReport:
             inhibition = ", inhibition" if p.get("inhibition") else ""
             return (f"MC array {p['mcs']} MCs, {lanes} lane{'s' if lanes != 1 else ''}, "
                     f"hold {p.get('hold')}, rinse {p.get('rinse')}{inhibition}")
+        if self.block == "gc-layer":
+            return (f"GC layer {p['gcs']} GCs, {p['mcs']} MCs, {p['synapses']} synapses, "
+                    f"hold {p['hold']}, rinse {p['rinse']}")
         if "sensors" in p:
             return f"quantizer {p['sensors']} sensors x D = {p.get('duplication')}"
         return ""
@@ -144,6 +148,14 @@ class BuildReport:
             else:
                 out.append("  rasters: none (built without the MC array; " + p.get(
                     "note", "RASTER requests are answered as unknown commands") + ")")
+        if self.block == "gc-layer" and "fit_cycles_per_step" in p:
+            hz = self.fmax_mhz * 1e6
+            fit = p["fit_cycles_per_step"] * (p["hold"] + p["rinse"])
+            out.append(f"  fit: {p['fit_cycles_per_step']:,} cycles per step (every synapse "
+                       f"and every GC once), {fit:,} per training sample: "
+                       f"{hz / fit:,.0f} training samples/s at {self.fmax_mhz:.1f} MHz")
+            out.append(f"  process: {p['process_cycles_per_step']:,} cycles per step plus the "
+                       f"fan-out lists of the MCs delivered in it")
         rates = self.rates()
         if rates is not None:
             p = self.params
@@ -191,7 +203,8 @@ def tool_env(board):
 
 #: The blocks ``build`` can put in a harness: configuration type -> (name, harness).
 HARNESSES = {QuantizerConfig: ("quantizer", QuantizerHarness),
-             MCArrayConfig: ("mc-array", MCArrayHarness)}
+             MCArrayConfig: ("mc-array", MCArrayHarness),
+             GCLayerConfig: ("gc-layer", GCLayerHarness)}
 
 
 def block_params(config):
@@ -217,6 +230,10 @@ def block_params(config):
                 "cycles_per_step": config.cycles_per_step,
                 "cycles_per_cycle": config.cycles_per_cycle,
                 "cycles_per_sample": config.cycles_per_sample}
+    if isinstance(config, GCLayerConfig):
+        return {"block": "gc-layer", "mcs": config.mcs, "gcs": config.gcs,
+                "synapses": config.synapses, "lanes": config.lanes, "hold": config.hold,
+                "rinse": config.rinse}
     raise TypeError(f"no board harness for a {type(config).__name__}")
 
 

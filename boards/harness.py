@@ -1,4 +1,5 @@
-"""Minimal board tops around the quantizer and the MC array, for synthesis and timing only.
+"""Minimal board tops around the quantizer, the MC array and the GC layer, for synthesis and
+timing only.
 
 Nothing of a block may be constant, or the tools would fold it away: a 64-bit LFSR feeds a
 shift register whose bits are the inputs (sensor samples and table writes for the
@@ -8,13 +9,14 @@ into a register that drives an LED. The clock is the board's default clock; the 
 constrains it at the target frequency so that nextpnr reports the reachable Fmax.
 """
 
-from amaranth import Cat, Elaboratable, Module, Mux, Signal
+from amaranth import Cat, Elaboratable, Module, Mux, Signal, Value
 from amaranth.lib import io
 
+from ..hdl.gc_layer import GCLayer
 from ..hdl.mc_array import MCArray
 from ..hdl.quantizer import SensorQuantizer
 
-__all__ = ["QuantizerHarness", "MCArrayHarness"]
+__all__ = ["QuantizerHarness", "MCArrayHarness", "GCLayerHarness"]
 
 
 def _lfsr(m):
@@ -140,4 +142,51 @@ class MCArrayHarness(Elaboratable):
                              dut.extra.payload.eq(noise[drive_bits:])]
         m.d.sync += dut.o.ready.eq(lfsr[40] | lfsr[47])
         _fold_into_led(m, platform, dut.o)
+        return m
+
+
+class GCLayerHarness(Elaboratable):
+    """Board top: pseudo-random MC spikes (with an end-of-step marker now and then), learning
+    switched by an LFSR bit, rare host writes of weights, fan-out pointers and synapse GCs,
+    rare weight reads and commands into a :class:`~hetq.hdl.gc_layer.GCLayer`; the GC spikes
+    and the weights read back are folded into an LED.
+
+    Parameters
+    ----------
+    config : GCLayerConfig
+    """
+
+    def __new__(cls, config):
+        GCLayer.check(config)
+        return super().__new__(cls)
+
+    def __init__(self, config):
+        self.config = config
+        self.dut = GCLayer(config)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        lfsr = _lfsr(m)
+        ports = [dut.i, dut.weight_w, dut.ptr_w, dut.gc_w, dut.weight_rq, dut.cmd]
+        widths = [len(Value.cast(p.payload)) for p in ports]
+        noise = _noise(m, lfsr, sum(widths))
+        offers = [lfsr[5] | lfsr[9],            # MC spikes and end markers in most cycles
+                  lfsr[10:20] == 0, lfsr[20:30] == 0, lfsr[30:40] == 0, lfsr[12:22] == 0,
+                  lfsr[24:40] == 0]
+        at = 0
+        for port, width, offer in zip(ports, widths, offers):
+            with m.If(~port.valid | port.ready):
+                m.d.sync += [port.valid.eq(offer), port.payload.eq(noise[at:at + width])]
+            at += width
+        m.d.sync += [dut.o.ready.eq(lfsr[40] | lfsr[47]), dut.weight_rs.ready.eq(1),
+                     dut.learn.eq(lfsr[50])]
+        fold = _fold_into_led(m, platform, dut.o)
+        taken = Signal(len(Value.cast(dut.weight_rs.payload)))
+        with m.If(dut.weight_rs.valid):
+            m.d.sync += taken.eq(taken ^ Value.cast(dut.weight_rs.payload))
+        if platform is not None:
+            led = io.Buffer("o", platform.request("led", 1, dir="-"))
+            m.submodules.led1 = led
+            m.d.comb += led.o.eq(taken.xor() ^ dut.error ^ dut.idle ^ fold)
         return m

@@ -4,9 +4,10 @@ blocks on the boards, loading one into a board, and the builds' timing and utili
 from pathlib import Path
 
 from ..io import InputError
-from .common import (CommandError, add_mc_array_options, add_quantizer_options,
-                     add_system_options, mc_array_config, non_negative_int, only_for,
-                     quantizer_config, system_design)
+from .common import (CommandError, add_gc_layer_options, add_mc_array_options,
+                     add_quantizer_options, add_system_options, gc_layer_config,
+                     mc_array_config, non_negative_int, only_for, quantizer_config,
+                     system_design)
 
 __all__ = ["add_commands"]
 
@@ -15,12 +16,13 @@ __all__ = ["add_commands"]
 BUILD_OPTIONS = {
     "--sensors": ("quantizer",), "--duplication": ("quantizer", "system"),
     "--norm-lanes": ("quantizer",), "--sensor-bits": ("quantizer",),
-    "--datapath": ("quantizer", "system"), "--mcs": ("mc-array",),
-    "--lanes": ("mc-array",), "--hold": ("mc-array",), "--rinse": ("mc-array",),
-    "--inhibition": ("mc-array",), "--weights": ("system",), "--baud": ("system",),
-    "--clock": ("system",), "--rasters": ("system",),
+    "--datapath": ("quantizer", "system"), "--mcs": ("mc-array", "gc-layer"),
+    "--lanes": ("mc-array", "gc-layer"), "--hold": ("mc-array", "gc-layer"),
+    "--rinse": ("mc-array", "gc-layer"), "--inhibition": ("mc-array",),
+    "--gcs": ("gc-layer",), "--synapses": ("gc-layer",), "--weights": ("system",),
+    "--baud": ("system",), "--clock": ("system",), "--rasters": ("system",),
 }
-BLOCKS = ("quantizer", "mc-array", "system")
+BLOCKS = ("quantizer", "mc-array", "gc-layer", "system")
 
 
 def cmd_build(args):
@@ -36,6 +38,9 @@ def cmd_build(args):
     elif args.block == "mc-array":
         config = mc_array_config(args)
         out = Path(args.output) / "mc-array" / args.board
+    elif args.block == "gc-layer":
+        config = gc_layer_config(args)
+        out = Path(args.output) / "gc-layer" / args.board
     else:
         config, weights, table = system_design(args)
         out = Path(args.output) / "system" / args.board
@@ -100,16 +105,18 @@ def add_commands(subparsers):
                                             "synthesis harness (YoWASP)")
     b.add_argument("block", choices=BLOCKS,
                    help="system: the board system (host link, quantizer, MC array) on the "
-                        "board's PLL clock; quantizer, mc-array: a block in a harness")
+                        "board's PLL clock; quantizer, mc-array, gc-layer: a block in a "
+                        "harness")
     b.add_argument("--board", choices=["icebreaker", "ulx3s"], required=True)
     add_system_options(b.add_argument_group("system"))
     add_quantizer_options(b.add_argument_group("quantizer"))
-    add_mc_array_options(b.add_argument_group("mc-array"), mcs=True)
+    add_mc_array_options(b.add_argument_group("mc-array and gc-layer"), mcs=True)
+    add_gc_layer_options(b.add_argument_group("gc-layer"))
     b.add_argument("--seed", type=non_negative_int, default=1,
                    help="nextpnr placement seed (default 1)")
     b.add_argument("-o", "--output", default="build/boards", metavar="DIR",
-                   help="builds go to DIR/<board> (quantizer), DIR/mc-array/<board> and "
-                        "DIR/system/<board> (default build/boards)")
+                   help="builds go to DIR/<board> (quantizer), DIR/mc-array/<board>, "
+                        "DIR/gc-layer/<board> and DIR/system/<board> (default build/boards)")
     b.set_defaults(func=cmd_build)
 
     p = subparsers.add_parser("program", help="load a bitstream into a board (openFPGALoader)")

@@ -178,6 +178,26 @@ def mc_array_config(args):
     return MCArrayConfig(**given(args, ("mcs", "lanes", "hold", "rinse", "inhibition")))
 
 
+def add_gc_layer_options(parser):
+    """``--gcs`` and ``--synapses`` (None unless given; the help shows the defaults)."""
+    from ..golden.fixed.gc_layer import GCLayerConfig
+
+    d = GCLayerConfig()
+    parser.add_argument("--gcs", type=positive_int, default=None,
+                        help=f"GCs (default {d.gcs})")
+    parser.add_argument("--synapses", type=positive_int, default=None,
+                        help="MC->GC synapses the weight and fan-out memories hold (default "
+                             "8 per GC)")
+
+
+def gc_layer_config(args):
+    """The :class:`~hetq.golden.fixed.gc_layer.GCLayerConfig` of ``--mcs``, ``--gcs``,
+    ``--synapses``, ``--lanes``, ``--hold``, ``--rinse``."""
+    from ..golden.fixed.gc_layer import GCLayerConfig
+
+    return GCLayerConfig(**given(args, ("mcs", "gcs", "synapses", "lanes", "hold", "rinse")))
+
+
 def add_quantizer_options(parser):
     """``--sensors``, ``--duplication``/``-D``, ``--norm-lanes``, ``--sensor-bits`` and
     ``--datapath`` (each None unless given; the help shows the configuration's default)."""

@@ -1,0 +1,2 @@
+"""Benches of the GC layer (``hdl/gc_layer.py``): stimulus and the golden expectation, the
+Amaranth-simulator bench and the cocotb bench (Icarus)."""

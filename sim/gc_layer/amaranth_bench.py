@@ -1,0 +1,153 @@
+"""Running a :class:`~.stimulus.GCStimulus` on the GC layer in Amaranth's simulator.
+
+One host testbench writes the fan-out lists through the ports, gives CONNECT, loads the
+weights (if any), then per sample sets ``learn``, feeds the MC raster (events then an end
+marker per step, seeded random idle cycles), waits for ``idle``, gives CLAMP if asked, reads
+every weight back through ``weight_rq``/``weight_rs`` and reads the GC state and stamp
+memories directly. A sink takes the GC spikes with a seeded random ``ready``; a monitor
+records the cycle at which every step ends.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...hdl.gc_layer import GCLayer
+from ..kit.amaranth_sim import idle_cycles, simulate
+from .stimulus import expected_gc, host_lists
+
+__all__ = ["GCBenchResult", "run_gc_amaranth", "send"]
+
+
+@dataclass
+class GCBenchResult:
+    events: np.ndarray               # (n, 2) (step, gc) as taken from o
+    weights: np.ndarray              # (samples, synapses) read through the port
+    gc_v: np.ndarray
+    gc_r: np.ndarray
+    pre: np.ndarray
+    post: np.ndarray
+    step_ends: np.ndarray            # cycle at which each step's counter advanced
+    error: bool
+
+
+async def send(ctx, port, payload):
+    """Offer one transfer and wait until it is taken; returns the number of clock edges."""
+    ctx.set(port.payload, payload)
+    ctx.set(port.valid, 1)
+    n = 0
+    while True:
+        _, _, ready = await ctx.tick().sample(port.ready)
+        n += 1
+        if ready:
+            break
+    ctx.set(port.valid, 0)
+    return n
+
+
+def _signed(x, bits):
+    x &= (1 << bits) - 1
+    return x - (1 << bits) if x >> (bits - 1) else x
+
+
+def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout=2_000_000):
+    """Run ``stim``; ``stall`` is the probability of an idle cycle before each input
+    transfer, ``out_stall`` of a low ``o.ready``. Returns a :class:`GCBenchResult`."""
+    c = stim.config
+    exp = expected_gc(stim) if exp is None else exp
+    dut = GCLayer(c)
+    mems = dut.memories
+    rng_in, rng_out = np.random.default_rng(seed).spawn(2)
+    ptr, fan = host_lists(stim)
+    n_syn = len(fan)
+    vbits = 8 + c.fmt.drive_frac
+    res = {"events": [], "weights": [], "gc_v": [], "gc_r": [], "pre": [], "post": [],
+           "ends": []}
+    done = {"host": False}
+
+    async def wait_idle(ctx):
+        for _ in range(4):
+            await ctx.tick()
+        for _ in range(timeout):
+            _, _, idle = await ctx.tick().sample(dut.idle)
+            if idle:
+                return
+        raise RuntimeError("the GC layer did not become idle")
+
+    async def host(ctx):
+        for mc, v in enumerate(ptr):
+            await send(ctx, dut.ptr_w, {"addr": mc, "data": int(v)})
+        for k, g in enumerate(fan):
+            await send(ctx, dut.gc_w, {"addr": k, "data": int(g)})
+        await send(ctx, dut.cmd, GCLayer.CONNECT)
+        if stim.weights is not None:
+            for k, w in enumerate(stim.weights):
+                await send(ctx, dut.weight_w, {"addr": k, "data": int(w)})
+        await wait_idle(ctx)
+        for i, raster in enumerate(exp.mc_raster):
+            ctx.set(dut.learn, int(stim.learn[i]))
+            for row in raster:
+                for mc in list(np.flatnonzero(row)) + [None]:
+                    for _ in range(idle_cycles(rng_in, stall)):
+                        await ctx.tick()
+                    await send(ctx, dut.i, {"mc": 0 if mc is None else int(mc),
+                                            "end": int(mc is None)})
+            await wait_idle(ctx)
+            if i == stim.clamp_after:
+                await send(ctx, dut.cmd, GCLayer.CLAMP)
+                await wait_idle(ctx)
+            ws = []
+            ctx.set(dut.weight_rs.ready, 1)
+            for k in range(n_syn):
+                await send(ctx, dut.weight_rq, k)
+                while True:
+                    _, _, valid, w = await ctx.tick().sample(dut.weight_rs.valid,
+                                                             dut.weight_rs.payload)
+                    if valid:
+                        ws.append(int(w))
+                        break
+            ctx.set(dut.weight_rs.ready, 0)
+            res["weights"].append(ws)
+            words = [ctx.get(mems["gc"].data[g]) for g in range(c.gcs)]
+            res["gc_v"].append([_signed(int(x), vbits) for x in words])
+            res["gc_r"].append([bool(int(x) >> vbits) for x in words])
+            res["pre"].append([int(ctx.get(mems["pre"].data[k])) for k in range(c.mcs)])
+            res["post"].append([int(ctx.get(mems["post"].data[g])) for g in range(c.gcs)])
+        res["error"] = bool(ctx.get(dut.error))
+        done["host"] = True
+
+    async def sink(ctx):
+        while not done["host"]:
+            ctx.set(dut.o.ready, int(rng_out.random() >= out_stall))
+            _, _, valid, ready, pl = await ctx.tick().sample(dut.o.valid, dut.o.ready,
+                                                             dut.o.payload)
+            if valid and ready:
+                res["events"].append((int(pl.step), int(pl.gc)))
+
+    async def monitor(ctx):
+        cycle, last = 0, 0
+        while not done["host"]:
+            _, _, step = await ctx.tick().sample(dut.step)
+            cycle += 1
+            if int(step) != last:
+                res["ends"].append(cycle)
+                last = int(step)
+
+    simulate(dut, [host, sink, monitor])
+    return GCBenchResult(
+        events=np.array(res["events"], dtype=np.int64).reshape(-1, 2),
+        weights=np.array(res["weights"], dtype=np.int64).reshape(len(stim.drives), n_syn),
+        gc_v=np.array(res["gc_v"], dtype=np.int64), gc_r=np.array(res["gc_r"], dtype=bool),
+        pre=np.array(res["pre"], dtype=np.int64), post=np.array(res["post"], dtype=np.int64),
+        step_ends=np.array(res["ends"], dtype=np.int64), error=res["error"])
+
+
+def check_gc(stim, res, exp):
+    """Every output equal to the model (np.testing.assert_equal)."""
+    np.testing.assert_equal(res.events, exp.events)
+    np.testing.assert_equal(res.weights, exp.weights)
+    np.testing.assert_equal(res.gc_v, exp.gc_v)
+    np.testing.assert_equal(res.gc_r, exp.gc_r)
+    np.testing.assert_equal(res.pre, exp.pre)
+    np.testing.assert_equal(res.post, exp.post)
+    assert not res.error

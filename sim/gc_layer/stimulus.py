@@ -1,0 +1,117 @@
+"""Stimulus of the GC layer benches and its golden expectation.
+
+A stimulus is a configuration, an MC->GC mask, optional preloaded weight codes, MC drive rows
+and a learning flag per sample. The expectation runs :class:`~hetq.golden.fixed.gc_layer.GCLayerModel`
+sample by sample: the MC raster (what the benches feed the RTL: the MC side does not depend
+on the GCs without the GC->MC path), the GC spike events ``(step, gc)``, the weights after
+every sample and the state after every sample.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...golden.fixed.gc_layer import GCLayerConfig, GCLayerModel, fanout_lists
+
+__all__ = ["GCStimulus", "GCExpected", "make_gc_stimulus", "expected_gc", "host_lists",
+           "save_gc_stimulus", "load_gc_stimulus"]
+
+
+@dataclass
+class GCStimulus:
+    config: GCLayerConfig
+    mask: np.ndarray                 # bool (gcs, mcs)
+    drives: np.ndarray               # int64 (samples, mcs)
+    learn: np.ndarray                # bool (samples,)
+    weights: np.ndarray | None = None   # int64 codes loaded after the mask, or None (25 mV)
+    clamp_after: int = -1            # the CLAMP command after this sample (-1: none)
+
+
+@dataclass
+class GCExpected:
+    mc_raster: np.ndarray            # bool (samples, window, mcs)
+    events: np.ndarray               # int64 (n, 2): (step mod 2**stamp_bits, gc)
+    weights: np.ndarray              # int64 (samples, synapses in use)
+    gc_v: np.ndarray                 # int64 (samples, gcs)
+    gc_r: np.ndarray                 # bool (samples, gcs)
+    pre: np.ndarray                  # int64 (samples, mcs): stamp | valid << stamp_bits
+    post: np.ndarray                 # int64 (samples, gcs)
+
+
+def make_gc_stimulus(seed, config, samples, *, density=0.4, learn=True, levels=6,
+                     empty=True, silent=0.2):
+    """Random mask (with a GC without inputs and an MC without fan-out when ``empty``) and
+    drives drawn from ``levels`` levels (so that MC spikes coincide), each 0 (a silent MC,
+    whose stale ``pre`` stamp brings the penalty) with probability ``silent``; ``learn`` is
+    a bool or a per-sample sequence."""
+    rng = np.random.default_rng(seed)
+    c = config
+    mask = rng.random((c.gcs, c.mcs)) < density
+    if empty:
+        mask[rng.integers(c.gcs)] = False
+        mask[:, rng.integers(c.mcs)] = False
+    while mask.sum() > c.synapses:
+        g, mc = np.argwhere(mask)[rng.integers(mask.sum())]
+        mask[g, mc] = False
+    fmt = c.fmt
+    grid = np.linspace(fmt.drive_max // 5, fmt.drive_max, levels).astype(np.int64)
+    drives = grid[rng.integers(0, levels, (samples, c.mcs))]
+    drives[rng.random(drives.shape) < silent] = 0
+    learn = np.broadcast_to(np.asarray(learn, dtype=bool), (samples,)).copy()
+    return GCStimulus(config=c, mask=mask, drives=drives, learn=learn)
+
+
+def host_lists(stim):
+    """The fan-out lists as the host writes them: ``ptr`` (mcs + 1) and the GC of every
+    synapse."""
+    return fanout_lists(stim.mask)
+
+
+def expected_gc(stim):
+    c = stim.config
+    model = GCLayerModel(c, stim.mask)
+    if stim.weights is not None:
+        model.weights = np.asarray(stim.weights, dtype=np.int64)
+    n = len(stim.drives)
+    sbits = c.stamp_bits
+    mask = (1 << sbits) - 1
+    rasters, events, weights = [], [], []
+    gc_v, gc_r, pre, post = [], [], [], []
+    for i in range(n):
+        t0 = model.t
+        out = model.run(stim.drives[i:i + 1], learn=bool(stim.learn[i]), raster=True,
+                        weight_log=True)
+        rasters.append(out["mc_raster"][0])
+        s, g = np.nonzero(out["gc_raster"][0])
+        events.append(np.stack([(t0 + s) & mask, g], axis=1))
+        if i == stim.clamp_after:
+            model.clamp()
+        weights.append(model.weights)
+        st = model.state
+        gc_v.append(st.gc_v.copy())
+        gc_r.append(st.gc_r.copy())
+        pre.append(np.where(st.pre_ok, st.pre | (1 << sbits), st.pre))
+        post.append(np.where(st.post_ok, st.post | (1 << sbits), st.post))
+    return GCExpected(mc_raster=np.array(rasters), events=np.concatenate(events).astype(np.int64)
+                      .reshape(-1, 2), weights=np.array(weights), gc_v=np.array(gc_v),
+                      gc_r=np.array(gc_r), pre=np.array(pre), post=np.array(post))
+
+
+def save_gc_stimulus(path, stim, *, seed=0, stall=0.0):
+    c = stim.config
+    np.savez(path, mcs=c.mcs, gcs=c.gcs, synapses=c.synapses, hold=c.hold, rinse=c.rinse,
+             stamp_bits=c.stamp_bits, mask=stim.mask, drives=stim.drives, learn=stim.learn,
+             weights=np.zeros(0, np.int64) if stim.weights is None else stim.weights,
+             has_weights=stim.weights is not None, clamp_after=stim.clamp_after, seed=seed,
+             stall=stall)
+
+
+def load_gc_stimulus(path):
+    with np.load(path) as z:
+        c = GCLayerConfig(mcs=int(z["mcs"]), gcs=int(z["gcs"]), synapses=int(z["synapses"]),
+                          hold=int(z["hold"]), rinse=int(z["rinse"]),
+                          stamp_bits=int(z["stamp_bits"]))
+        stim = GCStimulus(config=c, mask=z["mask"], drives=z["drives"], learn=z["learn"],
+                          weights=z["weights"] if bool(z["has_weights"]) else None,
+                          clamp_after=int(z["clamp_after"]))
+        return stim, int(z["seed"]), float(z["stall"])
