@@ -9,8 +9,8 @@ import numpy as np
 
 from ..golden.network.model import validate_samples
 from ..io import InputError, check_output, load_samples, save_npz
-from .common import (CommandError, add_text_options, non_negative_int, positive_int,
-                     progress, say, seed_int, text_options)
+from .common import (CommandError, add_gc_options, add_text_options, non_negative_int,
+                     positive_int, progress, say, seed_int, text_options)
 
 __all__ = ["add_commands"]
 
@@ -358,6 +358,7 @@ def add_commands(subparsers):
     s.add_argument("--clock", type=float, default=None, metavar="MHZ")
     s.add_argument("--rasters", action=argparse.BooleanOptionalAction, default=None,
                    help="with the MC array (default: the board's, as `hetq build system`)")
+    add_gc_options(s)
     s.add_argument("--divisor", type=positive_int, default=SIM_DIVISOR,
                    help=f"UART clock cycles per bit in simulation (default {SIM_DIVISOR})")
     s.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")

@@ -93,7 +93,24 @@ def test_wired_into_the_hetq_command(tmp_path):
 
 def test_build_refuses_the_old_lanes_meaning(tmp_path):
     """Normaliser dividers are --norm-lanes; --lanes is the MC array's."""
-    with pytest.raises(ValueError, match="--lanes applies to mc-array, not quantizer"):
+    with pytest.raises(ValueError, match="--lanes applies to mc-array and gc-layer, not quantizer"):
         run("build", "quantizer", "--board", "icebreaker", "--lanes", 2, "-o", tmp_path)
     with pytest.raises(ValueError, match="--norm-lanes applies to quantizer, not mc-array"):
         run("build", "mc-array", "--board", "icebreaker", "--norm-lanes", 2, "-o", tmp_path)
+
+
+def test_build_gc_options_belong_to_the_system(tmp_path):
+    """--gc and --prop size the system's GC layer: refused for a block in a harness; on the
+    system they reach its configuration (the GC layer's harness has --gcs)."""
+    for block in ("quantizer", "mc-array", "gc-layer"):
+        with pytest.raises(ValueError, match=f"--gc applies to system, not {block}"):
+            run("build", block, "--board", "ulx3s", "--gc", 64, "-o", tmp_path)
+        with pytest.raises(ValueError, match=f"--prop applies to system, not {block}"):
+            run("build", block, "--board", "ulx3s", "--prop", 0.5, "-o", tmp_path)
+    from hetq.cli.common import system_design
+
+    config, _, _ = system_design(parse("build", "system", "--board", "ulx3s", "-D", 4,
+                                       "--gc", 64, "--prop", 0.5))
+    assert (config.gc.gcs, config.gc.synapses, config.gc.hold) == (64, 32 * 32, 250)
+    config, _, _ = system_design(parse("build", "system", "--board", "ulx3s", "--gc"))
+    assert config.gc.gcs == 4 * 256 and config.version == 2
