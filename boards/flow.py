@@ -152,8 +152,8 @@ class BuildReport:
         if self.block == "gc-layer" and "fit_cycles_per_step" in p:
             hz = self.fmax_mhz * 1e6
             fit = p["fit_cycles_per_step"] * (p["hold"] + p["rinse"])
-            out.append(f"  fit: {p['fit_cycles_per_step']:,} cycles per step (every synapse "
-                       f"and every GC once), {fit:,} per training sample: "
+            out.append(f"  fit: about {p['fit_cycles_per_step']:,} cycles per step (every "
+                       f"synapse and every GC once), {fit:,} per training sample: "
                        f"{hz / fit:,.0f} training samples/s at {self.fmax_mhz:.1f} MHz")
             out.append(f"  process: {p['process_cycles_per_step']:,} cycles per step plus the "
                        f"fan-out lists of the MCs delivered in it")
@@ -234,9 +234,13 @@ def block_params(config):
                 "cycles_per_cycle": config.cycles_per_cycle,
                 "cycles_per_sample": config.cycles_per_sample}
     if isinstance(config, GCLayerConfig):
+        # a step with learning on walks every synapse and every GC once (plus a few cycles
+        # per step and per spike; `hetq compare gc-layer` measures it), without learning
+        # every GC and the fan-out lists of the MCs delivered
         return {"block": "gc-layer", "mcs": config.mcs, "gcs": config.gcs,
                 "synapses": config.synapses, "lanes": config.lanes, "hold": config.hold,
-                "rinse": config.rinse}
+                "rinse": config.rinse, "fit_cycles_per_step": config.synapses + config.gcs,
+                "process_cycles_per_step": config.gcs}
     raise TypeError(f"no board harness for a {type(config).__name__}")
 
 

@@ -185,8 +185,10 @@ class GCLayerHarness(Elaboratable):
         taken = Signal(len(Value.cast(dut.weight_rs.payload)))
         with m.If(dut.weight_rs.valid):
             m.d.sync += taken.eq(taken ^ Value.cast(dut.weight_rs.payload))
+        status = Signal()
+        m.d.sync += status.eq(taken.xor() ^ dut.error ^ dut.idle ^ fold)
         if platform is not None:
             led = io.Buffer("o", platform.request("led", 1, dir="-"))
             m.submodules.led1 = led
-            m.d.comb += led.o.eq(taken.xor() ^ dut.error ^ dut.idle ^ fold)
+            m.d.comb += led.o.eq(status)
         return m

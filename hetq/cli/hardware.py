@@ -4,9 +4,10 @@ the RTL against the twins."""
 import sys
 from pathlib import Path
 
-from .common import (CommandError, add_mc_array_options, add_quantizer_options, fraction,
-                     non_negative_int, only_for, positive_int, progress, quantizer_config,
-                     sensor_format, sensor_mc_array_config)
+from .common import (CommandError, add_gc_layer_options, add_mc_array_options,
+                     add_quantizer_options, fraction, gc_layer_config, non_negative_int,
+                     only_for, positive_int, progress, quantizer_config, sensor_format,
+                     sensor_mc_array_config)
 
 __all__ = ["add_commands"]
 
@@ -78,11 +79,16 @@ def _gc_fidelity(args, sessions):
 
 
 def cmd_compare(args):
+    if args.block != "gc-layer":
+        only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses"))
     if args.block == "mc-array":
         return cmd_compare_array(args)
+    if args.block == "gc-layer":
+        return cmd_compare_gc(args)
     from ..regression.quantizer import compare_quantizer
 
-    only_for(args, "mc-array", ("--lanes", "--hold", "--rinse", "--inhibition"))
+    only_for(args, "mc-array and gc-layer", ("--lanes", "--hold", "--rinse"))
+    only_for(args, "mc-array", ("--inhibition",))
     config = quantizer_config(args)
     vectors = 1000 if args.vectors is None else args.vectors
     print(f"design: {config}", flush=True)
@@ -104,6 +110,45 @@ def cmd_compare(args):
           f"{config.mcs} MCs per sample); wall time {rep.seconds:.1f} s")
     if rep.mismatches:
         raise CommandError(f"{rep.mismatches} outputs differ from the fixed-point model")
+
+
+def cmd_compare_gc(args):
+    from ..regression.gc_layer import compare_gc_layer
+
+    only_for(args, "quantizer and mc-array", ("--sensors", "--duplication", "--norm-lanes",
+                                              "--sensor-bits", "--datapath"))
+    only_for(args, "mc-array", ("--inhibition",))
+    only_for(args, "quantizer and mc-array (the GC layer has no tables mid-stream)",
+             ("--no-writes",))
+    config = gc_layer_config(args)
+    vectors = 12 if args.vectors is None else args.vectors
+    print(f"design: {config}", flush=True)
+    try:
+        with progress(vectors, "compare", args.quiet) as step:
+            rep = compare_gc_layer(vectors, args.seed, config, simulator=args.sim,
+                                   stall=args.stall, build_dir=args.build_dir, progress=step)
+    except RuntimeError as e:              # a missing simulator, a bench that failed itself
+        raise CommandError(str(e)) from None
+    print(f"GC layer {config.gcs} GCs, {config.mcs} MCs, {config.synapses} synapses "
+          f"(masks of {rep.synapses_used:.0f} connections on average), hold {config.hold} + "
+          f"rinse {config.rinse} steps, under {rep.simulator}: {rep.samples} samples "
+          f"({rep.trained} with learning on, then the clamp) in {rep.chunks} masks, stall "
+          f"{rep.stall:g}")
+    print(f"GC spikes: {rep.spikes} events, {rep.event_mismatches} mismatches; weights: "
+          f"{rep.weights} compared (every synapse after every sample), "
+          f"{rep.weight_mismatches} differ")
+    print(f"mismatches: {rep.mismatches}")
+    for chunk, kind, index, got, expected in rep.examples:
+        print(f"  mask {chunk} {kind} {index}: got {got}, expected {expected}")
+    if rep.fit_cycles_per_step == rep.fit_cycles_per_step:      # not nan
+        print(f"cycles per step: learning on {rep.fit_cycles_per_step:,.1f} (synapses in use "
+              f"+ GCs = {rep.synapses_used + config.gcs:,.0f}), learning off "
+              f"{rep.process_cycles_per_step:,.1f}; wall time {rep.seconds:.1f} s")
+    else:
+        print(f"wall time {rep.seconds:.1f} s")
+    if rep.mismatches:
+        raise CommandError(f"{rep.mismatches} mismatches against the golden model (GC spikes "
+                           f"{rep.event_mismatches}, weights {rep.weight_mismatches})")
 
 
 def cmd_compare_array(args):
@@ -186,12 +231,13 @@ def add_commands(subparsers):
     f.set_defaults(func=cmd_fidelity)
 
     c = subparsers.add_parser("compare", help="RTL against the fixed-point model")
-    c.add_argument("block", choices=["quantizer", "mc-array"],
+    c.add_argument("block", choices=["quantizer", "mc-array", "gc-layer"],
                    help="quantizer: SensorQuantizer; mc-array: SensorMCArray (normaliser, "
-                        "quantizer and the time-stepped MC array)")
+                        "quantizer and the time-stepped MC array); gc-layer: GCLayer (delay "
+                        "line, synapses with STDP, GC neurons)")
     c.add_argument("--vectors", type=positive_int, default=None, metavar="N",
                    help="random samples (edge cases first; default 1000 for quantizer, 20 "
-                        "for mc-array)")
+                        "for mc-array, 12 for gc-layer)")
     c.add_argument("--seed", type=non_negative_int, default=0, metavar="S")
     c.add_argument("--sim", choices=SIMULATORS, default="icarus",
                    help="amaranth: Amaranth simulator; cocotb: cocotb + Icarus; icarus / "
@@ -202,6 +248,10 @@ def add_commands(subparsers):
     c.add_argument("--build-dir", default="build/compare", metavar="DIR")
     add_quantizer_options(c.add_argument_group("design (the defaults are what `hetq build` "
                                                "synthesises)"))
-    add_mc_array_options(c.add_argument_group("mc-array"))
+    add_mc_array_options(c.add_argument_group("mc-array and gc-layer"))
+    g = c.add_argument_group("gc-layer")
+    g.add_argument("--mcs", type=positive_int, default=None, help="MCs feeding the layer "
+                   "(default 256)")
+    add_gc_layer_options(g)
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)

@@ -50,13 +50,22 @@ def _signed(x, bits):
     return x - (1 << bits) if x >> (bits - 1) else x
 
 
-def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout=2_000_000):
+def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout=2_000_000,
+                    array=None):
     """Run ``stim``; ``stall`` is the probability of an idle cycle before each input
-    transfer, ``out_stall`` of a low ``o.ready``. Returns a :class:`GCBenchResult`."""
+    transfer, ``out_stall`` of a low ``o.ready``. With ``array`` (an MCArrayConfig) the
+    design is :class:`~hetq.hdl.gc_layer.MCGCLayer` and the bench feeds it the drives, not
+    the MC raster. Returns a :class:`GCBenchResult`."""
     c = stim.config
     exp = expected_gc(stim) if exp is None else exp
-    dut = GCLayer(c)
-    mems = dut.memories
+    if array is None:
+        dut = GCLayer(c)
+        mems = dut.memories
+    else:
+        from ...golden.fixed.mc_array import drive_transfers
+        from ...hdl.gc_layer import MCGCLayer
+        dut = MCGCLayer(array, c)
+        mems = dut.layer.memories
     rng_in, rng_out = np.random.default_rng(seed).spawn(2)
     ptr, fan = host_lists(stim)
     n_syn = len(fan)
@@ -83,9 +92,17 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
         if stim.weights is not None:
             for k, w in enumerate(stim.weights):
                 await send(ctx, dut.weight_w, {"addr": k, "data": int(w)})
+        if stim.cycle0:
+            await send(ctx, dut.cycle_w, stim.cycle0 % (1 << c.stamp_bits))
         await wait_idle(ctx)
         for i, raster in enumerate(exp.mc_raster):
             ctx.set(dut.learn, int(stim.learn[i]))
+            if array is not None:
+                for mc, d, last in drive_transfers(stim.drives[i:i + 1]):
+                    for _ in range(idle_cycles(rng_in, stall)):
+                        await ctx.tick()
+                    await send(ctx, dut.i, {"mc": int(mc), "drive": int(d), "last": int(last)})
+                raster = []
             for row in raster:
                 for mc in list(np.flatnonzero(row)) + [None]:
                     for _ in range(idle_cycles(rng_in, stall)):
@@ -95,6 +112,9 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
             await wait_idle(ctx)
             if i == stim.clamp_after:
                 await send(ctx, dut.cmd, GCLayer.CLAMP)
+                await wait_idle(ctx)
+            if i == stim.reset_after:
+                await send(ctx, dut.cmd, GCLayer.RESET)
                 await wait_idle(ctx)
             ws = []
             ctx.set(dut.weight_rs.ready, 1)

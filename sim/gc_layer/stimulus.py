@@ -25,6 +25,8 @@ class GCStimulus:
     learn: np.ndarray                # bool (samples,)
     weights: np.ndarray | None = None   # int64 codes loaded after the mask, or None (25 mV)
     clamp_after: int = -1            # the CLAMP command after this sample (-1: none)
+    reset_after: int = -1            # the RESET command (reset_neurons) after this sample
+    cycle0: int = 0                  # the first step is 50 * cycle0 (written after CONNECT)
 
 
 @dataclass
@@ -72,6 +74,7 @@ def expected_gc(stim):
     model = GCLayerModel(c, stim.mask)
     if stim.weights is not None:
         model.weights = np.asarray(stim.weights, dtype=np.int64)
+    model.t = 50 * stim.cycle0
     n = len(stim.drives)
     sbits = c.stamp_bits
     mask = (1 << sbits) - 1
@@ -86,6 +89,8 @@ def expected_gc(stim):
         events.append(np.stack([(t0 + s) & mask, g], axis=1))
         if i == stim.clamp_after:
             model.clamp()
+        if i == stim.reset_after:
+            model.reset_neurons()
         weights.append(model.weights)
         st = model.state
         gc_v.append(st.gc_v.copy())
@@ -102,7 +107,8 @@ def save_gc_stimulus(path, stim, *, seed=0, stall=0.0):
     np.savez(path, mcs=c.mcs, gcs=c.gcs, synapses=c.synapses, hold=c.hold, rinse=c.rinse,
              stamp_bits=c.stamp_bits, mask=stim.mask, drives=stim.drives, learn=stim.learn,
              weights=np.zeros(0, np.int64) if stim.weights is None else stim.weights,
-             has_weights=stim.weights is not None, clamp_after=stim.clamp_after, seed=seed,
+             has_weights=stim.weights is not None, clamp_after=stim.clamp_after,
+             reset_after=stim.reset_after, cycle0=stim.cycle0, seed=seed,
              stall=stall)
 
 
@@ -113,5 +119,6 @@ def load_gc_stimulus(path):
                           stamp_bits=int(z["stamp_bits"]))
         stim = GCStimulus(config=c, mask=z["mask"], drives=z["drives"], learn=z["learn"],
                           weights=z["weights"] if bool(z["has_weights"]) else None,
-                          clamp_after=int(z["clamp_after"]))
+                          clamp_after=int(z["clamp_after"]),
+                          reset_after=int(z["reset_after"]), cycle0=int(z["cycle0"]))
         return stim, int(z["seed"]), float(z["stall"])

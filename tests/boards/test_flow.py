@@ -243,3 +243,47 @@ def test_a_design_that_does_not_fit_is_named(tmp_path):
     log.write_text("Info: \t         ICESTORM_LC:    3811/   5280    72%\n")
     assert _overfull(log) is None
     assert _overfull(tmp_path / "missing.tim") is None
+
+
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
+def test_gc_layer_harness_elaborates_on_the_board(board):
+    from hetq.boards.harness import GCLayerHarness
+    from hetq.golden.fixed.gc_layer import GCLayerConfig
+
+    plan = _constrained_platform(BOARDS[board]).prepare(GCLayerHarness(GCLayerConfig()),
+                                                        name="top")
+    assert "top.il" in plan.files
+
+
+def test_gc_layer_harness_moves_its_inputs():
+    """Simulated, the harness feeds MC spikes and end markers, the layer runs steps, host
+    reads are answered and commands taken: nothing of the layer is left constant."""
+    from hetq.boards.harness import GCLayerHarness
+    from hetq.golden.fixed.gc_layer import GCLayerConfig
+
+    h = GCLayerHarness(GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=0))
+    dut = h.dut
+    seen = {"spikes_in": 0, "reads": 0, "cmds": 0, "steps": set(), "learn": set()}
+
+    async def bench(ctx):
+        for _ in range(20000):
+            _, _, iv, ir, rv, cv, cr, step, learn = await ctx.tick().sample(
+                dut.i.valid, dut.i.ready, dut.weight_rs.valid, dut.cmd.valid, dut.cmd.ready,
+                dut.step, dut.learn)
+            seen["spikes_in"] += bool(iv and ir)
+            seen["reads"] += bool(rv)
+            seen["cmds"] += bool(cv and cr)
+            seen["steps"].add(int(step))
+            seen["learn"].add(int(learn))
+
+    simulate(h, [bench])
+    assert seen["spikes_in"] > 1000 and seen["reads"] > 5 and seen["cmds"] >= 1
+    assert len(seen["steps"]) > 20 and seen["learn"] == {0, 1}
+
+
+def test_gc_layer_build_records_its_size():
+    from hetq.golden.fixed.gc_layer import GCLayerConfig
+
+    params = block_params(GCLayerConfig(mcs=32, gcs=128, synapses=1024))
+    assert params["block"] == "gc-layer" and params["synapses"] == 1024
+    assert params["fit_cycles_per_step"] == 1024 + 128

@@ -93,10 +93,15 @@ def test_wired_into_the_hetq_command(tmp_path):
 
 def test_build_refuses_the_old_lanes_meaning(tmp_path):
     """Normaliser dividers are --norm-lanes; --lanes is the MC array's."""
-    with pytest.raises(ValueError, match="--lanes applies to mc-array and gc-layer, not quantizer"):
+    with pytest.raises(ValueError,
+                       match="--lanes applies to mc-array and gc-layer, not quantizer"):
         run("build", "quantizer", "--board", "icebreaker", "--lanes", 2, "-o", tmp_path)
     with pytest.raises(ValueError, match="--norm-lanes applies to quantizer, not mc-array"):
         run("build", "mc-array", "--board", "icebreaker", "--norm-lanes", 2, "-o", tmp_path)
+    with pytest.raises(ValueError, match="--gcs applies to gc-layer, not mc-array"):
+        run("build", "mc-array", "--board", "icebreaker", "--gcs", 64, "-o", tmp_path)
+    with pytest.raises(ValueError, match="--inhibition applies to mc-array, not gc-layer"):
+        run("build", "gc-layer", "--board", "icebreaker", "--inhibition", "-o", tmp_path)
 
 
 def test_build_gc_options_belong_to_the_system(tmp_path):

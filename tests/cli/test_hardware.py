@@ -139,7 +139,8 @@ def test_bad_sizes_are_one_line_errors(tmp_path):
 
 
 def test_mc_array_options_are_checked(tmp_path):
-    with pytest.raises(ValueError, match="--lanes applies to mc-array, not quantizer"):
+    with pytest.raises(ValueError, match="--lanes applies to mc-array and gc-layer, not "
+                                         "quantizer"):
         run("compare", "quantizer", "--lanes", 2, "--vectors", 2)
     with pytest.raises(ValueError, match="--inhibition applies to mc-array, not quantizer"):
         run("compare", "quantizer", "--inhibition", "--vectors", 2)

@@ -109,7 +109,7 @@ def _costs(stim, exp, learn):
             walk = int(np.maximum(fan, 1).sum())
             costs.append(walk + c.gcs + len(d26) + len(d25) + spk)
         else:
-            walk = int(sum(max(fan[m], 1) + 1 for m in d25))
+            walk = int(sum(max(fan[m], 1) + 2 for m in d25))
             costs.append(walk + c.gcs + len(d26))
     return np.array(costs)
 
@@ -118,16 +118,16 @@ def _costs(stim, exp, learn):
 def test_cycles_per_step(learn, capsys):
     """With the MC side ahead, a training step costs (synapses + empty fan-out lists + gcs)
     plus the spikes it reads plus a constant; without learning, gcs plus the delivered MCs'
-    fan-out lists (+1 each, an empty one counting 1) plus a constant."""
+    fan-out lists (+2 each, an empty one counting 1) plus a constant."""
     c = GCLayerConfig(mcs=8, gcs=32, synapses=128, hold=50, rinse=50)
     stim = make_gc_stimulus(7, c, 1, learn=learn, density=0.3)
     exp, res = run(stim)
     gaps = np.diff(res.step_ends)                    # steps 1 .. window - 1 of the sample
     extra = gaps - _costs(stim, exp, learn)[1:]
     # the first steps (the ring fills) and the steps that read a ring (from step 25 on)
-    # each pay one constant; without learning, the pipeline's drain (up to 3 cycles) is
-    # only waited for when the delivery issued synapses
-    spread = 0 if learn else 3
+    # each pay one constant; without learning, the synapse pipeline's drain (up to 9
+    # cycles) is only waited for when the delivery issued synapses
+    spread = 0 if learn else 9
     for part in (extra[:24], extra[25:]):
         assert part.max() - part.min() <= spread, extra
     n = int(stim.mask.sum())
@@ -136,7 +136,7 @@ def test_cycles_per_step(learn, capsys):
               f"cycles per step {gaps.min()}..{gaps.max()} (mean {gaps.mean():.1f}); "
               f"gcs + synapses = {c.gcs + n}; constant overhead {extra[0]} / {extra[-1]}")
     if learn:
-        assert gaps.min() >= n + c.gcs and extra.max() <= 16
+        assert gaps.min() >= n + c.gcs and extra.max() <= 30
 
 
 @pytest.mark.parametrize("kwargs, exc, text", [
@@ -188,3 +188,72 @@ def test_penalty_boundary_without_rinse():
     c = small(rinse=0)
     stim = make_gc_stimulus(8, c, 8, learn=True, silent=0.1, levels=12)
     run(stim)
+
+
+def test_reset_between_samples_and_wrapping_stamps():
+    """16-bit stamps started 50 steps before they wrap (the step counter written through
+    ``cycle_w``): the signed differences across the wrap; RESET (reset_neurons) after the
+    first sample clears voltages, the delay line and the last spikes, keeps weights and
+    stamps."""
+    c = small(stamp_bits=16)
+    stim = make_gc_stimulus(9, c, 3, learn=[True, True, False])
+    stim.cycle0 = (1 << 16) // 50            # 65500: the stamps wrap 36 steps in
+    stim.reset_after = 0
+    exp, res = run(stim, stall=0.1)
+    assert (exp.events[:, 0] < 200).any() and (exp.events[:, 0] > 65400).any()
+    assert (exp.gc_v[0] == c.params["rest"]).all() and not exp.gc_r[0].any()
+
+
+@pytest.mark.parametrize("lanes, learn, stall", [(1, [True, False, True], 0.1),
+                                                 (2, [False, True], 0.3)])
+def test_mc_array_in_front(lanes, learn, stall):
+    """MCArray -> StepMarker -> GCLayer fed the drives: bit-exact with GCLayerModel.run on
+    the same drives (the MC neurons included)."""
+    from hetq.golden.fixed.mc_array import MCArrayConfig
+
+    c = small()
+    stim = make_gc_stimulus(20 + lanes, c, len(learn), learn=learn)
+    stim.clamp_after = 0
+    exp = expected_gc(stim)
+    res = run_gc_amaranth(stim, exp=exp, stall=stall, out_stall=stall,
+                          array=MCArrayConfig(mcs=8, lanes=lanes, hold=50, rinse=50))
+    check_gc(stim, res, exp)
+    assert len(exp.events) > 3
+
+
+def test_mc_gc_layer_refuses_mismatched_blocks():
+    from hetq.golden.fixed.mc_array import MCArrayConfig
+    from hetq.hdl.gc_layer import MCGCLayer
+
+    with pytest.raises(ValueError, match="differ in hold"):
+        MCGCLayer(MCArrayConfig(mcs=8, hold=100, rinse=50), small())
+    with pytest.raises(ValueError, match="without inhibition"):
+        MCGCLayer(MCArrayConfig(mcs=8, hold=50, rinse=50, inhibition=True), small())
+    with pytest.raises(TypeError, match="array must be an MCArrayConfig"):
+        MCGCLayer(small(), small())
+
+
+@pytest.mark.parametrize("extra", [0, 8])
+def test_current_read_modify_write_hazards(extra):
+    """Every MC in the same step, MC m -> GCs m, m + 1 (and m + 8): the same GC's current is
+    updated by synapses one cycle apart (the end of one list and the start of the next, in
+    the sweep: the forwarding) or two apart (with the middle entry, or across the
+    event-driven walk's gap: the transparent read)."""
+    c = small()
+    stim = make_gc_stimulus(10, c, 2, learn=[True, False], empty=False)
+    stim.mask[:] = False
+    for m in range(c.mcs):
+        stim.mask[[m, m + 1] + ([m + extra] if extra else []), m] = True
+    stim.drives[:] = c.fmt.drive_max // 2
+    exp, res = run(stim)
+    per_step = exp.mc_raster.sum(axis=2)
+    assert set(np.unique(per_step)) == {0, c.mcs}
+
+
+@pytest.mark.slow
+def test_larger_layer():
+    """64 MCs, 256 GCs, 2,048 synapses: one training and one test window."""
+    c = GCLayerConfig(mcs=64, gcs=256, synapses=2048, hold=50, rinse=50)
+    stim = make_gc_stimulus(30, c, 2, learn=[True, False], density=0.1)
+    exp, res = run(stim, seed=30, stall=0.05, out_stall=0.2)
+    assert len(exp.events) > 50
