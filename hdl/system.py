@@ -60,12 +60,19 @@ def _check(config, weights, table):
 
 
 class SystemCore(CheckedComponent):
-    """The link's frames and the command executor over the quantizer and the MC array.
+    """The link's frames and the command executor over the quantizer, the MC array and, with
+    ``config.gc`` (protocol version 2), the GC layer.
 
     Requests are executed one after another, in the order they arrived; each gives one reply
     frame (a raster several), written as bytes to ``tx``. The executor checks a request
     completely (command, length, addresses, values) before it changes anything, and answers a
     bad one with an error status.
+
+    With a GC layer the MC array sends end-of-step markers (:class:`~.mc_array.MCArray`
+    ``ends``) and its stream feeds the :class:`~.gc_layer.GCLayer` during TRAIN and SAMPLE;
+    the readout of a window (per MC and per GC the phase of its last spike and whether it
+    spiked in the last gamma cycle of the hold) is kept in block RAM as the spikes pass, and
+    the fan-out tables a second time for READ_GC and CONNECT's check (docs/board.md).
 
     Parameters
     ----------
