@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..golden.fixed.formats import FixedFormat
-from ..golden.fixed.link import (EVENTS_PER_FRAME, Cmd, COUNTERS, FrameError, Status,
+from ..golden.fixed.gc_layer import (WEIGHT_INT as GC_WEIGHT_INT, GCLayerConfig,
+                                     check_connectivity, fanout_lists)
+from ..golden.fixed.link import (EVENTS_PER_FRAME, GC_PHASE_BITS, GC_PHASES_PER_FRAME,
+                                 GC_VERSION, Cmd, COUNTERS, FrameError, GcTable, Status,
                                  code_bytes, decode_frame, encode_frame, pack_codes,
                                  request, split_frames, unpack_bits, unpack_codes)
 from ..golden.fixed.mc_array import MCArrayConfig
 from ..golden.fixed.normaliser import check_sensor_ints, to_sensor_ints
 from ..golden.fixed.quantizer import DATAPATHS, QuantizerConfig, weight_table
-from ..golden.fixed.system import SystemConfig, info_fields
+from ..golden.fixed.system import SystemConfig, gc_table_bits, gc_table_size, info_fields
 
 __all__ = ["Board", "LinkError", "LinkStats", "BoardInfo", "config_from_info",
            "sensor_codes"]
@@ -83,8 +86,21 @@ def config_from_info(fields):
                       inhibition=bool(fields["inhibition"]))
     if fields["rasters"] not in (0, 1):
         raise FrameError(f"info reply names rasters {fields['rasters']}, not 0 or 1")
+    gc = None
+    if fields["version"] == GC_VERSION:
+        known = {"gc_weight_int": GC_WEIGHT_INT, "gc_phase_bits": GC_PHASE_BITS,
+                 "gc_phases_per_frame": GC_PHASES_PER_FRAME}
+        for name, value in known.items():
+            if fields[name] != value:
+                raise FrameError(f"info reply names {name} {fields[name]}; this client "
+                                 f"knows {value}")
+        if fields["iic"] not in (0, 1):
+            raise FrameError(f"info reply names iic {fields['iic']}, not 0 or 1")
+        gc = GCLayerConfig(mcs=fields["mcs"], gcs=fields["gcs"], synapses=fields["synapses"],
+                           lanes=fields["gc_lanes"], hold=fields["hold"], rinse=fields["rinse"],
+                           fmt=fmt, stamp_bits=fields["stamp_bits"], iic=bool(fields["iic"]))
     return SystemConfig(quantizer=q, array=a, clock_hz=fields["clock_hz"], baud=fields["baud"],
-                        slots=fields["slots"], rasters=bool(fields["rasters"]))
+                        slots=fields["slots"], rasters=bool(fields["rasters"]), gc=gc)
 
 
 def sensor_codes(samples, fmt):
@@ -203,7 +219,7 @@ class Board:
                     name = Status(status).name if status in Status._value2member_map_ else status
                     raise LinkError(f"the device answered request {index} ({Cmd(want).name}) "
                                     f"with status {name}")
-                if want == Cmd.RASTER:
+                if want in self._multipart():
                     if len(payload) < 3:
                         self.stats.mismatched += 1
                         continue
@@ -236,6 +252,11 @@ class Board:
 
     def _one(self, cmd, payload=b""):
         return self.transact([(cmd, payload)])[0][0]
+
+    def _multipart(self):
+        """The commands answered in parts (``part`` u16, ``last`` u8, then the part)."""
+        gc = self._info is not None and self._info.config.gc is not None
+        return (Cmd.RASTER, Cmd.SAMPLE) if gc else (Cmd.RASTER,)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -354,8 +375,11 @@ class Board:
         """Phases of ``samples`` (float samples are scaled per sample, integers sent as they
         are): ``(codes, x, phase)``: the sensor codes sent, the normalised inputs (UQ1.Fx
         codes, samples x sensors) and the MC phases (samples x MCs, 0 = silent).
-        ``progress(n)`` is called as samples finish."""
+        ``progress(n)`` is called as samples finish. On a board with a GC layer the samples
+        run through the network (:meth:`sample_network`, whose GC phases this leaves out)."""
         q = self.config.quantizer
+        if self.config.gc is not None:
+            return self.sample_network(samples, progress)[:3]
         codes, reqs = self._sample_requests(samples, Cmd.SAMPLE)
         xb = code_bytes(q.fmt.x_bits) * q.sensors
         x = np.zeros((len(reqs), q.sensors), dtype=np.int64)
@@ -387,3 +411,136 @@ class Board:
                 raise LinkError(f"raster part {k} of {len(part)} bytes")
             events += struct.iter_unpack("<HH", part)
         return np.array(events, dtype=np.int64).reshape(-1, 2)
+
+    # -- the GC layer (protocol version 2) ------------------------------------------------
+
+    def _gc(self, what):
+        """The board's GC layer configuration; LinkError, before anything is sent, if it has
+        none."""
+        gc = self.config.gc
+        if gc is None:
+            raise LinkError(f"{what} needs a GC layer; this board has none (it speaks "
+                            f"protocol version {self._info.fields['version']})")
+        return gc
+
+    def write_gc_table(self, table, codes):
+        """Write a whole GC table (:class:`~hetq.golden.fixed.link.GcTable`; ``codes`` as many
+        integers as it has entries) in chunks, in order."""
+        table = GcTable(table)
+        self._gc("writing the GC tables")
+        size = gc_table_size(self.config, table)
+        codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+        if codes.shape != (size,):
+            raise ValueError(f"the {table.name.lower()} table has {size} entries, got "
+                             f"{codes.size}")
+        bits = 8 * code_bytes(gc_table_bits(self.config, table))
+        reqs = []
+        for lo in range(0, size, WRITE_CHUNK):
+            chunk = codes[lo:lo + WRITE_CHUNK]
+            reqs.append((Cmd.WRITE_GC, struct.pack("<BHB", table, lo, len(chunk))
+                         + pack_codes(chunk, bits)))
+        self.transact(reqs, window=1)
+        return codes
+
+    def read_gc_table(self, table):
+        """A whole GC table as int64 codes."""
+        table = GcTable(table)
+        self._gc("reading the GC tables")
+        size = gc_table_size(self.config, table)
+        bits = 8 * code_bytes(gc_table_bits(self.config, table))
+        reqs = [(Cmd.READ_GC, struct.pack("<BHB", table, lo, min(WRITE_CHUNK, size - lo)))
+                for lo in range(0, size, WRITE_CHUNK)]
+        out = []
+        for (_, req), (payload,) in zip(reqs, self.transact(reqs)):
+            if payload[:4] != req:
+                raise LinkError(f"GC table reply for {req.hex()} echoes {payload[:4].hex()}")
+            out.append(unpack_codes(payload[4:], bits, req[3]))
+        return np.concatenate(out)
+
+    def connect(self, mask):
+        """Load an MC->GC mask ((gcs, mcs), 0/1): its fan-out lists into the pointer and GC
+        index tables, read back, then CONNECT (every weight 25 mV, the layer's state reset).
+        ValueError, before anything is sent, for a wrong shape or more connections than the
+        board's synapses; LinkError if the tables read back differently."""
+        gc = self._gc("a connectivity")
+        mask = check_connectivity(mask, gc.mcs, gc.gcs)
+        n = int(mask.sum())
+        if n > gc.synapses:
+            raise ValueError(f"the connectivity has {n} connections, the board holds "
+                             f"{gc.synapses} synapses")
+        ptr, targets = fanout_lists(mask)
+        targets = np.concatenate([targets, np.zeros(gc.synapses - n, dtype=np.int64)])
+        for table, codes in ((GcTable.POINTERS, ptr), (GcTable.TARGETS, targets)):
+            self.write_gc_table(table, codes)
+            if not np.array_equal(self.read_gc_table(table), codes):
+                raise LinkError(f"the GC {table.name.lower()} table reads back differently")
+        self._one(Cmd.CONNECT)
+        return mask
+
+    def connectivity(self):
+        """The board's MC->GC mask (bool (gcs, mcs)) from its fan-out tables."""
+        return self._gc_matrix()[0]
+
+    def gc_weights(self):
+        """The MC->GC weight codes as an int64 (gcs, mcs) matrix (0 where not connected)."""
+        return self._gc_matrix()[1]
+
+    def _gc_matrix(self):
+        gc = self._gc("the GC weights")
+        ptr = self.read_gc_table(GcTable.POINTERS)
+        if ptr[0] != 0 or np.any(np.diff(ptr) < 0) or ptr[-1] > gc.synapses:
+            raise LinkError("the board's fan-out pointers are not a connectivity (not "
+                            "connected since they were written?)")
+        targets = self.read_gc_table(GcTable.TARGETS)[:ptr[-1]]
+        w = self.read_gc_table(GcTable.WEIGHTS)[:ptr[-1]]
+        mcs = np.repeat(np.arange(gc.mcs), np.diff(ptr))
+        mask = np.zeros((gc.gcs, gc.mcs), dtype=bool)
+        codes = np.zeros((gc.gcs, gc.mcs), dtype=np.int64)
+        mask[targets, mcs] = True
+        codes[targets, mcs] = w
+        return mask, codes
+
+    def mc_gc_weights(self):
+        """The MC->GC weights in mV, float32 (gcs, mcs), as ``hetq run`` writes them."""
+        fmt = self.config.quantizer.fmt
+        return (self.gc_weights() / float(1 << fmt.drive_frac)).astype(np.float32)
+
+    def train(self, samples, progress=None):
+        """One window per sample with learning on (STDP and the GC->MC learning); returns
+        the sensor codes sent. Sent one at a time (a retry is then recognised as a repeat)."""
+        self._gc("training")
+        codes, reqs = self._sample_requests(samples, Cmd.TRAIN)
+        for req in reqs:
+            self.transact([req], window=1)
+            if progress is not None:
+                progress(1)
+        return codes
+
+    def clamp(self):
+        """The post-training clamp: every MC->GC weight <= 29 mV becomes 0."""
+        self._gc("the clamp")
+        self._one(Cmd.CLAMP)
+
+    def sample_network(self, samples, progress=None):
+        """``samples`` through the network with learning off, one window each: ``(codes, x,
+        mc_phase, gc_phase)``, the last two int16 (samples x MCs, samples x GCs), the readout
+        of docs/model.md section 10. Sent one at a time (a retry is a repeat)."""
+        gc = self._gc("GC phases")
+        q = self.config.quantizer
+        codes, reqs = self._sample_requests(samples, Cmd.SAMPLE)
+        xb = code_bytes(q.fmt.x_bits) * q.sensors
+        x = np.zeros((len(reqs), q.sensors), dtype=np.int64)
+        mc = np.zeros((len(reqs), q.mcs), dtype=np.int16)
+        gcp = np.zeros((len(reqs), gc.gcs), dtype=np.int16)
+        sizes = [n - 6 - 3 for n in self.config.sample_reply_frames]
+        for k, req in enumerate(reqs):
+            [parts] = self.transact([req], window=1)
+            if [len(p) for p in parts] != sizes:
+                raise LinkError(f"sample reply parts of {[len(p) for p in parts]} bytes, "
+                                f"expected {sizes}")
+            x[k] = unpack_codes(parts[0][:xb], q.fmt.x_bits, q.sensors)
+            mc[k] = unpack_bits(parts[0][xb:], q.phase_bits, q.mcs)
+            gcp[k] = unpack_bits(b"".join(parts[1:]), GC_PHASE_BITS, gc.gcs)
+            if progress is not None:
+                progress(1)
+        return codes, x, mc, gcp

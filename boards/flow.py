@@ -100,8 +100,9 @@ class BuildReport:
         """The block and its size in a few words ("" when the build recorded nothing)."""
         p = self.params
         if self.block == "system":
-            return (f"system {p['sensors']} sensors x D = {p['duplication']} ({p['mcs']} MCs), "
-                    f"clock {p['clock_hz'] / 1e6:g} MHz, UART {p['baud']} baud")
+            gc = (f", {p['gcs']} GCs ({p['synapses']} synapses)" if p.get("gcs") else "")
+            return (f"system {p['sensors']} sensors x D = {p['duplication']} ({p['mcs']} MCs"
+                    f"{gc}), clock {p['clock_hz'] / 1e6:g} MHz, UART {p['baud']} baud")
         if self.block == "mc-array" and "mcs" in p:
             lanes = p.get("lanes", 1)
             inhibition = ", inhibition" if p.get("inhibition") else ""
@@ -223,7 +224,9 @@ def block_params(config):
                 "datapath": q.datapath, "rasters": config.rasters,
                 "sample_reply_bytes": config.sample_reply_bytes,
                 "link_samples_per_s": round(config.link_samples_per_s(), 1),
-                "cycles_per_sample": a.cycles_per_sample}
+                "cycles_per_sample": a.cycles_per_sample,
+                **({} if config.gc is None else {"gcs": config.gc.gcs,
+                                                  "synapses": config.gc.synapses})}
     if isinstance(config, MCArrayConfig):
         return {"block": "mc-array", "mcs": config.mcs, "lanes": config.lanes,
                 "hold": config.hold, "rinse": config.rinse, "inhibition": config.inhibition,

@@ -13,8 +13,12 @@ from ..golden.fixed.quantizer import QuantizerConfig, QuantizerModel, weight_tab
 from ..golden.fixed.system import SystemConfig
 from .client import config_from_info, sensor_codes
 
-__all__ = ["BOARD_DEFAULTS", "board_config", "read_tables", "tables_hash", "run_samples",
+__all__ = ["BOARD_DEFAULTS", "GCS_PER_MC", "board_config", "gc_config", "read_tables",
+           "tables_hash", "run_samples", "board_connectivity", "run_network_on_board",
            "BoardComparison", "compare_results"]
+
+#: GCs per MC of a GC layer when the number is not given (the paper's largest network).
+GCS_PER_MC = 4
 
 #: Per board: the PLL clock (MHz; the iCEBreaker's system closes timing at 34-35 MHz, and 30 MHz
 #: keeps the UART at 3 Mbaud with divisor 10: the link, not the clock, bounds the samples/s),
@@ -30,15 +34,37 @@ BOARD_DEFAULTS = {
 }
 
 
+def gc_config(quantizer, array, gcs=None, prop=None):
+    """The :class:`~hetq.golden.fixed.gc_layer.GCLayerConfig` of a system's GC layer behind
+    the MC ``array`` of ``quantizer``: ``gcs`` GCs (default :data:`GCS_PER_MC` per MC) with
+    room for the synapses of a random connectivity of probability ``prop`` (default 1/D, as
+    ``hetq run``): ``mcs * round(prop * gcs)``. ValueError for a probability that connects
+    nothing or more synapses than the link addresses."""
+    from ..golden.fixed.gc_layer import GCLayerConfig
+    from ..golden.fixed.system import MAX_SYNAPSES
+    from ..golden.network.connectivity import check_prop, default_prop
+
+    gcs = GCS_PER_MC * quantizer.mcs if gcs is None else gcs
+    prop = default_prop(quantizer.duplication) if prop is None else prop
+    synapses = quantizer.mcs * check_prop(gcs, prop)
+    if synapses > MAX_SYNAPSES:
+        raise ValueError(f"{gcs} GCs at connection probability {prop:g} need {synapses} "
+                         f"synapses; the link addresses at most {MAX_SYNAPSES}")
+    return GCLayerConfig(mcs=quantizer.mcs, gcs=gcs, synapses=synapses, hold=array.hold,
+                         rinse=array.rinse, fmt=quantizer.fmt)
+
+
 def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=None,
-                 datapath=None, rasters=None):
+                 datapath=None, rasters=None, gcs=None, prop=None):
     """The :class:`SystemConfig` ``hetq build system`` builds for ``board`` (and ``hetq board
     sim`` simulates): 8 sensors x D = 32 by default, the board's PLL clock (the frequency the
     PLL makes nearest ``clock_mhz``), 3 Mbaud, the board's quantizer datapath
     (:data:`BOARD_DEFAULTS`; the normaliser lanes are the fewest that keep up with it), with
-    the MC array where the board holds it (``rasters``; the iCEBreaker's UP5K does not).
+    the MC array where the board holds it (``rasters``; the iCEBreaker's UP5K does not), and
+    with ``gcs`` (an int, or ``"auto"`` for :data:`GCS_PER_MC` per MC) a GC layer behind it
+    (:func:`gc_config`, ``prop`` its connection probability; protocol version 2).
     ValueError for an unknown board or datapath, a clock the PLL cannot make or a baud rate
-    the clock cannot meet."""
+    the clock cannot meet, and for ``prop`` without ``gcs``."""
     from .top import board_pll
 
     if board not in BOARD_DEFAULTS:
@@ -50,6 +76,14 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     q["datapath"] = defaults["datapath"] if datapath is None else datapath
     kwargs = {} if baud is None else {"baud": baud}
     kwargs["rasters"] = defaults["rasters"] if rasters is None else rasters
+    if prop is not None and gcs is None:
+        raise ValueError("the connection probability (--prop) sizes a GC layer: give --gc")
+    if gcs is not None:
+        if rasters is None:
+            kwargs["rasters"] = True                   # a GC layer needs the MC array
+        quantizer = QuantizerConfig(**q)
+        array = SystemConfig(quantizer=quantizer).array
+        kwargs["gc"] = gc_config(quantizer, array, None if gcs == "auto" else gcs, prop)
     return SystemConfig(quantizer=QuantizerConfig(**q), clock_hz=clock, **kwargs)
 
 
@@ -108,6 +142,79 @@ def run_samples(board, samples, progress=None):
             "board_info": np.str_(json.dumps(info.fields))}
 
 
+def board_connectivity(config, *, connectivity=None, n_gc=None, prop=None, seed=0):
+    """The MC->GC mask ``hetq board run`` loads into a board of ``config`` (with a GC
+    layer): ``connectivity`` (checked as ``hetq run`` checks it), else drawn as ``hetq run``
+    draws it (``numpy.random.default_rng(seed)``, probability ``prop``, default 1/D).
+    ``n_gc`` must be the board's number of GCs. Returns ``(mask, prop)`` (``prop`` None for a
+    given mask). ValueError naming the problem."""
+    from ..golden.network.connectivity import (check_prop, default_prop, random_connectivity,
+                                               validate_connectivity)
+
+    gc, q = config.gc, config.quantizer
+    if n_gc is not None and n_gc != gc.gcs:
+        raise ValueError(f"--gc {n_gc}: the board has {gc.gcs} GCs")
+    if connectivity is not None:
+        if prop is not None:
+            raise ValueError("--prop applies to a random connectivity, not to --connectivity")
+        mask = validate_connectivity(connectivity, q.mcs)
+        if mask.shape[0] != gc.gcs:
+            raise ValueError(f"the connectivity has {mask.shape[0]} GC rows, the board has "
+                             f"{gc.gcs} GCs")
+    else:
+        prop = default_prop(q.duplication) if prop is None else prop
+        check_prop(gc.gcs, prop)
+        mask = random_connectivity(gc.gcs, q.mcs, prop, np.random.default_rng(seed))
+    n = int(mask.sum())
+    if n > gc.synapses:
+        raise ValueError(f"the connectivity has {n} connections, the board holds "
+                         f"{gc.synapses} synapses")
+    return mask, prop
+
+
+def run_network_on_board(board, samples, *, train=None, connectivity=None, n_gc=None,
+                         prop=None, seed=None, progress=None):
+    """What ``hetq board run`` writes: the arrays of :func:`run_samples`, and on a board with
+    a GC layer the fold of ``hetq run``: the mask (:func:`board_connectivity`) loaded
+    (CONNECT: weights 25 mV, the layer reset), with ``train`` a window per training sample with
+    learning on and the clamp, then ``samples``; adds ``gc_phase`` (int16, samples x GCs),
+    ``mc_gc_weights`` (mV, float32, GCs x MCs, read back from the board) and ``connectivity``
+    (bool, GCs x MCs, read back), with ``train`` ``train_sensor_codes`` (what was sent),
+    and returns ``(arrays, details)`` with ``details`` the connection probability, the seed
+    and the training samples' sensor codes. On a board without a GC
+    layer the GC options are refused (ValueError) before anything is sent."""
+    config = board.config
+    if config.gc is None:
+        for name, value in (("--train", train), ("--connectivity", connectivity),
+                            ("--gc", n_gc), ("--prop", prop), ("--seed", seed)):
+            if value is not None:
+                raise ValueError(f"{name} needs a board with a GC layer; this one has none "
+                                 f"(protocol version {config.version})")
+        return run_samples(board, samples, progress=progress), {"prop": None}
+    if seed is not None and connectivity is not None:
+        raise ValueError("--seed seeds the random connectivity, not --connectivity")
+    mask, prop = board_connectivity(config, connectivity=connectivity, n_gc=n_gc, prop=prop,
+                                    seed=0 if seed is None else seed)
+    board.connect(mask)
+    details = {"prop": prop, "seed": None if prop is None else (0 if seed is None else seed)}
+    if train is not None:
+        details["train_codes"] = board.train(train, progress=progress)
+        board.clamp()
+    fmt = config.quantizer.fmt
+    codes, x, mc, gc = board.sample_network(samples, progress=progress)
+    got = board.connectivity()
+    if not np.array_equal(got, mask):
+        from .client import LinkError
+        raise LinkError("the board's connectivity reads back differently from the one loaded")
+    info = board.info()                                 # the table hash now
+    arrays = {"et": (x / float(1 << fmt.x_frac)).astype(np.float32), "mc_phase": mc,
+              "gc_phase": gc, "mc_gc_weights": board.mc_gc_weights(), "connectivity": got,
+              "sensor_codes": codes, "board_info": np.str_(json.dumps(info.fields))}
+    if train is not None:
+        arrays["train_sensor_codes"] = details["train_codes"]
+    return arrays, details
+
+
 @dataclass
 class BoardComparison:
     """A board's results against the fixed-point model."""
@@ -120,20 +227,34 @@ class BoardComparison:
     hash_board: int
     hash_file: int
     examples: list = field(default_factory=list)
+    gc_phases: int = 0
+    gc_phase_mismatches: int = 0
+    weight_mismatches: int = 0
+    connectivity_mismatches: int = 0
 
     @property
     def mismatches(self):
-        return self.phase_mismatches + self.et_mismatches + self.code_mismatches
+        return (self.phase_mismatches + self.et_mismatches + self.code_mismatches
+                + self.gc_phase_mismatches + self.weight_mismatches
+                + self.connectivity_mismatches)
 
     @property
     def same_tables(self):
         return self.hash_board == self.hash_file
 
 
-def compare_results(result, samples, codes, table=None):
-    """Compare ``result`` (the arrays of :func:`run_samples`) with the fixed-point model of
-    the board's configuration (from its info reply) with the weight ``codes`` (and
-    ``table``) on ``samples`` (converted to sensor codes exactly as the client does)."""
+def compare_results(result, samples, codes, table=None, *, weights=None, train=None,
+                    connectivity=None):
+    """Compare ``result`` (the arrays of :func:`run_samples` or :func:`run_network_on_board`)
+    with the fixed-point model of the board's configuration (from its info reply) with the
+    weight ``codes`` (and ``table``) on ``samples`` (converted to sensor codes exactly as the
+    client does).
+
+    A result with GC phases is compared with :class:`~hetq.golden.fixed.network.FixedNetwork`
+    of the float ``weights`` (whose codes are ``codes``) on the same fold: ``connectivity``
+    (the mask the board was given; checked against the result's), fit on ``train`` (None: no
+    training) and the clamp, then ``samples``: the MC and GC phases, the normalised inputs,
+    the MC->GC weights and the connectivity."""
     try:
         fields = json.loads(str(result["board_info"]))
     except (KeyError, ValueError):
@@ -144,17 +265,62 @@ def compare_results(result, samples, codes, table=None):
     if sent.shape != np.asarray(result["sensor_codes"]).shape:
         raise ValueError(f"the data has {sent.shape[0]} samples of {sent.shape[1]} sensors, the "
                          f"board result {np.asarray(result['sensor_codes']).shape}")
-    model = QuantizerModel(q, weights=codes, table=table)
-    out = model.process(sent)
     from ..golden.fixed.normaliser import normalise
 
     et = (normalise(sent, q.fmt) / float(1 << q.fmt.x_frac)).astype(np.float32)
+    gc = {}
+    if "gc_phase" in result:
+        if config.gc is None:
+            raise ValueError("the board result has GC phases but its board_info no GC layer")
+        gc = _network_reference(result, config, samples, codes, weights, train, connectivity)
+        want = gc.pop("mc_phase")
+    else:
+        if train is not None or connectivity is not None:
+            raise ValueError("the board result has no GC layer: --train and --connectivity "
+                             "do not apply")
+        want = QuantizerModel(q, weights=codes, table=table).process(sent).phase
     phase = np.asarray(result["mc_phase"])
-    bad = np.argwhere(phase != out.phase)
-    examples = [(int(s), int(m), int(phase[s, m]), int(out.phase[s, m])) for s, m in bad[:10]]
+    bad = np.argwhere(phase != want)
+    examples = [(int(s), int(m), int(phase[s, m]), int(want[s, m])) for s, m in bad[:10]]
+    code_mismatches = int(np.count_nonzero(np.asarray(result["sensor_codes"]) != sent))
+    if train is not None:
+        want_train = sensor_codes(train, q.fmt)
+        got_train = np.asarray(result.get("train_sensor_codes", np.zeros((0, 0))))
+        if got_train.shape != want_train.shape:
+            raise ValueError(f"the training data has {want_train.shape} sensor codes, the "
+                             f"board result {got_train.shape}")
+        code_mismatches += int(np.count_nonzero(got_train != want_train))
     return BoardComparison(
-        samples=len(sent), phases=int(out.phase.size), phase_mismatches=len(bad),
+        samples=len(sent), phases=int(want.size), phase_mismatches=len(bad),
         et_mismatches=int(np.count_nonzero(np.asarray(result["et"]) != et)),
-        code_mismatches=int(np.count_nonzero(np.asarray(result["sensor_codes"]) != sent)),
+        code_mismatches=code_mismatches,
         hash_board=int(fields["table_hash"]), hash_file=tables_hash(config, codes, table),
-        examples=examples)
+        examples=examples, **gc)
+
+
+def _mismatches(result, key, want):
+    got = np.asarray(result[key])
+    if got.shape != want.shape or got.dtype != want.dtype:
+        raise ValueError(f"the board result's {key} is {got.dtype} {got.shape}, the model's "
+                         f"{want.dtype} {want.shape}")
+    return int(np.count_nonzero(got != want))
+
+
+def _network_reference(result, config, samples, codes, weights, train, connectivity):
+    from ..golden.fixed.network import FixedNetwork
+
+    if weights is None or connectivity is None:
+        raise ValueError("comparing GC phases needs the float weights and the connectivity "
+                         "the board was given")
+    mask = np.asarray(connectivity, dtype=bool)
+    net = FixedNetwork(weights, n_gc=config.gc.gcs, connectivity=mask, fmt=config.quantizer.fmt)
+    if not np.array_equal(net.weight_codes, codes):
+        raise ValueError("the float weights are not those of the weight codes")
+    a = config.array
+    if train is not None:
+        net.fit(train, duration=a.hold, rinse=a.rinse)
+    out = net.process(samples, duration=a.hold, rinse=a.rinse)
+    return {"mc_phase": out.mc_phase, "gc_phases": int(out.gc_phase.size),
+            "gc_phase_mismatches": _mismatches(result, "gc_phase", out.gc_phase),
+            "weight_mismatches": _mismatches(result, "mc_gc_weights", net.mc_gc_weights),
+            "connectivity_mismatches": _mismatches(result, "connectivity", mask)}

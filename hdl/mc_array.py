@@ -35,10 +35,13 @@ def drive_layout(config):
                               "drive": unsigned(config.fmt.drive_bits), "last": unsigned(1)})
 
 
-def spike_layout(config):
-    """Payload of the spike stream: the step (wrapping at ``2**step_bits``) and the MC."""
-    return data.StructLayout({"step": unsigned(config.step_bits),
-                              "mc": unsigned(index_bits(config.mcs))})
+def spike_layout(config, ends=False):
+    """Payload of the spike stream: the step (wrapping at ``2**step_bits``) and the MC; with
+    ``ends`` also ``end``: 1 marks the end of step ``step`` (``mc`` is then 0)."""
+    fields = {"step": unsigned(config.step_bits), "mc": unsigned(index_bits(config.mcs))}
+    if ends:
+        fields["end"] = unsigned(1)
+    return data.StructLayout(fields)
 
 
 def extra_layout(config):
@@ -93,6 +96,10 @@ class MCArray(CheckedComponent):
         Size, lanes, window, format, step width, and whether the ``extra`` port exists.
     monitor : bool
         Add the bench-only ``monitor`` port (default False).
+    ends : bool
+        End-of-step markers on ``o`` (default False): after the spikes of every step (hold
+        and rinse) one transfer with ``end = 1``, the stream a
+        :class:`~.gc_layer.GCLayer` takes.
 
     Members
     -------
@@ -101,8 +108,8 @@ class MCArray(CheckedComponent):
         the bank being loaded (``mc >= mcs`` is dropped), ``last`` closes the sample. Entries a
         sample does not write keep the bank's earlier value (both banks start at zero).
         ``ready`` is low while both banks hold samples that have not finished.
-    o : ``Out(stream.Signature(spike_layout(config)))``
-        One transfer per spike: ``step`` (mod ``2**step_bits``) is the step of the fire test
+    o : ``Out(stream.Signature(spike_layout(config, ends)))``
+        One transfer per spike (and, with ``ends``, a marker after each step): ``step`` (mod ``2**step_bits``) is the step of the fire test
         (the step after the threshold crossing), ordered by step, then MC. Back-pressure
         stalls the issue of new groups once the spike FIFO is nearly full.
     extra : ``In(stream.Signature(extra_layout(config)))``, with ``config.inhibition``
@@ -123,16 +130,17 @@ class MCArray(CheckedComponent):
     FIFO_BITS = 5                                      # 32 RAM entries + the output register
 
     @classmethod
-    def check(cls, config, *, monitor=False):
+    def check(cls, config, *, monitor=False, ends=False):
         if not isinstance(config, MCArrayConfig):
             raise TypeError(f"config must be an MCArrayConfig, not {type(config).__name__}")
-        return config, check_bool("monitor", monitor)
+        return config, check_bool("monitor", monitor), check_bool("ends", ends)
 
-    def __init__(self, config, *, monitor=False):
-        self._config, self._monitor = self.check(config, monitor=monitor)
+    def __init__(self, config, *, monitor=False, ends=False):
+        self._config, self._monitor, self._ends = self.check(config, monitor=monitor,
+                                                             ends=ends)
         members = {
             "i": In(stream.Signature(drive_layout(config))),
-            "o": Out(stream.Signature(spike_layout(config))),
+            "o": Out(stream.Signature(spike_layout(config, ends))),
             "idle": Out(1),
         }
         if monitor:
@@ -240,10 +248,11 @@ class MCArray(CheckedComponent):
 
         # -- the update pipeline ------------------------------------------------------------
         meta_layout = data.StructLayout({"valid": 1, "group": gbits, "step": cfg.step_bits,
-                                         "rinse": 1, "release": 1})
+                                         "rinse": 1, "release": 1, "last": 1})
         meta0 = Signal(meta_layout)
         m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.step.eq(step),
-                     meta0.rinse.eq(rinse), meta0.release.eq(last_phase)]
+                     meta0.rinse.eq(rinse), meta0.release.eq(last_phase),
+                     meta0.last.eq(last_group)]
         metas = [meta0]
         for k in range(1, write_stage + 1):
             meta = Signal(meta_layout, name=f"meta{k}")
@@ -356,16 +365,23 @@ class MCArray(CheckedComponent):
                 m.d.comb += [self.monitor.voltage[lane].eq(v10),
                              self.monitor.refractory[lane].eq(r10)]
 
-        # -- spikes: groups with a fire go to the FIFO, a serializer emits one per cycle -------
-        entry = data.StructLayout({"step": cfg.step_bits, "group": gbits, "mask": lanes})
+        # -- spikes: groups with a fire go to the FIFO, a serializer emits one per cycle (with
+        # ``ends`` the last group of every step goes too, marked, and gives a marker after its
+        # spikes) ------------------------------------------------------------------------------
+        entry = data.StructLayout({"step": cfg.step_bits, "group": gbits, "mask": lanes,
+                                   **({"end": 1} if self._ends else {})})
         m.submodules.fifo = fifo = OutputFIFO(entry.size, self.FIFO_BITS)
         mask3 = Cat(fires3)
         push = Signal()
         drop = Signal()
-        m.d.comb += [push.eq(metas[3].valid & mask3.any()), drop.eq(metas[3].valid & ~mask3.any())]
+        end3 = metas[3].last if self._ends else Const(0, 1)
+        m.d.comb += [push.eq(metas[3].valid & (mask3.any() | end3)),
+                     drop.eq(metas[3].valid & ~(mask3.any() | end3))]
         pushed = Signal(entry)
         m.d.comb += [pushed.step.eq(metas[3].step), pushed.group.eq(metas[3].group),
                      pushed.mask.eq(mask3), fifo.w.payload.eq(pushed), fifo.w.valid.eq(push)]
+        if self._ends:
+            m.d.comb += pushed.end.eq(end3)
 
         head = Signal(entry, reset_less=True)
         have = Signal()
@@ -377,11 +393,18 @@ class MCArray(CheckedComponent):
         for lane in range(lanes):
             with m.If(low[lane]):
                 m.d.comb += lane_index.eq(lane)
+        mc_out = Cat(lane_index[:lbits], head.group) if lbits else head.group
+        if self._ends:
+            spike = head.mask.any()                    # else the marker of a step's end
+            m.d.comb += [self.o.payload.mc.eq(Mux(spike, mc_out, 0)),
+                         self.o.payload.end.eq(~spike),
+                         finish.eq(self.o.ready & (~spike | ((remaining == 0) & ~head.end)))]
+        else:
+            m.d.comb += [self.o.payload.mc.eq(mc_out),
+                         finish.eq(self.o.ready & (remaining == 0))]
         m.d.comb += [
             self.o.valid.eq(have),
             self.o.payload.step.eq(head.step),
-            self.o.payload.mc.eq(Cat(lane_index[:lbits], head.group) if lbits else head.group),
-            finish.eq(self.o.ready & (remaining == 0)),
             fifo.r.ready.eq(~have | finish),
         ]
         pop = fifo.r.valid & fifo.r.ready

@@ -1,5 +1,5 @@
-"""The board system: the normaliser and quantizer (phases) and the MC array (rasters) behind
-the host link, on one clock.
+"""The board system: the normaliser and quantizer (phases), the MC array (rasters) and, in
+protocol version 2, the GC layer behind it, behind the host link, on one clock.
 
 Bit-exact twin: :class:`hetq.golden.fixed.system.DeviceModel` (configuration:
 :class:`~hetq.golden.fixed.system.SystemConfig`); protocol: :mod:`hetq.golden.fixed.link`.
@@ -8,16 +8,21 @@ COBS encoder); :class:`System` adds the UART, the COBS codec, a transmit FIFO an
 is what a board top (``boards/top.py``) or the simulated board instantiates.
 """
 
-from amaranth import Cat, Const, Module, Signal, unsigned
+import struct
+
+from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..golden.fixed.link import (COUNTERS, EVENTS_PER_FRAME, Cmd, Status, code_bytes,
+from ..golden.fixed.formats import CYCLE
+from ..golden.fixed.link import (COUNTERS, EVENTS_PER_FRAME, GC_PHASE_BITS,
+                                 GC_PHASES_PER_FRAME, Cmd, GcTable, Status, code_bytes,
                                  max_codes)
-from ..golden.fixed.system import SystemConfig, info_payload
-from .kit import CheckedComponent, RegisterSlice
+from ..golden.fixed.system import INFO_FORMAT, SystemConfig, gc_table_bits, info_payload
+from .gc_layer import GCLayer
+from .kit import CheckedComponent, RegisterSlice, index_bits
 from .link import Counters, ReplyFramer, RequestStore, decoded_layout, reply_layout
 from .mc_array import MCArray
 from .quantizer import SensorQuantizer
@@ -49,16 +54,25 @@ def _check(config, weights, table):
         raise TypeError(f"config must be a SystemConfig, not {type(config).__name__}")
     SensorQuantizer.check(config.quantizer, weights=weights, table=table)
     MCArray.check(config.array)
+    if config.gc is not None:
+        GCLayer.check(config.gc)
     return config
 
 
 class SystemCore(CheckedComponent):
-    """The link's frames and the command executor over the quantizer and the MC array.
+    """The link's frames and the command executor over the quantizer, the MC array and, with
+    ``config.gc`` (protocol version 2), the GC layer.
 
     Requests are executed one after another, in the order they arrived; each gives one reply
     frame (a raster several), written as bytes to ``tx``. The executor checks a request
     completely (command, length, addresses, values) before it changes anything, and answers a
     bad one with an error status.
+
+    With a GC layer the MC array sends end-of-step markers (:class:`~.mc_array.MCArray`
+    ``ends``) and its stream feeds the :class:`~.gc_layer.GCLayer` during TRAIN and SAMPLE;
+    the readout of a window (per MC and per GC the phase of its last spike and whether it
+    spiked in the last gamma cycle of the hold) is kept in block RAM as the spikes pass, and
+    the fan-out tables a second time for READ_GC and CONNECT's check (docs/board.md).
 
     Parameters
     ----------
@@ -85,7 +99,9 @@ class SystemCore(CheckedComponent):
     def __init__(self, config, *, weights=None, table=None):
         self._config = self.check(config, weights=weights, table=table)
         self._quant = SensorQuantizer(config.quantizer, weights=weights, table=table)
-        self._array = MCArray(config.array) if config.rasters else None
+        gc = config.gc is not None
+        self._array = MCArray(config.array, ends=gc) if config.rasters else None
+        self._gc = GCLayer(config.gc) if gc else None
         super().__init__({
             "rx": In(stream.Signature(decoded_layout())),
             "line": In(line_layout()),
@@ -96,6 +112,7 @@ class SystemCore(CheckedComponent):
     config = property(lambda self: self._config)
     quantizer = property(lambda self: self._quant)
     array = property(lambda self: self._array)
+    gc_layer = property(lambda self: self._gc)
 
     def elaborate(self, platform):
         m = Module()
@@ -113,6 +130,9 @@ class SystemCore(CheckedComponent):
         array = self._array                            # None: built without rasters
         if array is not None:
             m.submodules.array = array
+        gcl = self._gc                                 # None: protocol version 1
+        if gcl is not None:
+            m.submodules.gc_layer = gcl
         m.submodules.hash = hasher = crc.Processor(crc.catalog.CRC32_ISO_HDLC(data_width=1))
         wiring.connect(m, wiring.flipped(self.rx), store.i)
         wiring.connect(m, wiring.flipped(self.tx), framer.o)
@@ -155,8 +175,9 @@ class SystemCore(CheckedComponent):
         to_array = Signal()                            # quantizer output goes to the array
         x_held = Signal(q.sensors * fmt.x_bits)
         x_got = Signal()
-        acc = Signal(pbits + 8)                        # phase bits not yet emitted
-        nacc = Signal(range(pbits + 9))
+        acc_bits = max(pbits, GC_PHASE_BITS if cfg.gc is not None else 0) + 8
+        acc = Signal(acc_bits)                         # phase bits not yet emitted
+        nacc = Signal(range(acc_bits + 1))
         records_done = Signal()
         last_in = Signal()                             # the array got the sample's last drive
         settle = Signal(2)
@@ -173,6 +194,54 @@ class SystemCore(CheckedComponent):
                                                   depth=4 * EVENTS_PER_FRAME, init=[])
             ev_wr, ev_rd = events.write_port(), events.read_port()
         ev_word = Signal(32)
+        to_net = Signal()                              # the array's spikes go to the GC layer
+
+        if gcl is not None:
+            g = cfg.gc
+            gp = g.params
+            # the fan-out tables as the link wrote them (the layer has write ports only): read
+            # back by READ_GC and checked by CONNECT
+            m.submodules.ptr_shadow = ptr_mem = Memory(
+                shape=unsigned(index_bits(g.synapses + 1)), depth=g.mcs + 1, init=[])
+            m.submodules.fan_shadow = fan_mem = Memory(
+                shape=unsigned(index_bits(g.gcs)), depth=g.synapses, init=[])
+            ptr_wr, ptr_rd = ptr_mem.write_port(), ptr_mem.read_port()
+            fan_wr, fan_rd = fan_mem.write_port(), fan_mem.read_port()
+            # the readout of a window (docs/model.md section 10): per unit the phase of its
+            # last spike, (step mod 50) + 1, and whether it spiked in the last cycle of the hold
+            ro = {}
+            for unit, depth in (("mc", g.mcs), ("gc", g.gcs)):
+                for kind, bits in (("ph", 6), ("in", 1)):
+                    mem = Memory(shape=unsigned(bits), depth=depth, init=[])
+                    m.submodules[f"{unit}_{kind}"] = mem
+                    ro[unit, kind] = (mem.write_port(), mem.read_port())
+            connected = Signal(init=1)
+            learn = Signal()
+            last_seq = Signal(16)
+            last_cmd = Signal(8)
+            last_ok = Signal()
+            repeat = Signal()                          # replaying the last window's reply
+            # GC table requests
+            gtab = Signal(2)
+            gcb = Signal(2)                            # bytes per code
+            glimit = Signal(24)
+            # the window's step trackers: MCs counted by the array's end markers, GCs by the
+            # step of their spikes from the layer's step at the window's start
+            m_rel, g_rel = Signal(16), Signal(16)
+            m_mod, g_mod = Signal(range(CYCLE)), Signal(range(CYCLE))
+            m_in, g_in = Signal(), Signal()
+            g_base = Signal(16)
+            hold = g.hold
+            # readout packing
+            ro_gc = Signal()                           # packing GC phases (else MC phases)
+            ro_u = Signal(16)                          # the unit read
+            ro_left = Signal(16)                       # units left in this part
+            ro_ph, ro_in = Signal(6), Signal()
+            units_done = Signal()
+            clr = Signal(16)
+            # CONNECT's check: ptr[k], ptr[k - 1], the synapse, the last GC index, the first
+            c_pv, c_prev, c_kk, c_last = Signal(16), Signal(16), Signal(16), Signal(16)
+            c_first = Signal()
 
         # the x tap: the normalised inputs of the sample, as they enter the quantizer
         with m.If(quant.x.valid):
@@ -191,8 +260,53 @@ class SystemCore(CheckedComponent):
                 with m.If(quant.o.valid & array.i.ready & quant.o.payload.last):
                     m.d.sync += [last_in.eq(1), settle.eq(3)]
 
+        if gcl is not None:
+            def in_window(rel):
+                return (rel >= hold - CYCLE) & (rel < hold)
+
+            # the network: the array's spikes and end markers into the layer, and the MC
+            # readout from the same stream
+            mc_ph_w, mc_in_w = ro["mc", "ph"][0], ro["mc", "in"][0]
+            gc_ph_w, gc_in_w = ro["gc", "ph"][0], ro["gc", "in"][0]
+            with m.If(to_net):
+                m.d.comb += [gcl.i.valid.eq(array.o.valid), array.o.ready.eq(gcl.i.ready),
+                             gcl.i.payload.mc.eq(array.o.payload.mc),
+                             gcl.i.payload.end.eq(array.o.payload.end)]
+                with m.If(array.o.valid & gcl.i.ready):
+                    with m.If(array.o.payload.end):
+                        m.d.sync += [m_rel.eq(m_rel + 1),
+                                     m_mod.eq(Mux(m_mod == CYCLE - 1, 0, m_mod + 1)),
+                                     m_in.eq(in_window(m_rel + 1))]
+                    with m.Else():
+                        m.d.comb += [mc_ph_w.addr.eq(array.o.payload.mc),
+                                     mc_ph_w.data.eq(m_mod + 1), mc_ph_w.en.eq(1),
+                                     mc_in_w.addr.eq(array.o.payload.mc), mc_in_w.data.eq(1),
+                                     mc_in_w.en.eq(m_in)]
+            # the GC spikes: the tracker steps up to each spike's step, then takes it
+            g_step = Signal(16)
+            m.d.comb += g_step.eq(gcl.o.payload.step[:16] - g_base)
+            m.d.comb += gcl.o.ready.eq(g_step == g_rel)
+            with m.If(gcl.o.valid):
+                with m.If(g_step != g_rel):
+                    m.d.sync += [g_rel.eq(g_rel + 1),
+                                 g_mod.eq(Mux(g_mod == CYCLE - 1, 0, g_mod + 1)),
+                                 g_in.eq(in_window(g_rel + 1))]
+                with m.Else():
+                    m.d.comb += [gc_ph_w.addr.eq(gcl.o.payload.gc), gc_ph_w.data.eq(g_mod + 1),
+                                 gc_ph_w.en.eq(1), gc_in_w.addr.eq(gcl.o.payload.gc),
+                                 gc_in_w.data.eq(1), gc_in_w.en.eq(g_in)]
+            m.d.comb += gcl.learn.eq(learn)
+            for unit in ("mc", "gc"):
+                for kind in ("ph", "in"):
+                    m.d.comb += ro[unit, kind][1].addr.eq(ro_u)
+            # the readout's registers after the block RAM
+            m.d.sync += [ro_ph.eq(Mux(ro_gc, ro["gc", "ph"][1].data, ro["mc", "ph"][1].data)),
+                         ro_in.eq(Mux(ro_gc, ro["gc", "in"][1].data, ro["mc", "in"][1].data))]
+
         # the info reply's constant bytes (all but the table hash) in a ROM
-        info_rom = info_payload(cfg, 0)[:-4]
+        hash_at = 4 + struct.calcsize(INFO_FORMAT) - 4      # the table hash's offset
+        info_rom = info_payload(cfg, 0)
+        info_rom = info_rom[:hash_at] + info_rom[hash_at + 4:]
         m.submodules.info = info_mem = Memory(shape=unsigned(8), depth=len(info_rom),
                                               init=list(info_rom))
         info_rd = info_mem.read_port()
@@ -265,41 +379,73 @@ class SystemCore(CheckedComponent):
             fetch("HEAD", 3, "DISPATCH")
             with m.State("DISPATCH"):
                 m.d.sync += [seq.eq(val[:16]), cmd.eq(val[16:24])]
-                with m.Switch(val[16:24]):
-                    with m.Case(Cmd.INFO, Cmd.STATUS, Cmd.CLEAR):
-                        with m.If(plen != 0):
-                            m.next = "BAD_LENGTH"
-                        with m.Elif(val[16:24] == Cmd.INFO):
-                            m.next = "HASH"
-                        with m.Elif(val[16:24] == Cmd.STATUS):
-                            m.next = "STATUS_HEAD"
-                        with m.Else():
-                            m.d.comb += counters.clear.eq(1)
+                if gcl is not None:
+                    # a TRAIN or SAMPLE with the seq and cmd of the request executed just
+                    # before it, which succeeded, is a repeat: its reply again, nothing run
+                    is_repeat = (last_ok & (val[:16] == last_seq) & (val[16:24] == last_cmd)
+                                 & ((val[16:24] == Cmd.TRAIN) | (val[16:24] == Cmd.SAMPLE)))
+                    m.d.sync += repeat.eq(is_repeat)
+                else:
+                    is_repeat = Const(0)
+                with m.If(is_repeat):
+                    if gcl is not None:
+                        m.d.sync += x_got.eq(1)
+                        with m.If(val[16:24] == Cmd.TRAIN):
                             m.next = "ACK"
-                    with m.Case(Cmd.WRITE_WEIGHTS, Cmd.READ_WEIGHTS):
-                        with m.If(plen < 3):
-                            m.next = "BAD_LENGTH"
                         with m.Else():
-                            m.next = "RANGE16"
-                    with m.Case(Cmd.WRITE_THRESHOLDS, Cmd.READ_THRESHOLDS):
-                        with m.If(plen < 2):
-                            m.next = "BAD_LENGTH"
-                        with m.Else():
-                            m.next = "RANGE8"
-                    with m.Case(*((Cmd.SAMPLE, Cmd.RASTER) if array is not None
-                                  else (Cmd.SAMPLE,))):
-                        with m.If(plen != q.sensors * sb):
-                            m.next = "BAD_LENGTH"
-                        with m.Else():
-                            m.next = "SENSOR"
-                    with m.Default():
-                        m.d.comb += count("unknown_commands").eq(1)
-                        m.d.sync += status.eq(Status.UNKNOWN_COMMAND)
-                        m.next = "REPLY_ERROR"
+                            m.next = "NET_HEAD"
+                with m.Else():
+                    with m.Switch(val[16:24]):
+                        with m.Case(Cmd.INFO, Cmd.STATUS, Cmd.CLEAR):
+                            with m.If(plen != 0):
+                                m.next = "BAD_LENGTH"
+                            with m.Elif(val[16:24] == Cmd.INFO):
+                                m.next = "HASH"
+                            with m.Elif(val[16:24] == Cmd.STATUS):
+                                m.next = "STATUS_HEAD"
+                            with m.Else():
+                                m.d.comb += counters.clear.eq(1)
+                                m.next = "ACK"
+                        with m.Case(Cmd.WRITE_WEIGHTS, Cmd.READ_WEIGHTS):
+                            with m.If(plen < 3):
+                                m.next = "BAD_LENGTH"
+                            with m.Else():
+                                m.next = "RANGE16"
+                        with m.Case(Cmd.WRITE_THRESHOLDS, Cmd.READ_THRESHOLDS):
+                            with m.If(plen < 2):
+                                m.next = "BAD_LENGTH"
+                            with m.Else():
+                                m.next = "RANGE8"
+                        with m.Case(*((Cmd.SAMPLE, Cmd.RASTER) if array is not None
+                                      else (Cmd.SAMPLE,)),
+                                    *((Cmd.TRAIN,) if gcl is not None else ())):
+                            with m.If(plen != q.sensors * sb):
+                                m.next = "BAD_LENGTH"
+                            with m.Else():
+                                m.next = "SENSOR"
+                        if gcl is not None:
+                            with m.Case(Cmd.WRITE_GC, Cmd.READ_GC):
+                                with m.If(plen < 4):
+                                    m.next = "BAD_LENGTH"
+                                with m.Else():
+                                    m.next = "GC_HEAD"
+                            with m.Case(Cmd.CONNECT, Cmd.CLAMP):
+                                with m.If(plen != 0):
+                                    m.next = "BAD_LENGTH"
+                                with m.Elif(val[16:24] == Cmd.CONNECT):
+                                    m.d.sync += [k.eq(0), c_prev.eq(0)]
+                                    m.next = "CONN_PTR"
+                                with m.Else():
+                                    m.next = "GC_CMD"
+                        with m.Default():
+                            m.d.comb += count("unknown_commands").eq(1)
+                            m.d.sync += status.eq(Status.UNKNOWN_COMMAND)
+                            m.next = "REPLY_ERROR"
 
             for st, code in (("BAD_LENGTH", Status.BAD_LENGTH),
                              ("BAD_ADDRESS", Status.BAD_ADDRESS),
-                             ("BAD_VALUE", Status.BAD_VALUE)):
+                             ("BAD_VALUE", Status.BAD_VALUE),
+                             ("NOT_CONNECTED", Status.NOT_CONNECTED)):
                 with m.State(st):
                     m.d.comb += count("bad_requests").eq(1)
                     m.d.sync += status.eq(code)
@@ -308,6 +454,9 @@ class SystemCore(CheckedComponent):
             emit("ACK", header, 4, 1, "DONE")
             with m.State("DONE"):
                 m.d.comb += store.done.eq(1)
+                if gcl is not None:
+                    m.d.sync += [last_seq.eq(seq), last_cmd.eq(cmd),
+                                 last_ok.eq(status == Status.OK)]
                 m.next = "IDLE"
 
             # -- info: the hash of the tables, then the constant fields ------------------
@@ -342,15 +491,20 @@ class SystemCore(CheckedComponent):
                 m.next = "INFO_LATCH"
             with m.State("INFO_LATCH"):                    # ... into info_byte
                 m.next = "INFO_BYTE"
+            tail = len(info_rom) > hash_at
             with m.State("INFO_BYTE"):
-                m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(info_byte)]
+                # the bytes before the hash, then (version 2) the GC fields after it
+                m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(info_byte),
+                             tx.payload.last.eq((k == len(info_rom) - 1) if tail else 0)]
                 with m.If(tx.ready):
                     m.d.sync += k.eq(k + 1)
-                    with m.If(k == len(info_rom) - 1):
+                    with m.If(k == hash_at - 1):
                         m.next = "INFO_HASH"
+                    with m.Elif(k == len(info_rom) - 1):
+                        m.next = "DONE"
                     with m.Else():
                         m.next = "INFO_READ"
-            emit("INFO_HASH", hasher.crc, 4, 1, "DONE")
+            emit("INFO_HASH", hasher.crc, 4, int(not tail), "INFO_READ" if tail else "DONE")
 
             # -- status ----------------------------------------------------------------------
             emit("STATUS_HEAD", header, 4, 0, "STATUS_WAIT")
@@ -471,18 +625,39 @@ class SystemCore(CheckedComponent):
                 with m.If((val >> fmt.sensor_bits) != 0):
                     m.next = "BAD_VALUE"
                 with m.Elif(k == q.sensors - 1):
-                    m.d.sync += [k.eq(0), to_array.eq((cmd == Cmd.RASTER) & (array is not None)),
-                                 last_in.eq(0),
+                    net = (cmd != Cmd.RASTER) if gcl is not None else Const(0)
+                    m.d.sync += [k.eq(0),
+                                 to_array.eq(((cmd == Cmd.RASTER) | net) & (array is not None)),
+                                 to_net.eq(net), last_in.eq(0),
                                  acc.eq(0), nacc.eq(0), records_done.eq(0), part.eq(0),
                                  nev.eq(0)]
-                    m.next = "PUSH"
+                    if gcl is not None:
+                        m.d.sync += [learn.eq(cmd == Cmd.TRAIN), m_rel.eq(0), m_mod.eq(0),
+                                     m_in.eq(hold == CYCLE), g_rel.eq(0), g_mod.eq(0),
+                                     g_in.eq(hold == CYCLE), g_base.eq(gcl.step[:16]),
+                                     clr.eq(0)]
+                        with m.If(net & ~connected):
+                            m.next = "NOT_CONNECTED"
+                        with m.Elif(net & (cmd == Cmd.SAMPLE)):
+                            m.next = "NET_CLEAR"
+                        with m.Else():
+                            m.next = "PUSH"
+                    else:
+                        m.next = "PUSH"
                 with m.Else():
                     m.d.sync += k.eq(k + 1)
                     m.next = "SENSOR"
             with m.State("PUSH"):
                 m.d.comb += [quant.i.payload.eq(sample), quant.i.valid.eq(1)]
                 with m.If(quant.i.ready):
-                    if array is not None:
+                    if gcl is not None:
+                        with m.If(to_net):
+                            m.next = "NET_WAIT"
+                        with m.Elif(to_array):
+                            m.next = "EVENTS"
+                        with m.Else():
+                            m.next = "SAMPLE_HEAD"
+                    elif array is not None:
                         with m.If(to_array):
                             m.next = "EVENTS"
                         with m.Else():
@@ -501,7 +676,12 @@ class SystemCore(CheckedComponent):
                     m.d.sync += [emit_val.eq(emit_val >> 8), emit_left.eq(emit_left - 1)]
                     with m.If(emit_left == 1):
                         with m.If(k == q.sensors):
-                            m.next = "PHASES"
+                            if gcl is not None:
+                                m.d.sync += [ro_gc.eq(0), ro_u.eq(0), ro_left.eq(q.mcs),
+                                             units_done.eq(0), acc.eq(0), nacc.eq(0)]
+                                m.next = "RO_PACK"
+                            else:
+                                m.next = "PHASES"
                         with m.Else():
                             m.next = "SAMPLE_X"
             with m.State("PHASES"):                       # phases, packed LSB first
@@ -524,12 +704,258 @@ class SystemCore(CheckedComponent):
                     with m.If(tx.ready):
                         m.next = "DONE"
 
+            if gcl is not None:
+                # -- GC tables (version 2): table (u8), start (u16), count (u8), codes ----
+                tables = list(GcTable)
+                sizes = {GcTable.WEIGHTS: g.synapses, GcTable.POINTERS: g.mcs + 1,
+                         GcTable.TARGETS: g.synapses}
+                limits = {GcTable.WEIGHTS: gp["w_max"], GcTable.POINTERS: g.synapses,
+                          GcTable.TARGETS: g.gcs - 1}
+                gc_writing = cmd == Cmd.WRITE_GC
+                fetch("GC_HEAD", 4, "GC_CHECK")
+                with m.State("GC_CHECK"):
+                    table, first, number = val[:8], val[8:24], val[24:32]
+                    m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0), gtab.eq(table[:2])]
+                    with m.If(table > max(tables)):
+                        m.next = "BAD_ADDRESS"
+                    with m.Else():
+                        with m.Switch(table[:2]):
+                            for t in tables:
+                                bits = gc_table_bits(cfg, t)
+                                cb = code_bytes(bits)
+                                with m.Case(t):
+                                    m.d.sync += [
+                                        gcb.eq(cb), glimit.eq(limits[t]),
+                                        bad_length.eq(
+                                            (number == 0) | (number > max_codes(bits, 4))
+                                            | (gc_writing & (plen != 4 + _times(number, cb)))
+                                            | (~gc_writing & (plen != 4))),
+                                        bad_address.eq(first + number > sizes[t])]
+                        m.next = "GC_DECIDE"
+                with m.State("GC_DECIDE"):
+                    with m.If(bad_length):
+                        m.next = "BAD_LENGTH"
+                    with m.Elif(bad_address):
+                        m.next = "BAD_ADDRESS"
+                    with m.Elif(gc_writing):
+                        m.next = "GC_VALUES"
+                    with m.Else():
+                        m.next = "GCR_HEAD"
+                # writes: every code checked against its table's limit, then written
+                fetch("GC_VALUES", gcb, "GC_VALUES_CHECK")
+                with m.State("GC_VALUES_CHECK"):
+                    with m.If(val > glimit):
+                        m.next = "BAD_VALUE"
+                    with m.Elif(k == cnt - 1):
+                        m.d.sync += [k.eq(0), faddr.eq(3 + 4)]
+                        m.next = "GC_WRITE"
+                    with m.Else():
+                        m.d.sync += k.eq(k + 1)
+                        m.next = "GC_VALUES"
+                fetch("GC_WRITE", gcb, "GC_PUT")
+                with m.State("GC_PUT"):
+                    addr = Signal(16)
+                    took = Signal()
+                    m.d.comb += addr.eq(start + k)
+                    with m.Switch(gtab):
+                        with m.Case(GcTable.WEIGHTS):
+                            m.d.comb += [gcl.weight_w.valid.eq(1),
+                                         gcl.weight_w.payload.addr.eq(addr),
+                                         gcl.weight_w.payload.data.eq(val),
+                                         took.eq(gcl.weight_w.ready)]
+                        with m.Case(GcTable.POINTERS):
+                            m.d.comb += [gcl.ptr_w.valid.eq(1), gcl.ptr_w.payload.addr.eq(addr),
+                                         gcl.ptr_w.payload.data.eq(val),
+                                         took.eq(gcl.ptr_w.ready),
+                                         ptr_wr.addr.eq(addr), ptr_wr.data.eq(val),
+                                         ptr_wr.en.eq(gcl.ptr_w.ready)]
+                        with m.Default():
+                            m.d.comb += [gcl.gc_w.valid.eq(1), gcl.gc_w.payload.addr.eq(addr),
+                                         gcl.gc_w.payload.data.eq(val),
+                                         took.eq(gcl.gc_w.ready),
+                                         fan_wr.addr.eq(addr), fan_wr.data.eq(val),
+                                         fan_wr.en.eq(gcl.gc_w.ready)]
+                    with m.If(took):
+                        m.d.sync += k.eq(k + 1)
+                        with m.If(k == cnt - 1):
+                            with m.If(gtab != GcTable.WEIGHTS):
+                                m.d.sync += connected.eq(0)    # until the next CONNECT
+                            m.next = "ACK"
+                        with m.Else():
+                            m.next = "GC_WRITE"
+
+                # reads: the header, the request's 4 bytes, the codes
+                pa, fa = Signal(16), Signal(16)        # the shadow tables' read addresses
+                m.d.comb += [ptr_rd.addr.eq(pa), fan_rd.addr.eq(fa)]
+                emit("GCR_HEAD", header, 4, 0, "GCR_ECHO")
+                emit("GCR_ECHO", Cat(gtab, Const(0, 6), start, cnt[:8]), 4, 0, "GCR_REQ")
+                with m.State("GCR_REQ"):
+                    with m.If(gtab == GcTable.WEIGHTS):
+                        m.d.comb += [gcl.weight_rq.valid.eq(1),
+                                     gcl.weight_rq.payload.eq(start + k)]
+                        with m.If(gcl.weight_rq.ready):
+                            m.next = "GCR_DATA"
+                    with m.Else():
+                        m.d.sync += [pa.eq(start + k), fa.eq(start + k)]
+                        m.next = "GCR_S1"
+                with m.State("GCR_S1"):                       # the address into the RAM
+                    m.next = "GCR_S2"
+                with m.State("GCR_S2"):
+                    m.d.sync += [emit_val.eq(Mux(gtab == GcTable.POINTERS, ptr_rd.data,
+                                                 fan_rd.data)),
+                                 emit_left.eq(gcb), emit_last.eq(k == cnt - 1), k.eq(k + 1)]
+                    m.next = "GCR_E"
+                with m.State("GCR_DATA"):
+                    m.d.comb += gcl.weight_rs.ready.eq(1)
+                    with m.If(gcl.weight_rs.valid):
+                        m.d.sync += [emit_val.eq(gcl.weight_rs.payload), emit_left.eq(gcb),
+                                     emit_last.eq(k == cnt - 1), k.eq(k + 1)]
+                        m.next = "GCR_E"
+                with m.State("GCR_E"):
+                    m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(emit_val[:8]),
+                                 tx.payload.last.eq(emit_last & (emit_left == 1))]
+                    with m.If(tx.ready):
+                        m.d.sync += [emit_val.eq(emit_val >> 8), emit_left.eq(emit_left - 1)]
+                        with m.If(emit_left == 1):
+                            with m.If(emit_last):
+                                m.next = "DONE"
+                            with m.Else():
+                                m.next = "GCR_REQ"
+
+                # -- CONNECT: the fan-out tables checked (ptr[0] = 0, never decreasing,
+                # ptr[M] <= S, each MC's GC indices rising), then the layer's CONNECT -----
+                with m.State("CONN_PTR"):                     # k: the MC, ptr[k] read
+                    m.d.sync += pa.eq(k)
+                    m.next = "CONN_P1"
+                with m.State("CONN_P1"):
+                    m.next = "CONN_P2"
+                with m.State("CONN_P2"):
+                    m.d.sync += c_pv.eq(ptr_rd.data)
+                    m.next = "CONN_P3"
+                with m.State("CONN_P3"):
+                    with m.If(((k == 0) & (c_pv != 0)) | (c_pv < c_prev)
+                              | (c_pv > g.synapses)):
+                        m.next = "BAD_VALUE"
+                    with m.Else():
+                        m.d.sync += [c_kk.eq(c_prev), c_first.eq(1)]
+                        m.next = "CONN_FAN"
+                with m.State("CONN_FAN"):                     # the synapses of MC k - 1
+                    with m.If(c_kk == c_pv):
+                        m.d.sync += c_prev.eq(c_pv)
+                        with m.If(k == g.mcs):
+                            m.next = "CONN_OK"
+                        with m.Else():
+                            m.d.sync += k.eq(k + 1)
+                            m.next = "CONN_PTR"
+                    with m.Else():
+                        m.d.sync += fa.eq(c_kk)
+                        m.next = "CONN_F1"
+                with m.State("CONN_F1"):
+                    m.next = "CONN_F2"
+                with m.State("CONN_F2"):
+                    m.d.sync += c_last.eq(fan_rd.data)
+                    with m.If(~c_first & (fan_rd.data <= c_last)):
+                        m.next = "BAD_VALUE"
+                    with m.Else():
+                        m.d.sync += [c_first.eq(0), c_kk.eq(c_kk + 1)]
+                        m.next = "CONN_FAN"
+                with m.State("CONN_OK"):
+                    m.d.comb += [gcl.cmd.valid.eq(1), gcl.cmd.payload.eq(GCLayer.CONNECT)]
+                    with m.If(gcl.cmd.ready):
+                        m.d.sync += connected.eq(1)
+                        m.next = "GC_WAIT"
+                # -- CLAMP --------------------------------------------------------------------
+                with m.State("GC_CMD"):
+                    m.d.comb += [gcl.cmd.valid.eq(1), gcl.cmd.payload.eq(GCLayer.CLAMP)]
+                    with m.If(gcl.cmd.ready):
+                        m.next = "GC_WAIT"
+                with m.State("GC_WAIT"):                      # the layer takes the command
+                    m.next = "GC_WAIT2"
+                with m.State("GC_WAIT2"):
+                    with m.If(gcl.idle):
+                        m.next = "ACK"
+
+                # -- TRAIN and SAMPLE: one window of the network -----------------------------
+                with m.State("NET_CLEAR"):                    # the readout's in-window bits
+                    m.d.comb += [mc_in_w.addr.eq(clr), mc_in_w.data.eq(0),
+                                 mc_in_w.en.eq(clr < g.mcs), gc_in_w.addr.eq(clr),
+                                 gc_in_w.data.eq(0), gc_in_w.en.eq(clr < g.gcs)]
+                    m.d.sync += clr.eq(clr + 1)
+                    with m.If(clr == max(g.mcs, g.gcs) - 1):
+                        m.next = "PUSH"
+                with m.State("NET_WAIT"):
+                    with m.If(last_in & (settle == 0) & array.idle & gcl.idle):
+                        m.next = "NET_WAIT2"
+                    with m.Elif(settle != 0):
+                        m.d.sync += settle.eq(settle - 1)
+                with m.State("NET_WAIT2"):                    # still idle a cycle later
+                    with m.If(array.idle & gcl.idle & ~gcl.o.valid):
+                        m.d.sync += [base.eq(base + a.window), to_net.eq(0)]
+                        with m.If(cmd == Cmd.TRAIN):
+                            m.next = "ACK"
+                        with m.Else():
+                            m.next = "NET_HEAD"
+                    with m.Else():
+                        m.next = "NET_WAIT"
+                # the reply: part 0 (x and the MC phases), then the GC parts
+                emit("NET_HEAD", header, 4, 0, "NET_PART0")
+                emit("NET_PART0", Const(0, 24), 3, 0, "SAMPLE_X")
+                with m.State("RO_PACK"):
+                    with m.If(nacc >= 8):
+                        m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(acc[:8]),
+                                     tx.payload.last.eq(units_done & (nacc == 8))]
+                        with m.If(tx.ready):
+                            m.d.sync += [acc.eq(acc >> 8), nacc.eq(nacc - 8)]
+                            with m.If(units_done & (nacc == 8)):
+                                m.next = "RO_NEXT"
+                    with m.Elif(~units_done):
+                        m.next = "RO_R1"                      # ro_u into the RAMs
+                    with m.Elif(nacc != 0):                   # the rest, padded with zeros
+                        m.d.comb += [tx.valid.eq(1), tx.payload.data.eq(acc[:8]),
+                                     tx.payload.last.eq(1)]
+                        with m.If(tx.ready):
+                            m.d.sync += nacc.eq(0)
+                            m.next = "RO_NEXT"
+                    with m.Else():
+                        m.next = "RO_NEXT"
+                with m.State("RO_R1"):                        # the unit into ro_ph, ro_in
+                    m.next = "RO_R2"
+                with m.State("RO_R2"):
+                    value = Mux(ro_in, ro_ph, 0)
+                    m.d.sync += [acc.eq(acc | (Mux(ro_gc, value, value[:pbits]) << nacc)),
+                                 nacc.eq(nacc + Mux(ro_gc, GC_PHASE_BITS, pbits)),
+                                 ro_u.eq(ro_u + 1), ro_left.eq(ro_left - 1),
+                                 units_done.eq(ro_left == 1)]
+                    m.next = "RO_PACK"
+                with m.State("RO_NEXT"):
+                    with m.If(ro_gc & final):
+                        m.next = "DONE"
+                    with m.Else():
+                        with m.If(~ro_gc):
+                            m.d.sync += [ro_gc.eq(1), ro_u.eq(0), part.eq(1)]
+                        with m.Else():
+                            m.d.sync += part.eq(part + 1)
+                        m.next = "GC_PART"
+                with m.State("GC_PART"):
+                    rest = Signal(16)
+                    m.d.comb += rest.eq(g.gcs - ro_u)
+                    m.d.sync += [final.eq(rest <= GC_PHASES_PER_FRAME),
+                                 ro_left.eq(Mux(rest <= GC_PHASES_PER_FRAME, rest,
+                                                GC_PHASES_PER_FRAME)),
+                                 units_done.eq(0), acc.eq(0), nacc.eq(0)]
+                    m.next = "GC_PART_H"
+                emit("GC_PART_H", header, 4, 0, "GC_PART_N")
+                emit("GC_PART_N", Cat(part, final), 3, 0, "RO_PACK")
+
             if array is not None:
                 # raster: collect events in the buffer; a full buffer or the end of the window
                 # sends a part (seq, cmd, status, part, last, events)
                 with m.State("EVENTS"):
                     with m.If(nev == EVENTS_PER_FRAME):
                         m.next = "PART_HEAD"
+                    with m.Elif(array.o.valid & (array.o.payload.end if gcl is not None
+                                                 else 0)):
+                        m.d.comb += array.o.ready.eq(1)        # an end marker: not an event
                     with m.Elif(array.o.valid):
                         # the step within the window, modulo the counter's 2**step_bits
                         rel = Signal(16)

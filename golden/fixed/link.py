@@ -22,15 +22,21 @@ from enum import IntEnum
 import numpy as np
 from cobs import cobs
 
-__all__ = ["MAGIC", "VERSION", "CRC_INIT", "CRC_XOROUT", "crc_good", "MAX_FRAME", "EVENTS_PER_FRAME", "Cmd", "Status",
+__all__ = ["MAGIC", "VERSION", "GC_VERSION", "GC_PHASE_BITS", "GC_PHASES_PER_FRAME", "GcTable", "CRC_INIT", "CRC_XOROUT", "crc_good", "MAX_FRAME", "EVENTS_PER_FRAME", "Cmd", "GC_COMMANDS", "Status",
            "COUNTERS", "DROP_REASONS", "crc16", "encode_frame", "split_frames", "decode_frame",
            "request", "reply", "FrameError", "code_bytes", "max_codes", "pack_codes",
            "unpack_codes", "pack_bits", "unpack_bits", "table_hash"]
 
 #: First four bytes of the info reply.
 MAGIC = b"HETQ"
-#: Protocol version of this module.
+#: Protocol version of a device without a GC layer.
 VERSION = 1
+#: Protocol version of a device with a GC layer (version 1 and the GC commands).
+GC_VERSION = 2
+#: Bits per GC phase in a SAMPLE reply of version 2 (phases 0 .. 50).
+GC_PHASE_BITS = 6
+#: GC phases in each GC part of a version-2 SAMPLE reply but the last (240 bytes).
+GC_PHASES_PER_FRAME = 320
 #: The longest decoded frame (request or reply), CRC included.
 MAX_FRAME = 256
 #: Spike events in each full raster reply frame.
@@ -47,10 +53,27 @@ class Cmd(IntEnum):
     READ_WEIGHTS = 0x03
     WRITE_THRESHOLDS = 0x04
     READ_THRESHOLDS = 0x05
+    WRITE_GC = 0x06
+    READ_GC = 0x07
+    CONNECT = 0x08
     SAMPLE = 0x10
     RASTER = 0x11
+    TRAIN = 0x12
+    CLAMP = 0x13
     STATUS = 0x20
     CLEAR = 0x21
+
+
+#: The commands of version 2 only (a device without a GC layer answers UNKNOWN_COMMAND).
+GC_COMMANDS = frozenset({Cmd.WRITE_GC, Cmd.READ_GC, Cmd.CONNECT, Cmd.TRAIN, Cmd.CLAMP})
+
+
+class GcTable(IntEnum):
+    """The table selector of WRITE_GC and READ_GC (the first payload byte)."""
+
+    WEIGHTS = 0          # MC->GC weights, UQ5.Fc codes, one per synapse
+    POINTERS = 1         # fan-out pointers ptr[0 .. mcs], u16
+    TARGETS = 2          # the GC of each synapse, u16
 
 
 class Status(IntEnum):
@@ -62,6 +85,7 @@ class Status(IntEnum):
     BAD_LENGTH = 2
     BAD_ADDRESS = 3
     BAD_VALUE = 4
+    NOT_CONNECTED = 5
 
 
 #: The device's counters, in the order of the status reply (u32 each, wrapping).
@@ -74,7 +98,7 @@ COUNTERS = (
     "rx_overruns",        # UART bytes that arrived before the previous one was taken
     "slot_overruns",      # frames that arrived with no free request slot (dropped)
     "unknown_commands",   # good frames with an unknown command (error reply)
-    "bad_requests",       # good frames with a bad length, address or value (error reply)
+    "bad_requests",       # good frames with a bad length, address, value or state (error reply)
 )
 
 #: Why a decoded frame is dropped without a reply (the counter it goes to).

@@ -16,14 +16,18 @@ import numpy as np
 
 from ..checks import check_instance, check_int
 from .config import BlockConfig
-from .link import (COUNTERS, EVENTS_PER_FRAME, MAGIC, MAX_FRAME, MIN_REQUEST, VERSION, Cmd,
-                   FrameError, Status, code_bytes, crc_good, encode_frame, max_codes, pack_bits,
-                   pack_codes, reply, table_hash)
+from .formats import CYCLE
+from .gc_layer import WEIGHT_INT as GC_WEIGHT_INT, GCLayerConfig, GCLayerModel
+from .link import (COUNTERS, EVENTS_PER_FRAME, GC_PHASE_BITS, GC_PHASES_PER_FRAME, GC_VERSION,
+                   MAGIC, MAX_FRAME, MIN_REQUEST, VERSION, Cmd, FrameError, GcTable, Status,
+                   code_bytes, crc_good, encode_frame, max_codes, pack_bits, pack_codes, reply,
+                   table_hash)
 from .mc_array import MCArrayConfig, MCArrayModel
 from .normaliser import normalise
 from .quantizer import DATAPATHS, QuantizerConfig, QuantizerModel
 
-__all__ = ["SystemConfig", "SYSTEM_STEP_BITS", "DeviceModel", "INFO_FORMAT", "info_payload", "info_fields"]
+__all__ = ["SystemConfig", "SYSTEM_STEP_BITS", "MAX_SYNAPSES", "MAX_GCS", "DeviceModel",
+           "INFO_FORMAT", "INFO_GC_FORMAT", "info_payload", "info_fields", "gc_table_bits", "gc_table_size"]
 
 #: The info reply's payload after the magic (little endian; see docs/protocol.md).
 INFO_FORMAT = "<BBHHBBHHBBBBBBBBBBBBIIBHBBBI"
@@ -32,6 +36,28 @@ INFO_FIELDS = ("version", "sensors", "duplication", "mcs", "norm_lanes", "lanes"
                "weight_frac", "drive_int", "drive_frac", "current_int", "levels", "top_phase",
                "phase_bits", "clock_hz", "baud", "slots", "max_frame", "events_per_frame",
                "datapath", "rasters", "table_hash")
+#: Version 2 (a system with a GC layer) appends these fields after :data:`INFO_FORMAT`'s.
+INFO_GC_FORMAT = "<HHBBBBBH"
+INFO_GC_FIELDS = ("gcs", "synapses", "gc_lanes", "stamp_bits", "iic", "gc_weight_int",
+                  "gc_phase_bits", "gc_phases_per_frame")
+
+#: The link addresses synapses and fan-out pointers with u16 codes: a pointer may equal the
+#: number of synapses, so there are at most 65535 of them; GC indices are u16 too.
+MAX_SYNAPSES = (1 << 16) - 1
+MAX_GCS = (1 << 16) - 1
+
+
+def gc_table_bits(config, table):
+    """Bits of one code of a GC table (:class:`~.link.GcTable`) on ``config`` (a
+    :class:`SystemConfig` with a GC layer): weights UQ5.Fc, pointers and GC indices 16."""
+    if table == GcTable.WEIGHTS:
+        return GC_WEIGHT_INT + config.gc.fmt.drive_frac
+    return 16
+
+
+def gc_table_size(config, table):
+    """Entries of a GC table: synapses for weights and GC indices, ``mcs + 1`` pointers."""
+    return config.gc.mcs + 1 if table == GcTable.POINTERS else config.gc.synapses
 
 
 #: The step counter of the system's MC array: the raster events' 16-bit step within a window
@@ -65,6 +91,12 @@ class SystemConfig(BlockConfig):
         (``False``: the iCEBreaker's, where the UP5K holds the quantizer at 8 x 32 but not
         the array beside it) answers RASTER as an unknown command and says so in its INFO
         reply; ``array`` still describes the array it would have.
+    gc : GCLayerConfig, optional
+        The GC layer behind the MC array (default None: no GC layer, protocol version 1).
+        It must have the array's MCs, hold, rinse and format, at most :data:`MAX_GCS` GCs and
+        :data:`MAX_SYNAPSES` synapses (the link's u16 pointers and GC indices), and no
+        GC->MC path (nothing sets its weight yet); it needs the MC array (``rasters``). A
+        system with one speaks protocol version 2 (docs/protocol.md section 11).
 
     Raises
     ------
@@ -79,6 +111,7 @@ class SystemConfig(BlockConfig):
     baud: int = 3_000_000
     slots: int = 4
     rasters: bool = True
+    gc: GCLayerConfig | None = None
 
     def __post_init__(self):
         q = check_instance("quantizer", self.quantizer, QuantizerConfig)
@@ -105,13 +138,53 @@ class SystemConfig(BlockConfig):
         self._resolve("slots", check_int("slots", self.slots, 1, 16))
         if not isinstance(self.rasters, bool):
             raise TypeError(f"rasters must be True or False, not {self.rasters!r}")
+        if self.gc is not None:
+            self._check_gc(q, array)
         if self.sample_reply_bytes > MAX_FRAME:
             raise ValueError(f"a sample reply of {self.sample_reply_bytes} bytes does not fit "
                              f"a frame ({MAX_FRAME}); use fewer MCs")
 
+    def _check_gc(self, q, array):
+        g = check_instance("gc", self.gc, GCLayerConfig)
+        for name, mine, theirs in (("MCs", g.mcs, array.mcs), ("hold", g.hold, array.hold),
+                                   ("rinse", g.rinse, array.rinse)):
+            if mine != theirs:
+                raise ValueError(f"the GC layer's {name} ({mine}) must be the MC array's "
+                                 f"({theirs})")
+        if g.fmt != q.fmt:
+            raise ValueError("the GC layer and the quantizer must use the same format")
+        if not self.rasters:
+            raise ValueError("a GC layer needs the MC array in front of it (rasters=True)")
+        if g.gcs > MAX_GCS:
+            raise ValueError(f"{g.gcs} GCs do not fit the link's u16 GC index (at most "
+                             f"{MAX_GCS})")
+        if g.synapses > MAX_SYNAPSES:
+            raise ValueError(f"{g.synapses} synapses do not fit the link's u16 fan-out "
+                             f"pointers (at most {MAX_SYNAPSES})")
+        if g.iic:
+            raise ValueError("the system has no GC->MC path yet: build the GC layer with "
+                             "iic=False")
+
     @classmethod
     def _field_types(cls):
-        return {"quantizer": QuantizerConfig, "array": MCArrayConfig}
+        return {"quantizer": QuantizerConfig, "array": MCArrayConfig, "gc": GCLayerConfig}
+
+    def to_dict(self):
+        """As every configuration's, without ``gc`` when there is no GC layer (so a system
+        of version 1 serialises, and its builds are cached, as before the GC layer)."""
+        d = super().to_dict()
+        if d["gc"] is None:
+            del d["gc"]
+        return d
+
+    def __str__(self):
+        text = super().__str__()
+        return text.replace(", gc=None)", ")") if self.gc is None else text
+
+    @property
+    def version(self):
+        """The protocol version the device speaks: 1 without a GC layer, 2 with one."""
+        return VERSION if self.gc is None else GC_VERSION
 
     @property
     def uart(self):
@@ -131,17 +204,32 @@ class SystemConfig(BlockConfig):
 
     @property
     def sample_reply_bytes(self):
-        """Decoded length of a sample reply: header, normalised inputs, packed phases, CRC."""
+        """Decoded length of a sample reply (its first frame with a GC layer): header (and
+        with a GC layer the part header), normalised inputs, packed phases, CRC."""
         q = self.quantizer
         x = q.sensors * code_bytes(q.fmt.x_bits)
-        return 4 + x + (q.mcs * q.phase_bits + 7) // 8 + 2
+        part = 0 if self.gc is None else 3
+        return 4 + part + x + (q.mcs * q.phase_bits + 7) // 8 + 2
+
+    @property
+    def sample_reply_frames(self):
+        """Decoded lengths of every frame of a sample reply: one without a GC layer; with
+        one, the first and then one per :data:`~.link.GC_PHASES_PER_FRAME` GC phases."""
+        frames = [self.sample_reply_bytes]
+        if self.gc is not None:
+            for lo in range(0, self.gc.gcs, GC_PHASES_PER_FRAME):
+                n = min(GC_PHASES_PER_FRAME, self.gc.gcs - lo)
+                frames.append(4 + 3 + (n * GC_PHASE_BITS + 7) // 8 + 2)
+        return frames
 
     def link_samples_per_s(self):
         """The samples per second the link allows: one reply (COBS adds a byte per 254, and
         the delimiter) per sample at 10 bits per byte, requests travelling the other way."""
-        n = max(self.sample_reply_bytes, self.sample_request_bytes)
-        wire = n + 1 + max(n - 1, 0) // 254 + 1
-        return self.uart.actual_baud / (10 * wire)
+        def wire(n):
+            return n + 1 + max(n - 1, 0) // 254 + 1
+
+        replies = sum(wire(n) for n in self.sample_reply_frames)
+        return self.uart.actual_baud / (10 * max(replies, wire(self.sample_request_bytes)))
 
 
 def info_payload(config, table_hash):
@@ -150,23 +238,38 @@ def info_payload(config, table_hash):
     :data:`~.quantizer.DATAPATHS`: 0 pipelined, 1 serial; ``rasters`` 1 with the MC array,
     0 without)."""
     q, a, f = config.quantizer, config.array, config.quantizer.fmt
+    gc = b""
+    if config.gc is not None:
+        g = config.gc
+        gc = struct.pack(INFO_GC_FORMAT, g.gcs, g.synapses, g.lanes, g.stamp_bits, int(g.iic),
+                         GC_WEIGHT_INT, GC_PHASE_BITS, GC_PHASES_PER_FRAME)
     return MAGIC + struct.pack(
-        INFO_FORMAT, VERSION, q.sensors, q.duplication, q.mcs, q.norm_lanes, a.lanes, a.hold,
+        INFO_FORMAT, config.version, q.sensors, q.duplication, q.mcs, q.norm_lanes, a.lanes, a.hold,
         a.rinse, a.step_bits, int(a.inhibition), f.sensor_bits, f.x_frac, f.weight_int,
         f.weight_frac, f.drive_int, f.drive_frac, f.current_int, q.levels, q.table.top_phase,
         q.phase_bits, config.clock_hz, config.baud, config.slots, MAX_FRAME, EVENTS_PER_FRAME,
-        DATAPATHS.index(q.datapath), int(config.rasters), table_hash)
+        DATAPATHS.index(q.datapath), int(config.rasters), table_hash) + gc
 
 
 def info_fields(payload):
-    """The info reply's payload as a dict (ValueError for a wrong magic or length)."""
+    """The info reply's payload as a dict (FrameError, a ValueError, for a wrong magic, an
+    unknown version or a length that is not its version's)."""
     payload = bytes(payload)
     if payload[:4] != MAGIC:
         raise FrameError(f"info reply starts with {payload[:4]!r}, not {MAGIC!r}")
-    if len(payload) != 4 + struct.calcsize(INFO_FORMAT):
-        raise FrameError(f"info reply of {len(payload)} bytes, expected "
-                         f"{4 + struct.calcsize(INFO_FORMAT)}")
-    return dict(zip(INFO_FIELDS, struct.unpack(INFO_FORMAT, payload[4:])))
+    base = 4 + struct.calcsize(INFO_FORMAT)
+    version = payload[4] if len(payload) > 4 else None
+    sizes = {VERSION: base, GC_VERSION: base + struct.calcsize(INFO_GC_FORMAT)}
+    if version not in sizes:
+        raise FrameError(f"info reply of protocol version {version}; this client knows "
+                         f"{VERSION} and {GC_VERSION}")
+    if len(payload) != sizes[version]:
+        raise FrameError(f"info reply of {len(payload)} bytes, expected {sizes[version]} "
+                         f"for version {version}")
+    fields = dict(zip(INFO_FIELDS, struct.unpack(INFO_FORMAT, payload[4:base])))
+    if version == GC_VERSION:
+        fields.update(zip(INFO_GC_FIELDS, struct.unpack(INFO_GC_FORMAT, payload[base:])))
+    return fields
 
 
 class DeviceModel:
@@ -183,6 +286,13 @@ class DeviceModel:
     the device sends back; :meth:`line_error` models a UART framing error or break in the
     middle of the stream. ``counters`` holds :data:`~.link.COUNTERS`. The model has no notion
     of time, so it never overruns (``rx_overruns`` and ``slot_overruns`` stay 0).
+
+    With a GC layer (``config.gc``, protocol version 2) ``layer`` is its
+    :class:`~.gc_layer.GCLayerModel` (the MC array in front of it included) and
+    ``gc_memory`` the three GC tables as the link addresses them (:class:`~.link.GcTable`:
+    weight codes, fan-out pointers, GC indices), ``connected`` whether the fan-out tables
+    are those the layer was last connected with. At power-on the pointers are all 0 (no
+    synapse), the GC indices 0, every weight 25 mV, and the layer connected.
     """
 
     def __init__(self, config, *, weights=None, table=None):
@@ -192,6 +302,16 @@ class DeviceModel:
         self.counters = dict.fromkeys(COUNTERS, 0)
         self._frame = bytearray()
         self._aborted = False
+        self._last = None                  # (seq, cmd, reply frames) of the last request
+        self.layer = None
+        if config.gc is not None:
+            g = config.gc
+            self.gc_memory = {GcTable.WEIGHTS: np.full(g.synapses, g.params["w_init"],
+                                                       dtype=np.int64),
+                              GcTable.POINTERS: np.zeros(g.mcs + 1, dtype=np.int64),
+                              GcTable.TARGETS: np.zeros(g.synapses, dtype=np.int64)}
+            self.layer = GCLayerModel(g, np.zeros((g.gcs, g.mcs), dtype=bool))
+            self.connected = True
 
     # -- bytes in, bytes out --------------------------------------------------------------
 
@@ -242,7 +362,16 @@ class DeviceModel:
     # -- commands -------------------------------------------------------------------------
 
     def execute(self, seq, cmd, payload):
-        """The decoded reply frames of one good request."""
+        """The decoded reply frames of one good request.
+
+        With a GC layer, a TRAIN or SAMPLE that has the ``seq`` and ``cmd`` of the request
+        executed just before it, which succeeded, is a repeat (a retry whose first attempt
+        arrived): it is answered with that request's reply and runs nothing."""
+        last, self._last = self._last, None
+        if (self.layer is not None and cmd in (Cmd.TRAIN, Cmd.SAMPLE) and last is not None
+                and last[:2] == (seq, cmd)):
+            self._last = last
+            return list(last[2])
         handlers = {Cmd.INFO: self._info, Cmd.WRITE_WEIGHTS: self._write_weights,
                     Cmd.READ_WEIGHTS: self._read_weights,
                     Cmd.WRITE_THRESHOLDS: self._write_thresholds,
@@ -250,6 +379,10 @@ class DeviceModel:
                     Cmd.RASTER: self._raster, Cmd.STATUS: self._status, Cmd.CLEAR: self._clear}
         if not self.config.rasters:
             del handlers[Cmd.RASTER]                      # not built: an unknown command
+        if self.layer is not None:
+            handlers.update({Cmd.WRITE_GC: self._write_gc, Cmd.READ_GC: self._read_gc,
+                             Cmd.CONNECT: self._connect, Cmd.SAMPLE: self._sample_gc,
+                             Cmd.TRAIN: self._train, Cmd.CLAMP: self._clamp})
         if cmd not in handlers:
             self.counters["unknown_commands"] += 1
             return [reply(seq, cmd, Status.UNKNOWN_COMMAND)]
@@ -258,8 +391,11 @@ class DeviceModel:
             self.counters["bad_requests"] += 1
             return [reply(seq, cmd, result)]
         if isinstance(result, list):                      # several reply frames
-            return [reply(seq, cmd, Status.OK, p) for p in result]
-        return [reply(seq, cmd, Status.OK, result)]
+            frames = [reply(seq, cmd, Status.OK, p) for p in result]
+        else:
+            frames = [reply(seq, cmd, Status.OK, result)]
+        self._last = (seq, cmd, tuple(frames))
+        return frames
 
     def _table_hash(self):
         fmt = self.config.quantizer.fmt
@@ -271,15 +407,15 @@ class DeviceModel:
             return Status.BAD_LENGTH
         return info_payload(self.config, self._table_hash())
 
-    def _range(self, payload, wide, size, code_bits, writing):
+    def _range(self, payload, wide, size, code_bits, writing, before=0):
         """(start, count, codes payload) of a table request (of codes of ``code_bits`` bits),
-        or an error Status."""
+        or an error Status; ``before``: bytes of the request ahead of ``payload``."""
         head = 3 if wide else 2
         if len(payload) < head:
             return Status.BAD_LENGTH
         start = int.from_bytes(payload[:head - 1], "little")
         count = payload[head - 1]
-        if count == 0 or count > max_codes(code_bits, head):
+        if count == 0 or count > max_codes(code_bits, head + before):
             return Status.BAD_LENGTH
         if writing and len(payload) != head + count * code_bytes(code_bits):
             return Status.BAD_LENGTH
@@ -382,3 +518,116 @@ class DeviceModel:
             return Status.BAD_LENGTH
         self.counters = dict.fromkeys(COUNTERS, 0)
         return b""
+
+    # -- the GC layer (protocol version 2) ------------------------------------------------
+
+    def _gc_request(self, payload, writing):
+        """(table, start, count, codes) of a WRITE_GC / READ_GC request, or an error Status:
+        the head's length, the table, the count and the length, the range, the values."""
+        if len(payload) < 4:
+            return Status.BAD_LENGTH
+        if payload[0] not in GcTable._value2member_map_:
+            return Status.BAD_ADDRESS
+        table = GcTable(payload[0])
+        bits = gc_table_bits(self.config, table)
+        r = self._range(payload[1:], True, gc_table_size(self.config, table), bits, writing,
+                        before=1)
+        if isinstance(r, Status):
+            return r
+        start, count, data = r
+        if not writing:
+            return table, start, count, None
+        codes = np.array(self._codes(data, 8 * code_bytes(bits), count), dtype=np.int64)
+        g = self.config.gc
+        limit = {GcTable.WEIGHTS: g.params["w_max"], GcTable.POINTERS: g.synapses,
+                 GcTable.TARGETS: g.gcs - 1}[table]
+        if codes.max() > limit:
+            return Status.BAD_VALUE
+        return table, start, count, codes
+
+    def _write_gc(self, payload):
+        r = self._gc_request(payload, True)
+        if isinstance(r, Status):
+            return r
+        table, start, count, codes = r
+        self.gc_memory[table][start:start + count] = codes
+        if table != GcTable.WEIGHTS:
+            self.connected = False
+        return b""
+
+    def _read_gc(self, payload):
+        r = self._gc_request(payload, False)
+        if isinstance(r, Status):
+            return r
+        table, start, count, _ = r
+        bits = 8 * code_bytes(gc_table_bits(self.config, table))
+        return payload + pack_codes(self.gc_memory[table][start:start + count], bits)
+
+    def _fanout_mask(self):
+        """The (gcs, mcs) mask of the fan-out tables, or None unless ``ptr[0] = 0``, the
+        pointers never decrease, ``ptr[mcs] <= synapses`` and every MC's GC indices rise."""
+        g = self.config.gc
+        ptr, gc = self.gc_memory[GcTable.POINTERS], self.gc_memory[GcTable.TARGETS]
+        if ptr[0] != 0 or np.any(np.diff(ptr) < 0) or ptr[-1] > g.synapses:
+            return None
+        mask = np.zeros((g.gcs, g.mcs), dtype=bool)
+        for m in range(g.mcs):
+            targets = gc[ptr[m]:ptr[m + 1]]
+            if np.any(np.diff(targets) <= 0):
+                return None
+            mask[targets, m] = True
+        return mask
+
+    def _connect(self, payload):
+        if payload:
+            return Status.BAD_LENGTH
+        mask = self._fanout_mask()
+        if mask is None:
+            return Status.BAD_VALUE
+        self.layer.set_connectivity(mask)
+        self.gc_memory[GcTable.WEIGHTS][...] = self.config.gc.params["w_init"]
+        self.connected = True
+        return b""
+
+    def _clamp(self, payload):
+        if payload:
+            return Status.BAD_LENGTH
+        w = self.gc_memory[GcTable.WEIGHTS]
+        w[w <= self.config.gc.params["clamp"]] = 0
+        return b""
+
+    def _window(self, payload, learn):
+        """One window of the network on a sample (the request's sensor codes): the layer's
+        run output and the normalised inputs, or an error Status."""
+        s = self._sensor_codes(payload)
+        if isinstance(s, Status):
+            return s
+        if not self.connected:
+            return Status.NOT_CONNECTED
+        w = self.gc_memory[GcTable.WEIGHTS]
+        n = self.layer.state.w.size
+        self.layer.state.w[...] = w[:n]
+        out = self.layer.run(self.quantizer.process(s).drive, learn=learn)
+        w[:n] = self.layer.state.w
+        return out, normalise(s, self.config.quantizer.fmt)[0]
+
+    def _train(self, payload):
+        r = self._window(payload, True)
+        return r if isinstance(r, Status) else b""
+
+    def _sample_gc(self, payload):
+        r = self._window(payload, False)
+        if isinstance(r, Status):
+            return r
+        out, x = r
+        q = self.config.quantizer
+        phase = {k: np.where(out[f"{k}_inwin"][0], out[f"{k}_last"][0] % CYCLE + 1, 0)
+                 for k in ("mc", "gc")}
+        parts = [struct.pack("<HB", 0, 0) + pack_codes(x, q.fmt.x_bits)
+                 + pack_bits(phase["mc"], q.phase_bits)]
+        gcs = self.config.gc.gcs
+        for k, lo in enumerate(range(0, gcs, GC_PHASES_PER_FRAME), start=1):
+            last = lo + GC_PHASES_PER_FRAME >= gcs
+            parts.append(struct.pack("<HB", k, int(last))
+                         + pack_bits(phase["gc"][lo:lo + GC_PHASES_PER_FRAME], GC_PHASE_BITS))
+        return parts

@@ -9,8 +9,8 @@ import numpy as np
 
 from ..golden.network.model import validate_samples
 from ..io import InputError, check_output, load_samples, save_npz
-from .common import (CommandError, add_text_options, non_negative_int, positive_int,
-                     progress, say, text_options)
+from .common import (CommandError, add_gc_options, add_text_options, non_negative_int,
+                     positive_int, progress, say, seed_int, text_options)
 
 __all__ = ["add_commands"]
 
@@ -34,8 +34,15 @@ def _link(fn):
         raise CommandError(str(e)) from None
 
 
+def _text(args):
+    """The text options, checked against every input file of the command."""
+    inputs = [(name, getattr(args, key, None)) for name, key in
+              (("DATA", "data"), ("--train", "train"), ("--connectivity", "connectivity"))]
+    return text_options(args, inputs)
+
+
 def _samples(path, args):
-    text = text_options(args, [("DATA", path)])
+    text = _text(args)
     data, _ = load_samples(path, text=text, report=lambda line: say(f"read {line}"))
     if np.issubdtype(np.asarray(data).dtype, np.integer):
         return np.asarray(data)                  # sensor codes, sent as they are
@@ -53,6 +60,9 @@ def cmd_info(args):
     print(f"hetq link v{f['version']}: {f['sensors']} sensors x D = {f['duplication']} "
           f"({f['mcs']} MCs), clock {f['clock_hz'] / 1e6:g} MHz, {f['baud']} baud, "
           f"{f['slots']} request slots; table hash {f['table_hash']:08x}")
+    if info.config.gc is not None:
+        print(f"GC layer: {f['gcs']} GCs, {f['synapses']} synapses, {f['stamp_bits']}-bit "
+              f"stamps, GC->MC path {'built' if f['iic'] else 'not built'}")
 
 
 def cmd_status(args):
@@ -95,31 +105,66 @@ def cmd_readback(args):
         print(f"-> {args.output}")
 
 
-def cmd_run(args):
-    from ..boards.operations import read_tables, run_samples
+def _mask(path, args):
+    from ..io import load_array
 
-    check_output(args.output, ".npz", inputs=[("DATA", args.data), ("--weights", args.weights)])
+    text = _text(args)
+    return load_array(path, "connectivity", text=text, report=lambda line: say(f"read {line}"))
+
+
+def cmd_run(args):
+    from ..boards.operations import read_tables, run_network_on_board
+    from ..golden.network.connectivity import silent_gc_warning
+
+    check_output(args.output, ".npz", inputs=[("DATA", args.data), ("--weights", args.weights),
+                                              ("--train", args.train),
+                                              ("--connectivity", args.connectivity)])
+    if args.prop is not None and args.connectivity is not None:
+        raise ValueError("--prop applies to a random connectivity, not to --connectivity")
+    if args.seed is not None and args.connectivity is not None:
+        raise ValueError("--seed seeds the random connectivity, not --connectivity")
     x = _samples(args.data, args)
+    train = None if args.train is None else _samples(args.train, args)
+    mask = None if args.connectivity is None else _mask(args.connectivity, args)
     with _board(args) as b:
         config = _link(lambda: b.config)
-        if x.shape[1] != config.quantizer.sensors:
-            raise InputError(f"{args.data}: {x.shape[1]} sensors, the board has "
-                             f"{config.quantizer.sensors}")
+        for name, path, data in (("DATA", args.data, x), ("--train", args.train, train)):
+            if data is not None and data.shape[1] != config.quantizer.sensors:
+                raise InputError(f"{path}: {data.shape[1]} sensors, the board has "
+                                 f"{config.quantizer.sensors}")
         if args.weights is not None:
             _, codes, table, _, _ = read_tables(args.weights, config)
             _link(lambda: b.load_weights(codes,
                                          None if table is None else table.thresholds))
+        n_train = 0 if train is None else len(train)
         t0 = time.perf_counter()
-        with progress(len(x), "board run", args.quiet) as update:
-            res = _link(lambda: run_samples(b, x, progress=update))
+        with progress(n_train + len(x), "board run", args.quiet) as update:
+            res, details = _link(lambda: run_network_on_board(
+                b, x, train=train, connectivity=mask, n_gc=args.gc, prop=args.prop,
+                seed=args.seed, progress=update))
         elapsed = time.perf_counter() - t0
         stats = b.stats
-    res["params"] = np.str_(json.dumps({"port": args.port, "weights": args.weights,
-                                        "data": str(args.data)}))
+    gc = "gc_phase" in res
+    if gc and (warning := silent_gc_warning(res["connectivity"])):
+        say(f"hetq board run: warning: {warning}")
+    res["params"] = np.str_(json.dumps({
+        "port": args.port, "weights": args.weights, "data": str(args.data),
+        "train": None if args.train is None else str(args.train), "train_samples": n_train,
+        "gc": int(res["gc_phase"].shape[1]) if gc else 0,
+        "connectivity": ("file" if args.connectivity is not None else
+                         "random" if gc else None),
+        "connectivity_file": None if args.connectivity is None else str(args.connectivity),
+        "prop": details["prop"], "seed": details.get("seed")}))
     save_npz(args.output, **res)
     util = 100 * np.count_nonzero(res["mc_phase"], axis=1) / res["mc_phase"].shape[1]
-    print(f"{len(x)} samples, {res['mc_phase'].shape[1]} MCs from the board: utilisation "
-          f"{util.mean():.1f}%; {elapsed:.2f} s ({len(x) / max(elapsed, 1e-9):.1f} samples/s, "
+    line = (f"{len(x)} samples, {res['mc_phase'].shape[1]} MCs from the board: utilisation "
+            f"{util.mean():.1f}%")
+    if gc:
+        g = 100 * np.count_nonzero(res["gc_phase"], axis=1) / res["gc_phase"].shape[1]
+        line += f"; {res['gc_phase'].shape[1]} GCs: {g.mean():.1f}%"
+        if n_train:
+            line += f" after {n_train} training samples"
+    print(f"{line}; {elapsed:.2f} s ({(n_train + len(x)) / max(elapsed, 1e-9):.1f} samples/s, "
           f"{stats.retries} retries) -> {args.output}")
 
 
@@ -141,6 +186,53 @@ def cmd_raster(args):
     print(f"-> {args.output}")
 
 
+def _result_params(result):
+    try:
+        return json.loads(str(result["params"]))
+    except (KeyError, ValueError):
+        return {}
+
+
+def _fold_of(result, args, config):
+    """``(train, connectivity)`` the board's fold had, from the result's parameters and the
+    options; InputError when an option is missing or does not apply."""
+    params = _result_params(result)
+    if "gc_phase" not in result:
+        for flag, value in (("--train", args.train), ("--connectivity", args.connectivity)):
+            if value is not None:
+                raise InputError(f"{flag}: {args.result} has no GC layer (a board without "
+                                 f"one)")
+        return None, None
+    trained = params.get("train_samples", 0)
+    if trained and args.train is None:
+        raise InputError(f"{args.result} was trained on {trained} samples: give them with "
+                         f"--train")
+    train = None
+    if args.train is not None:
+        if not trained:
+            raise InputError(f"--train: {args.result} was not trained")
+        train = _samples(args.train, args)
+        if len(train) != trained:
+            raise InputError(f"--train {args.train}: {len(train)} samples, the board was "
+                             f"trained on {trained}")
+    if params.get("connectivity") == "file":
+        if args.connectivity is None:
+            raise InputError(f"{args.result} ran with a connectivity file "
+                             f"({params.get('connectivity_file')}): give it with "
+                             f"--connectivity")
+        mask = _mask(args.connectivity, args)
+    else:
+        from ..boards.operations import board_connectivity
+
+        if args.connectivity is not None:
+            raise InputError(f"--connectivity: {args.result} ran with a random connectivity "
+                             f"(--prop {params.get('prop')}, --seed {params.get('seed')}), "
+                             f"drawn again here")
+        mask, _ = board_connectivity(config, prop=params.get("prop"),
+                                     seed=params.get("seed") or 0)
+    return train, mask
+
+
 def cmd_compare(args):
     from ..boards.operations import compare_results, read_tables
 
@@ -153,11 +245,17 @@ def cmd_compare(args):
     from ..boards.client import config_from_info
 
     config = config_from_info(json.loads(str(result["board_info"])))
-    _, codes, table, _, _ = read_tables(args.weights, config)
-    rep = compare_results(result, x, codes, table)
+    weights, codes, table, _, _ = read_tables(args.weights, config)
+    train, mask = _fold_of(result, args, config)
+    rep = compare_results(result, x, codes, table, weights=weights, train=train,
+                          connectivity=mask)
     print(f"{rep.samples} samples, {rep.phases} MC phases: {rep.phase_mismatches} differ from "
           f"the fixed-point model; normalised inputs: {rep.et_mismatches} differ; sensor codes: "
           f"{rep.code_mismatches} differ")
+    if "gc_phase" in result:
+        print(f"{rep.gc_phases} GC phases: {rep.gc_phase_mismatches} differ; MC->GC weights: "
+              f"{rep.weight_mismatches} differ; connectivity: {rep.connectivity_mismatches} "
+              f"differ")
     for s, mc, got, want in rep.examples:
         print(f"  sample {s} MC {mc}: board {got}, model {want}")
     if not rep.same_tables:
@@ -260,6 +358,7 @@ def add_commands(subparsers):
     s.add_argument("--clock", type=float, default=None, metavar="MHZ")
     s.add_argument("--rasters", action=argparse.BooleanOptionalAction, default=None,
                    help="with the MC array (default: the board's, as `hetq build system`)")
+    add_gc_options(s)
     s.add_argument("--divisor", type=positive_int, default=SIM_DIVISOR,
                    help=f"UART clock cycles per bit in simulation (default {SIM_DIVISOR})")
     s.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
@@ -304,6 +403,20 @@ def add_commands(subparsers):
     p.add_argument("data", metavar="DATA")
     _link_options(p)
     p.add_argument("--weights", metavar="W.npz", default=None, help="load these tables first")
+    p.add_argument("--train", metavar="TRAIN", default=None,
+                   help="a board with a GC layer: fit it on TRAIN first (learning on, then "
+                        "the clamp of every weight <= 29 mV), as `hetq run --train`")
+    p.add_argument("--connectivity", metavar="MASK", default=None,
+                   help="a board with a GC layer: the (GCs x MCs) 0/1 MC->GC mask (.npy, "
+                        "text, or .npz with 'connectivity'; default: drawn at random as "
+                        "`hetq run` draws it)")
+    p.add_argument("--gc", type=positive_int, default=None, metavar="N",
+                   help="a board with a GC layer: its number of GCs (checked; default the "
+                        "board's)")
+    p.add_argument("--prop", type=float, default=None, metavar="P",
+                   help="random mask only: every MC projects to round(P*N) GCs (default 1/D)")
+    p.add_argument("--seed", type=seed_int, default=None,
+                   help="random mask only: seed of numpy.random.default_rng (default 0)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npz")
     add_text_options(p, "samples")
@@ -321,5 +434,10 @@ def add_commands(subparsers):
     p.add_argument("result", metavar="BOARD.npz")
     p.add_argument("--data", required=True, metavar="DATA")
     p.add_argument("--weights", required=True, metavar="W.npz")
+    p.add_argument("--train", metavar="TRAIN", default=None,
+                   help="the training samples of a trained result (`board run --train`)")
+    p.add_argument("--connectivity", metavar="MASK", default=None,
+                   help="the mask file of a result run with `--connectivity` (a random mask "
+                        "is drawn again from the result's --prop and --seed)")
     add_text_options(p, "samples")
     p.set_defaults(func=cmd_compare)

@@ -4,7 +4,7 @@ blocks on the boards, loading one into a board, and the builds' timing and utili
 from pathlib import Path
 
 from ..io import InputError
-from .common import (CommandError, add_gc_layer_options, add_mc_array_options,
+from .common import (CommandError, add_gc_layer_options, add_gc_options, add_mc_array_options,
                      add_quantizer_options, add_system_options, gc_layer_config,
                      mc_array_config, non_negative_int, only_for, quantizer_config,
                      system_design)
@@ -21,6 +21,7 @@ BUILD_OPTIONS = {
     "--rinse": ("mc-array", "gc-layer"), "--inhibition": ("mc-array",),
     "--gcs": ("gc-layer",), "--synapses": ("gc-layer",), "--weights": ("system",),
     "--baud": ("system",), "--clock": ("system",), "--rasters": ("system",),
+    "--gc": ("system",), "--prop": ("system",),
 }
 BLOCKS = ("quantizer", "mc-array", "gc-layer", "system")
 
@@ -108,7 +109,9 @@ def add_commands(subparsers):
                         "board's PLL clock; quantizer, mc-array, gc-layer: a block in a "
                         "harness")
     b.add_argument("--board", choices=["icebreaker", "ulx3s"], required=True)
-    add_system_options(b.add_argument_group("system"))
+    system = b.add_argument_group("system")
+    add_system_options(system)
+    add_gc_options(system)
     add_quantizer_options(b.add_argument_group("quantizer"))
     add_mc_array_options(b.add_argument_group("mc-array and gc-layer"), mcs=True)
     add_gc_layer_options(b.add_argument_group("gc-layer"))

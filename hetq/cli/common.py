@@ -9,7 +9,8 @@ from contextlib import contextmanager
 __all__ = ["CommandError", "progress", "int_at_least", "positive_int", "non_negative_int",
            "fraction", "sensor_format", "only_for", "given", "quantizer_config",
            "sensor_mc_array_config", "mc_array_config", "add_quantizer_options",
-           "add_mc_array_options", "add_system_options", "system_design", "int_in", "seed_int",
+           "add_mc_array_options", "add_system_options", "add_gc_options", "system_design",
+           "int_in", "seed_int",
            "add_text_options", "text_options", "say"]
 
 
@@ -301,11 +302,31 @@ def add_system_options(parser):
                              "ULX3S, not on the iCEBreaker, whose UP5K does not hold it)")
 
 
+def gc_count(text):
+    """An argparse type for ``--gc``: a number of GCs (1 .. 65535), or ``auto`` (its value
+    when given alone: 4 per MC)."""
+    return text if text == "auto" else int_in(1, (1 << 16) - 1)(text)
+
+
+def add_gc_options(parser):
+    """``--gc [N]`` (a GC layer of N GCs behind the MC array; ``--gc`` alone: 4 per MC; absent:
+    none, protocol version 1) and ``--prop`` (its connection probability, which sizes the
+    synapse memory; default 1/D as ``hetq run``). For ``hetq build system`` and ``hetq board
+    sim`` (:func:`system_design` reads them)."""
+    parser.add_argument("--gc", type=gc_count, nargs="?", const="auto", default=None,
+                        metavar="N", help="with a GC layer of N GCs (alone: 4 per MC)")
+    parser.add_argument("--prop", type=float, default=None, metavar="P",
+                        help="with --gc: the connection probability the synapse memory is "
+                             "sized for, round(P*N) GCs per MC (default 1/D, as `hetq run`)")
+
+
 def system_design(args):
     """``(SystemConfig, weight codes or None, PhaseTable or None)`` of ``--board``,
-    ``--duplication``, ``--datapath``, ``--weights``, ``--baud``, ``--clock``."""
+    ``--duplication``, ``--datapath``, ``--weights``, ``--baud``, ``--clock`` (and, where the
+    command has them, ``--rasters``, ``--gc`` and ``--prop``: :func:`add_gc_options`)."""
     from ..boards.operations import board_config, read_tables
 
+    gc = {"gcs": getattr(args, "gc", None), "prop": getattr(args, "prop", None)}
     duplication = args.duplication
     weights = table = None
     if args.weights is not None:
@@ -316,10 +337,10 @@ def system_design(args):
         duplication = d
         config = board_config(args.board, duplication=d, sensors=sensors,
                               clock_mhz=args.clock, baud=args.baud, datapath=args.datapath,
-                              rasters=getattr(args, "rasters", None))
+                              rasters=getattr(args, "rasters", None), **gc)
         _, weights, table, _, _ = read_tables(args.weights, config)
     else:
         config = board_config(args.board, duplication=duplication, clock_mhz=args.clock,
                               baud=args.baud, datapath=args.datapath,
-                              rasters=getattr(args, "rasters", None))
+                              rasters=getattr(args, "rasters", None), **gc)
     return config, weights, table

@@ -69,7 +69,9 @@ def run_core_amaranth(config, frames, *, weights=None, table=None, seed=0, stall
                 quiet += 1
             if (len(out) >= expect and state["sent"] == len(frames)) and quiet > 20000:
                 return
-        raise RuntimeError(f"{len(out)} of {expect} replies after {timeout} cycles")
+        err = RuntimeError(f"{len(out)} of {expect} replies after {timeout} cycles")
+        err.replies = list(out)                        # what came, for the test's report
+        raise err
 
     simulate(dut, [source, sink])
     return out

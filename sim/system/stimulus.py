@@ -5,7 +5,7 @@ import numpy as np
 from ...golden.fixed.link import Cmd, max_codes, pack_codes
 from ..normaliser.stimulus import edge_samples, random_samples
 
-__all__ = ["random_requests", "model_replies"]
+__all__ = ["random_requests", "model_replies", "gc_session", "model_replies_seq"]
 
 
 def random_requests(rng, n, config, *, rasters=True, errors=True):
@@ -76,4 +76,121 @@ def model_replies(model, requests, first_seq=0):
     for k, (cmd, payload) in enumerate(requests):
         model.counters["good_frames"] += 1             # as the device counts a good frame
         out.append(model.execute((first_seq + k) & 0xFFFF, cmd, payload))
+    return out
+
+
+def gc_session(rng, config, *, train=4, samples=3, power_on=True, raster=True):
+    """A seeded session of protocol version 2 for ``config`` (a SystemConfig with a GC layer):
+    ``(seq, cmd, payload)`` requests. INFO; a TRAIN and a SAMPLE on the power-on layer; bad
+    GC requests (each refused: the sizes of the refused-request table of docs/protocol.md
+    section 11 for this build); a random connectivity (pointers and GC indices in several
+    writes, read back), a TRAIN refused with NOT_CONNECTED before its CONNECT, a CONNECT
+    refused (GC indices not rising), the right tables and CONNECT; ``train`` TRAIN samples
+    (one repeated with its seq, as a retry), CLAMP, every weight read back, ``samples``
+    SAMPLEs (one repeated, one sent again with a new seq), a weight written by hand, a
+    RASTER (the GC layer untouched), a SAMPLE after it, STATUS. Without ``power_on`` no
+    window before the connectivity, without ``raster`` neither the RASTER nor the SAMPLE
+    after it (shorter sessions for slow simulators)."""
+    from ...golden.fixed.gc_layer import fanout_lists
+    from ...golden.fixed.link import GcTable
+
+    q, g, fmt = config.quantizer, config.gc, config.quantizer.fmt
+    seq = [0]
+    out = []
+
+    def add(cmd, payload=b"", same=False):
+        if not same:
+            seq[0] = (seq[0] + 1) & 0xFFFF
+        out.append((seq[0], cmd, bytes(payload)))
+
+    def gc_head(table, start, count):
+        return bytes([table]) + int(start).to_bytes(2, "little") + bytes([count])
+
+    def write_gc(table, start, codes):
+        nb = 3 if table == GcTable.WEIGHTS else 2
+        for lo in range(0, len(codes), 50):
+            chunk = codes[lo:lo + 50]
+            add(Cmd.WRITE_GC, gc_head(table, start + lo, len(chunk))
+                + b"".join(int(c).to_bytes(nb, "little") for c in chunk))
+
+    def read_gc(table, size):
+        for lo in range(0, size, 60):
+            add(Cmd.READ_GC, gc_head(table, lo, min(60, size - lo)))
+
+    def sample_row():
+        top = (1 << fmt.sensor_bits) - 1
+        scale = rng.choice([1e-3, 1e-1, 1.0])
+        return pack_codes(rng.integers(0, int(scale * top) + 2, q.sensors).clip(0, top),
+                          fmt.sensor_bits)
+
+    add(Cmd.INFO)
+    if power_on:
+        add(Cmd.TRAIN, sample_row())
+        add(Cmd.SAMPLE, sample_row())
+    S, G, M = g.synapses, g.gcs, g.mcs
+    w_max = g.params["w_max"]
+    bad = [
+        (Cmd.WRITE_GC, b"\x00\x00\x00"), (Cmd.WRITE_GC, gc_head(3, 0, 1) + b"\x00\x00\x00"),
+        (Cmd.WRITE_GC, gc_head(0, 0, 0)), (Cmd.WRITE_GC, gc_head(1, 0, 2) + b"\x00\x00\x00"),
+        (Cmd.WRITE_GC, gc_head(0, S - 1, 2) + b"\x00" * 6),
+        (Cmd.WRITE_GC, gc_head(1, M, 2) + b"\x00" * 4),
+        (Cmd.WRITE_GC, gc_head(0, 0, 1) + (w_max + 1).to_bytes(3, "little")),
+        (Cmd.WRITE_GC, gc_head(1, 0, 1) + (S + 1).to_bytes(2, "little")),
+        (Cmd.WRITE_GC, gc_head(2, 0, 1) + G.to_bytes(2, "little")),
+        (Cmd.WRITE_GC, gc_head(0, 0, 83) + b"\x00" * 3),
+        (Cmd.READ_GC, gc_head(0, 0, 1) + b"\x00"), (Cmd.READ_GC, gc_head(2, 0, 124)),
+        (Cmd.READ_GC, gc_head(0, 0, 83)), (Cmd.READ_GC, gc_head(2, S - 1, 2)),
+        (Cmd.READ_GC, gc_head(1, M, 2)), (Cmd.READ_GC, b"\x01\x00"),
+        (Cmd.READ_GC, gc_head(7, 0, 1)),
+        (Cmd.CONNECT, b"\x00"), (Cmd.CLAMP, b"\x00"), (Cmd.TRAIN, b"\x01" * 3),
+        (Cmd.SAMPLE, b"\x01" * (2 * q.sensors + 1)),
+    ]
+    for k in rng.permutation(len(bad)):
+        add(*bad[int(k)])
+    # a random connectivity that fits the synapse memory
+    per_mc = max(1, min(G, S // M))
+    mask = np.zeros((G, M), dtype=bool)
+    for m in range(M):
+        n = int(rng.integers(0, per_mc + 1))
+        mask[rng.choice(G, n, replace=False), m] = True
+    ptr, gc = fanout_lists(mask)
+    write_gc(GcTable.POINTERS, 0, ptr)
+    add(Cmd.TRAIN, sample_row())                        # NOT_CONNECTED
+    if len(gc) >= 2:                                    # indices not rising: BAD_VALUE
+        swapped = gc.copy()
+        lo = int(np.flatnonzero(np.diff(ptr) >= 2)[0]) if np.any(np.diff(ptr) >= 2) else None
+        if lo is not None:
+            swapped[ptr[lo]], swapped[ptr[lo] + 1] = gc[ptr[lo] + 1], gc[ptr[lo]]
+            write_gc(GcTable.TARGETS, 0, swapped)
+            add(Cmd.CONNECT)
+    if len(gc):
+        write_gc(GcTable.TARGETS, 0, gc)
+    read_gc(GcTable.POINTERS, M + 1)
+    read_gc(GcTable.TARGETS, S)
+    add(Cmd.CONNECT)
+    for k in range(train):
+        add(Cmd.TRAIN, sample_row())
+        if k == 1:
+            add(Cmd.TRAIN, out[-1][2], same=True)       # a retry: the window runs once
+    add(Cmd.CLAMP)
+    read_gc(GcTable.WEIGHTS, S)
+    for k in range(samples):
+        add(Cmd.SAMPLE, sample_row())
+        if k == 0:
+            add(Cmd.SAMPLE, out[-1][2], same=True)      # a retry: the same reply
+            add(Cmd.SAMPLE, out[-1][2])                 # a new request: the next window
+    write_gc(GcTable.WEIGHTS, int(rng.integers(0, S)), [w_max])
+    if raster:
+        add(Cmd.RASTER, sample_row())
+        add(Cmd.SAMPLE, sample_row())
+    add(Cmd.STATUS)
+    return out
+
+
+def model_replies_seq(model, requests):
+    """As :func:`model_replies` for ``(seq, cmd, payload)`` requests."""
+    out = []
+    for seq, cmd, payload in requests:
+        model.counters["good_frames"] += 1
+        out.append(model.execute(seq, cmd, payload))
     return out

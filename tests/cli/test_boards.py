@@ -102,3 +102,20 @@ def test_build_refuses_the_old_lanes_meaning(tmp_path):
         run("build", "mc-array", "--board", "icebreaker", "--gcs", 64, "-o", tmp_path)
     with pytest.raises(ValueError, match="--inhibition applies to mc-array, not gc-layer"):
         run("build", "gc-layer", "--board", "icebreaker", "--inhibition", "-o", tmp_path)
+
+
+def test_build_gc_options_belong_to_the_system(tmp_path):
+    """--gc and --prop size the system's GC layer: refused for a block in a harness; on the
+    system they reach its configuration (the GC layer's harness has --gcs)."""
+    for block in ("quantizer", "mc-array", "gc-layer"):
+        with pytest.raises(ValueError, match=f"--gc applies to system, not {block}"):
+            run("build", block, "--board", "ulx3s", "--gc", 64, "-o", tmp_path)
+        with pytest.raises(ValueError, match=f"--prop applies to system, not {block}"):
+            run("build", block, "--board", "ulx3s", "--prop", 0.5, "-o", tmp_path)
+    from hetq.cli.common import system_design
+
+    config, _, _ = system_design(parse("build", "system", "--board", "ulx3s", "-D", 4,
+                                       "--gc", 64, "--prop", 0.5))
+    assert (config.gc.gcs, config.gc.synapses, config.gc.hold) == (64, 32 * 32, 250)
+    config, _, _ = system_design(parse("build", "system", "--board", "ulx3s", "--gc"))
+    assert config.gc.gcs == 4 * 256 and config.version == 2

@@ -86,11 +86,14 @@ def test_a_wrong_expectation_is_caught():
     assert not np.array_equal(res.voltage, exp.array.voltage)
 
 
-def _bare_run(mcs, lanes, drives, hold=50, rinse=0, ready=None):
+def _bare_run(mcs, lanes, drives, hold=50, rinse=0, ready=None, ends=False):
     """Drive a bare MCArray with preloaded drive vectors; returns the events and the cycle of
-    every state write-back."""
+    every state write-back (with ``ends`` the events are ``(step, mc, end)``)."""
     config = MCArrayConfig(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse)
-    dut = MCArray(config, monitor=True)
+    dut = MCArray(config, monitor=True, ends=ends)
+
+    def event(payload):
+        return (int(payload.step), int(payload.mc)) + ((int(payload.end),) if ends else ())
     transfers = drive_transfers(drives)
     writes, events = [], []
     n = len(drives)
@@ -112,15 +115,16 @@ def _bare_run(mcs, lanes, drives, hold=50, rinse=0, ready=None):
             if mon_valid:
                 writes.append(cycle)
             if valid and rdy:
-                events.append((int(payload.step), int(payload.mc)))
+                events.append(event(payload))
         ctx.set(dut.o.ready, 1)
         for _ in range(100):
             _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
             if valid:
-                events.append((int(payload.step), int(payload.mc)))
+                events.append(event(payload))
 
     simulate(dut, [source, sink])
-    return config, np.array(events, dtype=np.int64).reshape(-1, 2), np.array(writes)
+    return (config, np.array(events, dtype=np.int64).reshape(-1, 3 if ends else 2),
+            np.array(writes))
 
 
 @pytest.mark.parametrize("mcs, lanes", [(32, 2), (8, 4), (1, 1)])
@@ -153,6 +157,29 @@ def test_held_back_spikes_are_not_lost():
     assert len(expected) == 2 * 2 * mcs
     np.testing.assert_equal(events, expected)
     assert writes[-1] > 2 * 150 * mcs + 3000       # the array did wait
+
+
+@pytest.mark.parametrize("mcs, lanes, hold, rinse, stall", [
+    (16, 1, 50, 50, False), (8, 4, 100, 0, True), (64, 2, 50, 50, True)])
+def test_end_markers_close_every_step(mcs, lanes, hold, rinse, stall):
+    """With ``ends``: the spikes are the model's, and after the spikes of every step of every
+    window (hold and rinse) comes one marker of that step (``mc`` 0), also when the output
+    stalls; the first sample saturates every MC."""
+    rng = np.random.default_rng(mcs + hold)
+    drives = rng.integers(0, F.drive_max + 1, (3, mcs))
+    drives[0] = F.drive_max
+    ready = (lambda c: int(c % 7 < 3 or (c // 500) % 2 == 1)) if stall else None
+    config, events, _ = _bare_run(mcs, lanes, drives, hold=hold, rinse=rinse, ready=ready,
+                                  ends=True)
+    marker = events[:, 2] == 1
+    expected = MCArrayModel(config).run(drives).events
+    np.testing.assert_equal(events[~marker, :2], expected)
+    steps = 3 * (hold + rinse)
+    np.testing.assert_equal(events[marker, :2], np.stack([np.arange(steps),
+                                                          np.zeros(steps, int)], axis=1))
+    # each spike comes before its step's marker and after the previous one's
+    ends_before = np.cumsum(marker) - marker         # markers before each transfer
+    np.testing.assert_equal(ends_before[~marker], events[~marker, 0])
 
 
 @pytest.mark.parametrize("kwargs, exc, text", [

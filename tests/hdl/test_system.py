@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 from cobs import cobs
 
+from hetq.golden.fixed.gc_layer import GCLayerConfig
 from hetq.golden.fixed.link import COUNTERS, Cmd, crc_good, decode_frame, request
 from hetq.golden.fixed.mc_array import MCArrayConfig
 from hetq.golden.fixed.quantizer import QuantizerConfig
 from hetq.golden.fixed.system import DeviceModel, SystemConfig
 from hetq.sim.quantizer.stimulus import initial_weights
 from hetq.sim.system.amaranth_bench import decoded_frames, run_core_amaranth
-from hetq.sim.system.stimulus import model_replies, random_requests
+from hetq.sim.system.stimulus import (gc_session, model_replies, model_replies_seq,
+                                     random_requests)
 
 SMALL = SystemConfig(quantizer=QuantizerConfig(sensors=4, duplication=4),
                      array=MCArrayConfig(mcs=16, hold=50, rinse=50))
@@ -129,3 +131,39 @@ def test_leds_heartbeat_and_error_hold():
     assert np.all(err[lit[0]:lit[-1] + 1]) and abs(lit.size - 4000) <= 32
     beat = np.array(trace["heartbeat"])
     assert np.all(np.diff(np.flatnonzero(np.diff(beat))) == 4096)
+
+
+GC_SMALL = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                        array=MCArrayConfig(mcs=8, hold=50, rinse=50),
+                        gc=GCLayerConfig(mcs=8, gcs=32, synapses=32, hold=50, rinse=50))
+
+
+@pytest.mark.parametrize("train, samples, longer", [
+    (1, 1, False), pytest.param(4, 3, True, marks=pytest.mark.slow)])
+def test_gc_session_replies_equal_the_model(train, samples, longer):
+    """Protocol version 2 on a small GC build: INFO, bad GC requests, a random connectivity
+    written, read back and connected (NOT_CONNECTED and a refused CONNECT before), TRAIN
+    windows (one retried), CLAMP, the weights read back, SAMPLEs in parts (one retried, one
+    sent again), a RASTER between: every reply frame byte-equal to the device model's (the
+    simulated board runs longer sessions: tests/sim/test_board.py)."""
+    config = GC_SMALL
+    rng = np.random.default_rng(19 if not longer else 11)    # seeds whose GCs fire
+    weights = initial_weights(config.quantizer, rng)
+    reqs = gc_session(rng, config, train=train, samples=samples, power_on=longer,
+                      raster=longer)
+    model = DeviceModel(config, weights=weights)
+    expected = model_replies_seq(model, reqs)
+    flat = [f for frames in expected for f in frames]
+    frames = [(request(seq, cmd, payload), 0) for seq, cmd, payload in reqs]
+    got = run_core_amaranth(config, frames, weights=weights, seed=3, stall=0.1,
+                            replies=len(flat), timeout=400_000)
+    assert len(got) == len(flat)
+    for k, (g, w) in enumerate(zip(got, flat)):
+        assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
+    statuses = {f[3] for f in flat}
+    assert {0, 2, 3, 4, 5} <= statuses                  # OK and every GC error status
+    # the session did something: GCs fired in the samples, weights learned to 30 mV
+    assert any(f[2] == Cmd.SAMPLE and len(f) > 8 and f[4] == 1 and any(f[7:-2])
+               for f in flat)
+    assert (model.gc_memory[0] == config.gc.params["w_max"]).any()
+    assert sum(cmd == Cmd.TRAIN for _, cmd, _ in reqs) == train + 2   # a retry, a refusal

