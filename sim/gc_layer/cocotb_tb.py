@@ -20,7 +20,6 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from hetq.golden.fixed.gc_layer import fanout_lists
 from hetq.hdl.gc_layer import GCLayer, gc_spike_layout, mc_spike_layout
-from hetq.hdl.kit import write_layout
 from hetq.sim.gc_layer.stimulus import expected_gc, load_gc_stimulus
 from hetq.sim.kit.verilog import pack_struct, unpack_struct
 

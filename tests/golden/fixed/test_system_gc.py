@@ -330,10 +330,3 @@ def test_raster_on_a_gc_system_leaves_the_layer_alone():
     assert m.layer.t == 0
     v1 = DeviceModel(CONFIG.replace(gc=None), weights=w)
     assert frames == ok(v1, 3, Cmd.RASTER, s)
-
-
-def test_the_rtl_system_refuses_a_gc_layer_until_it_has_one():
-    from hetq.hdl.system import System
-
-    with pytest.raises(ValueError, match="the RTL system has no GC layer yet"):
-        System(CONFIG)
