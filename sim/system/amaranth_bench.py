@@ -19,12 +19,13 @@ def decoded_frames(requests, first_seq=0):
 
 
 def run_core_amaranth(config, frames, *, weights=None, table=None, seed=0, stall=0.0,
-                      gap=None, replies=None, timeout=None):
+                      gap=None, replies=None, timeout=None, per_request=None):
     """Drive ``frames`` (``(bytes, decoder status)``) into a SystemCore of ``config`` and
     collect its reply frames until ``replies`` frames have come (default: one per frame) and
     the output stays quiet. ``gap`` is the idle cycles before each frame (an int, or a list
     with one entry per frame; default: wait for a reply to every frame sent before, so no slot
-    overflows; 0 floods). Returns the reply frames (bytes, CRC included) in order."""
+    overflows; 0 floods; ``per_request``: the reply frames of each request, default one).
+    Returns the reply frames (bytes, CRC included) in order."""
     dut = SystemCore(config, weights=weights, table=table)
     rng_in, rng_out = np.random.default_rng(seed).spawn(2)
     out, current = [], bytearray()
@@ -35,7 +36,8 @@ def run_core_amaranth(config, frames, *, weights=None, table=None, seed=0, stall
     async def source(ctx):
         for k, (frame, status) in enumerate(frames):
             if gap is None:
-                while len(out) < state["sent"]:
+                while len(out) < (state["sent"] if per_request is None
+                                  else sum(per_request[:state["sent"]])):
                     await ctx.tick()
             else:
                 for _ in range(gap[k] if isinstance(gap, (list, tuple)) else gap):
