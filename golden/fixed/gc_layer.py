@@ -331,12 +331,15 @@ class GCLayerModel:
             raise ValueError(f"the step must be a multiple of {CYCLE}, not {value}")
         self.state.misc[0] = value
 
-    def run(self, drives, learn=False, raster=False, weight_log=False, hold=None, rinse=None):
+    def run(self, drives, learn=False, raster=False, weight_log=False, hold=None, rinse=None,
+            iic_log=False):
         """Run one window per row of ``drives`` (int64 (samples, mcs) MC drive codes); returns
         a dict: ``mc_last``/``gc_last`` (step in the window of each unit's last spike, -1 if
         none), ``mc_inwin``/``gc_inwin`` (spiked in the last cycle of the hold), with
         ``raster`` the bool ``mc_raster``/``gc_raster`` (samples, window, units), with
-        ``weight_log`` the weights after every sample (samples, synapses)."""
+        ``weight_log`` the weights after every sample (samples, synapses), with ``iic_log`` the
+        GC->MC current after every step, i.e. what the MCs take in the next step (``iic``,
+        int64 (samples, window, mcs))."""
         c = self.config
         if hold is not None or rinse is not None:
             c = c.replace(hold=c.hold if hold is None else hold,
@@ -357,6 +360,7 @@ class GCLayerModel:
         mc_raster = np.zeros(shape + (c.mcs,), dtype=np.bool_)
         gc_raster = np.zeros(shape + (c.gcs,), dtype=np.bool_)
         wlog = np.zeros((n if weight_log else 0, self.state.w.size), dtype=np.int64)
+        ilog = np.zeros((n, c.window, c.mcs) if iic_log else (0, 0, 0), dtype=np.int64)
         p = c.params
         ltp, ltd = stdp_tables(c.fmt)
         consts = np.array([c.fmt.rest, c.fmt.threshold, p["rest"], p["threshold"], p["w_max"],
@@ -364,11 +368,13 @@ class GCLayerModel:
                            self.iic_weight, c.stamp_bits, c.hold, c.rinse], dtype=np.int64)
         _run_windows(d, bool(learn), consts, gamma_rom(c.fmt), ltp, ltd, self.ptr, self.fan_gc,
                      self.syn_mc, *self.state.arrays(), out["mc_last"], out["gc_last"],
-                     out["mc_inwin"], out["gc_inwin"], mc_raster, gc_raster, wlog)
+                     out["mc_inwin"], out["gc_inwin"], mc_raster, gc_raster, wlog, ilog)
         if raster:
             out["mc_raster"], out["gc_raster"] = mc_raster, gc_raster
         if weight_log:
             out["weights"] = wlog
+        if iic_log:
+            out["iic"] = ilog
         return out
 
 
@@ -384,7 +390,7 @@ def _signed(x, bits):
 def _run_windows(drives, learn, consts, gamma, ltp, ltd, ptr, fan_gc, syn_mc,
                  mc_v, mc_r, gc_v, gc_r, gc_spk, delay, delivered, w, pre, pre_ok, post,
                  post_ok, src, src_ph, src_ok, dst, dst_ph, dst_ok, block, frozen, o_gm, misc,
-                 mc_last, gc_last, mc_inwin, gc_inwin, mc_raster, gc_raster, wlog):
+                 mc_last, gc_last, mc_inwin, gc_inwin, mc_raster, gc_raster, wlog, iic_log):
     rest, thr, g_rest, g_thr, w_max, prune, i_max, e_min, e_max, iic_w, bits, hold, rinse = (
         consts[0], consts[1], consts[2], consts[3], consts[4], consts[5], consts[6], consts[7],
         consts[8], consts[9], consts[10], consts[11], consts[12])
@@ -530,6 +536,9 @@ def _run_windows(drives, learn, consts, gamma, ltp, ltd, ptr, fan_gc, syn_mc,
                 for m in range(n_mc):
                     e = iic_w * count[m]
                     o_gm[m] = e_min if e < e_min else (e_max if e > e_max else e)
+            if iic_log.shape[0]:
+                for m in range(n_mc):
+                    iic_log[i, s, m] = o_gm[m]
             # readout
             inwin = hold - CYCLE <= s < hold
             for m in range(n_mc):
