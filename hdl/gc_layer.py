@@ -25,18 +25,19 @@ One step ``t`` (phase ``p = t mod 50``), once the end marker of step ``t`` has a
 counter starts at 0 with the reset and with :attr:`GCLayer.CONNECT`).
 """
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, ResetInserter, Signal, signed, unsigned
 from amaranth.lib import data, stream
 from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..golden.fixed.formats import CYCLE, LEAK_NUM, LEAK_SHIFT
-from ..golden.fixed.gc_layer import (CURRENT_INT, DELAY, GC_RELEASE_PHASE, PENALTY_DELTA,
-                                     TABLE_SIZE, WEIGHT_INT, GCLayerConfig, stdp_tables)
+from ..golden.fixed.gc_layer import (BLOCK_MAX, CURRENT_INT, DELAY, GC_RELEASE_PHASE,
+                                     PENALTY_DELTA, TABLE_SIZE, WEIGHT_INT, GCLayerConfig,
+                                     stdp_tables)
 from .kit import CheckedComponent, index_bits, write_layout
 
-__all__ = ["GCLayer", "StepMarker", "MCGCLayer", "mc_spike_layout", "gc_spike_layout",
+__all__ = ["GCLayer", "MCGCLayer", "mc_spike_layout", "gc_spike_layout",
            "command_layout", "gc_state_layout", "delay_depth"]
 
 
@@ -106,7 +107,10 @@ class GCLayer(CheckedComponent):
     Parameters
     ----------
     config : GCLayerConfig
-        ``lanes`` must be 1 and ``iic`` False (neither is built yet: refused).
+        ``lanes`` must be 1 (more lanes are not built: refused). With ``iic`` the GC->MC
+        path (docs/gc-layer-rtl.md): the ``iic`` and ``iic_w`` ports, the ``dst``, ``src``,
+        ``blk`` and ``cnt`` memories, and the MC side in lockstep (``i.ready`` only while
+        the engine waits and no complete step is waiting).
 
     Members
     -------
@@ -147,6 +151,13 @@ class GCLayer(CheckedComponent):
         Host write of the step counter as a gamma cycle: ``t = 50 * payload`` (modulo
         ``2**stamp_bits``), phase and window counter 0 (the model's ``t`` setter, which takes
         multiples of 50). Taken between steps.
+    iic : ``Out(stream.Signature(signed(fmt.current_bits)))``, with ``iic``
+        After every step (and after RESET and CONNECT, zeros): the GC->MC current of MC
+        0 .. mcs - 1 for the next step, ``iic_w * (on - rebound)`` saturated, 0 while
+        learning and in the model's step 0. The next step starts once it is issued.
+    iic_w : ``In(stream.Signature(signed(fmt.current_bits)))``, with ``iic``
+        The GC->MC weight code (reset 0), taken between steps; a code above 0 is dropped and
+        sets ``error``.
     """
 
     RESET, CONNECT, CLAMP = 0, 1, 2
@@ -160,8 +171,6 @@ class GCLayer(CheckedComponent):
         if config.lanes != 1:
             raise ValueError(f"the GC layer RTL has one lane (lanes=1), not {config.lanes}: "
                              f"more lanes are not built")
-        if config.iic:
-            raise ValueError("the GC layer RTL has no GC->MC path (iic=True is not built)")
         return config
 
     def __init__(self, config):
@@ -185,6 +194,8 @@ class GCLayer(CheckedComponent):
             "error": Out(1),
             "step": Out(c.stamp_bits),
             "cycle_w": In(stream.Signature(unsigned(c.stamp_bits))),
+            **({"iic": Out(stream.Signature(signed(c.fmt.current_bits))),
+                "iic_w": In(stream.Signature(signed(c.fmt.current_bits)))} if c.iic else {}),
         })
         sbits, vbits = c.stamp_bits, 8 + c.fmt.drive_frac
         rest_word = p["rest"] & ((1 << vbits) - 1)
@@ -203,20 +214,39 @@ class GCLayer(CheckedComponent):
             "gc": Memory(shape=unsigned(vbits + 1), depth=c.gcs, init=[rest_word] * c.gcs),
             "spk": Memory(shape=unsigned(gbits), depth=c.gcs, init=[]),
         }
+        if c.iic:
+            # GC->MC: last-spike words (stamp, valid bit, phase) of the MCs and the GCs, the
+            # blocking duration and its frozen bit per GC, the count of an MC's GCs
+            xbits = sbits + 1 + (CYCLE - 1).bit_length()
+            self._mem.update({
+                "dst": Memory(shape=unsigned(xbits), depth=c.mcs, init=[]),
+                "src": Memory(shape=unsigned(xbits), depth=c.gcs, init=[]),
+                "blk": Memory(shape=unsigned(BLOCK_MAX.bit_length() + 1), depth=c.gcs,
+                              init=[]),
+                "cnt": Memory(shape=unsigned(self.count_bits(c)), depth=c.mcs, init=[]),
+            })
         self._wr = {name: mem.write_port() for name, mem in self._mem.items()}
-        self._rd = {name: mem.read_port(transparent_for=(self._wr[name],) if name == "acc"
-                                        else ()) for name, mem in self._mem.items()}
+        self._rd = {name: mem.read_port(transparent_for=(self._wr[name],)
+                                        if name in ("acc", "cnt") else ())
+                    for name, mem in self._mem.items()}
         # the fan-out pointers are read in pairs (ptr[m], ptr[m + 1])
         self._rd["ptr1"] = self._mem["ptr"].read_port()
 
     config = property(lambda self: self._config)
+
+    @staticmethod
+    def count_bits(config):
+        """Width of an MC's GC->MC count (signed): GC ``g`` belongs to MC ``g % mcs``, so an
+        MC has at most ``ceil(gcs / mcs)`` GCs, each counting -1, 0 or +1."""
+        return (-(-config.gcs // config.mcs)).bit_length() + 1
 
     @property
     def memories(self):
         """The memories by name (for simulator benches): ``w`` (weight codes by synapse),
         ``pre``/``post`` (stamp in the low ``stamp_bits``, valid bit above), ``gc``
         (:func:`gc_state_layout` words), ``acc``, ``dlv``, ``ptr``, ``fan``, ``ring``,
-        ``spk``."""
+        ``spk``; with ``iic`` also ``dst``/``src`` (stamp, valid bit, phase), ``blk`` (blocking
+        duration, frozen bit above) and ``cnt``."""
         return dict(self._mem)
 
     def elaborate(self, platform):
@@ -250,7 +280,14 @@ class GCLayer(CheckedComponent):
         # clock, so the ring never takes more than ring_depth - 1)
         room_in = Signal()
         m.d.sync += room_in.eq(count < ring_depth - 1)
-        m.d.comb += self.i.ready.eq(~frozen & room_in)
+        engine_idle = Signal()                         # the step engine waits in IDLE
+        if c.iic:
+            # lockstep: the MCs of step t + 1 need the GC->MC current of step t, so the MC
+            # side is never ahead; its spikes are taken only for the next step to run
+            # (their stamps are written as they arrive)
+            m.d.comb += self.i.ready.eq(~frozen & room_in & engine_idle & (ahead == 0))
+        else:
+            m.d.comb += self.i.ready.eq(~frozen & room_in)
         take = self.i.valid & self.i.ready
         bad_mc = ~self.i.payload.end & (self.i.payload.mc >= c.mcs)
         keep = take & ~bad_mc
@@ -271,6 +308,33 @@ class GCLayer(CheckedComponent):
         learn = Signal()
         held = Signal(range(DELAY + 2))                # steps in the ring already run (<= 26)
         m.d.comb += self.step.eq(t)
+
+        # -- GC->MC state: the model's "t > 0" (t_fresh: the step to run is the first since t
+        # was set to 0), the weight, the emission of the currents the MCs take next ----------
+        if c.iic:
+            ebits = c.fmt.current_bits
+            t_fresh = Signal(init=1)
+            iic_w = Signal(signed(ebits))
+            e_pend = Signal(init=1)                    # an emission of mcs codes is owed
+            e_zero = Signal(init=1)                    # ... and its codes are all 0
+            e_flush = Signal()                         # a command drops the emission
+            any_lc = Signal()                          # an MC fired in the last 50 steps
+            al_m = Signal(range(c.mcs + 1))            # the ANYLC pass's MC
+            last_word = Cat(t, Const(1, 1), phase)     # a last-spike word of this step
+            # the MC spikes of the step to run (lockstep: see i.ready) stamp their MCs
+            with m.If(keep & ~self.i.payload.end):
+                m.d.comb += [wr["dst"].addr.eq(self.i.payload.mc), wr["dst"].data.eq(last_word),
+                             wr["dst"].en.eq(1)]
+            # the ANYLC pass reads every dst word (state ANYLC), registers the difference,
+            # then compares
+            al1_v, al2_v, al3_v = Signal(), Signal(), Signal()
+            al2_w = Signal(len(last_word))
+            al3_ok, al3_d = Signal(), Signal(signed(sbits))
+            m.d.sync += [al1_v.eq(0), al2_v.eq(al1_v), al2_w.eq(rd["dst"].data),
+                         al3_v.eq(al2_v), al3_ok.eq(al2_w[sbits]),
+                         al3_d.eq((t - al2_w[:sbits])[:sbits])]
+            with m.If(al3_v & al3_ok & (al3_d < CYCLE)):
+                m.d.sync += any_lc.eq(1)
 
         # registers whose next value also addresses a memory (read data = mem[value])
         def addressed(name, shape):
@@ -466,6 +530,117 @@ class GCLayer(CheckedComponent):
         with m.Else():
             m.d.comb += v_new.eq(vn)
         lif_busy = l1_v | l2_v | l3_v | l4_v | l4b_v | l5_v
+
+        if c.iic:
+            # -- GC->MC alongside the GC pipeline (model step 6), GC g counting for MC
+            # gm = g % mcs: L0 reads src[g], blk[g], dst[gm]; L2 the GC's new last spike (its
+            # fire test); L3 writes it and subtracts the stamps; L4 the last-cycle flags, the
+            # new blocking duration, the status; L4b (Q5) writes the duration (learning,
+            # p = 49) and reads the count; L5 (Q6) writes the count (the first GC of an MC
+            # writes its own +-1: no clearing pass). The count's port is transparent, so
+            # mcs = 1 (consecutive GCs of one MC) needs no forwarding. --------------------
+            gm = Signal(range(c.mcs))
+            with m.If(lif):
+                with m.If((gm == c.mcs - 1) | (lif_g == c.gcs - 1)):
+                    m.d.sync += gm.eq(0)
+                with m.Else():
+                    m.d.sync += gm.eq(gm + 1)
+                m.d.comb += [rd["src"].addr.eq(lif_g), rd["blk"].addr.eq(lif_g),
+                             rd["dst"].addr.eq(gm)]
+            xw = len(last_word)
+            q1_gm, q1_first = Signal.like(gm), Signal()
+            m.d.sync += [q1_gm.eq(gm), q1_first.eq(lif_g < c.mcs)]
+            q2_gm, q2_first = Signal.like(gm), Signal()
+            q2_src, q2_dst = Signal(xw), Signal(xw)
+            q2_blk = Signal(BLOCK_MAX.bit_length() + 1)
+            m.d.sync += [q2_gm.eq(q1_gm), q2_first.eq(q1_first), q2_src.eq(rd["src"].data),
+                         q2_dst.eq(rd["dst"].data), q2_blk.eq(rd["blk"].data)]
+            q3_gm, q3_first = Signal.like(gm), Signal()
+            q3_src, q3_dst, q3_blk = Signal(xw), Signal(xw), Signal.like(q2_blk)
+            m.d.sync += [q3_gm.eq(q2_gm), q3_first.eq(q2_first), q3_dst.eq(q2_dst),
+                         q3_blk.eq(q2_blk), q3_src.eq(Mux(fire, last_word, q2_src))]
+            with m.If(l3_v):
+                m.d.comb += [wr["src"].addr.eq(l3_g), wr["src"].data.eq(q3_src),
+                             wr["src"].en.eq(1)]
+            q4_gm, q4_first = Signal.like(gm), Signal()
+            q4_src, q4_dst, q4_blk = Signal(xw), Signal(xw), Signal.like(q2_blk)
+            q4_el, q4_dl = Signal(signed(sbits)), Signal(signed(sbits))
+            m.d.sync += [q4_gm.eq(q3_gm), q4_first.eq(q3_first), q4_src.eq(q3_src),
+                         q4_dst.eq(q3_dst), q4_blk.eq(q3_blk),
+                         q4_el.eq((t - q3_src[:sbits])[:sbits]),
+                         q4_dl.eq((t - q3_dst[:sbits])[:sbits])]
+            block4 = q4_blk[:-1]
+            src_ok4, dst_ok4 = q4_src[sbits], q4_dst[sbits]
+            src_lc = Signal()
+            dst_lc = Signal()
+            m.d.comb += [src_lc.eq(src_ok4 & (q4_el < CYCLE)), dst_lc.eq(dst_ok4 & (q4_dl < CYCLE))]
+            new4 = Signal(range(2 * BLOCK_MAX))
+            m.d.comb += new4.eq(q4_dst[sbits + 1:] + Mux(src_lc & ~dst_lc, BLOCK_MAX, 0))
+            q5_gm, q5_first, q5_incl = Signal.like(gm), Signal(), Signal()
+            q5_new, q5_blk = Signal(range(BLOCK_MAX + 1)), Signal.like(q2_blk)
+            q5_status = Signal(signed(sbits + 2))
+            m.d.sync += [q5_gm.eq(q4_gm), q5_first.eq(q4_first), q5_blk.eq(q4_blk),
+                         q5_new.eq(Mux(new4 > BLOCK_MAX, BLOCK_MAX, new4)),
+                         q5_incl.eq((block4 != 0) & src_lc),
+                         q5_status.eq(block4 + CYCLE - q4_src[sbits + 1:] - q4_el)]
+            do_block = Signal()
+            m.d.comb += do_block.eq(learn & (phase == CYCLE - 1) & any_lc)
+            with m.If(l4b_v & do_block & ~q5_blk[-1] & (q5_new != q5_blk[:-1])):
+                m.d.comb += [wr["blk"].addr.eq(l4b_g), wr["blk"].data.eq(Cat(q5_new, Const(1, 1))),
+                             wr["blk"].en.eq(1)]
+            act5 = Signal(signed(2))
+            with m.If(q5_incl & (q5_status > 0)):
+                m.d.comb += act5.eq(1)
+            with m.Elif(q5_incl & (q5_status == 0)):
+                m.d.comb += act5.eq(-1)
+            q6_gm, q6_first = Signal.like(gm), Signal()
+            q6_act = Signal(signed(2))
+            m.d.sync += [q6_gm.eq(q5_gm), q6_first.eq(q5_first), q6_act.eq(act5)]
+            cbits = self.count_bits(c)
+            with m.If(l4b_v):
+                m.d.comb += rd["cnt"].addr.eq(q5_gm)
+            with m.If(l5_v):
+                m.d.comb += [wr["cnt"].addr.eq(q6_gm), wr["cnt"].en.eq(1),
+                             wr["cnt"].data.eq(Mux(q6_first, q6_act,
+                                                   rd["cnt"].data.as_signed() + q6_act)[:cbits])]
+
+            # -- the emission: after a step (and after RESET or CONNECT), the current of
+            # MC 0 .. mcs - 1, iic_w * count saturated to SQ(Ie.Fc), or 0 while learning and
+            # in the model's step t = 0. Read, count registered, product, clamp: a pipeline
+            # under credits into a FIFO that RESET and CONNECT empty. -------------------------
+            EF = 4
+            e_m = Signal(range(c.mcs))
+            credits_e = Signal(range(EF + 1), init=EF)
+            e_iss = Signal()
+            m.submodules.iic_fifo = iic_fifo = ResetInserter(e_flush)(
+                SyncFIFOBuffered(width=ebits, depth=EF))
+            m.d.comb += e_iss.eq(e_pend & (credits_e != 0) & ~e_flush & ~lif & ~l4b_v)
+            with m.If(e_iss):
+                m.d.comb += rd["cnt"].addr.eq(e_m)
+                with m.If(e_m == c.mcs - 1):
+                    m.d.sync += [e_m.eq(0), e_pend.eq(0)]
+                with m.Else():
+                    m.d.sync += e_m.eq(e_m + 1)
+            e1_v, e1_z = Signal(), Signal()
+            e2_v, e2_c = Signal(), Signal(signed(cbits))
+            e3_v, e3_p = Signal(), Signal(signed(ebits + cbits))
+            m.d.sync += [e1_v.eq(e_iss & ~e_flush), e1_z.eq(e_zero | (e_m >= c.gcs)),
+                         e2_v.eq(e1_v & ~e_flush),
+                         e2_c.eq(Mux(e1_z, 0, rd["cnt"].data.as_signed())),
+                         e3_v.eq(e2_v & ~e_flush), e3_p.eq(e2_c * iic_w)]
+            e2_p = e3_p
+            e_val = Signal(signed(ebits))
+            fmt = c.fmt
+            m.d.comb += e_val.eq(Mux(e2_p < fmt.current_min, fmt.current_min,
+                                     Mux(e2_p > fmt.current_max, fmt.current_max, e2_p)))
+            e_pop = Signal()
+            m.d.comb += [iic_fifo.w_en.eq(e3_v), iic_fifo.w_data.eq(e_val),
+                         self.iic.valid.eq(iic_fifo.r_rdy), self.iic.payload.eq(iic_fifo.r_data),
+                         e_pop.eq(iic_fifo.r_rdy & self.iic.ready), iic_fifo.r_en.eq(self.iic.ready)]
+            with m.If(e_flush):
+                m.d.sync += [credits_e.eq(EF), e_pend.eq(0), e_m.eq(0)]
+            with m.Else():
+                m.d.sync += credits_e.eq(credits_e - e_iss + e_pop)
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=sbits + gbits, depth=self.FIFO_DEPTH)
         room = Signal()                                # L0 .. L2 may still push three,
         m.d.sync += room.eq(fifo.level < self.FIFO_DEPTH - 5)   # registered: one more
@@ -523,6 +698,10 @@ class GCLayer(CheckedComponent):
                     m.d.comb += self.cmd.ready.eq(1)
                     m.d.sync += [op.eq(self.cmd.payload), n.eq(0), n1_v.eq(0), n2_v.eq(0),
                                  cmd_done.eq(0), frozen.eq(1)]
+                    if c.iic:                          # RESET and CONNECT drop the emission
+                        with m.If((self.cmd.payload == self.RESET)
+                                  | (self.cmd.payload == self.CONNECT)):
+                            m.d.comb += e_flush.eq(1)
                     with m.If(self.cmd.payload == 3):
                         m.d.sync += [error.eq(1), frozen.eq(0)]
                     with m.Else():
@@ -544,10 +723,19 @@ class GCLayer(CheckedComponent):
                     x = self.cycle_w.payload
                     m.d.sync += [t.eq((x << 5) + (x << 4) + (x << 1)), phase.eq(0),
                                  wstep.eq(0)]
+                    if c.iic:
+                        m.d.sync += t_fresh.eq(x == 0)
                 with m.Elif(self.weight_rq.valid & ~rs_valid):
                     m.d.comb += [self.weight_rq.ready.eq(1), iss_k.eq(self.weight_rq.payload)]
                     m.next = "READ"
-                with m.Elif(ahead != 0):
+                if c.iic:
+                    with m.Elif(self.iic_w.valid):
+                        m.d.comb += self.iic_w.ready.eq(1)
+                        with m.If(self.iic_w.payload <= 0):
+                            m.d.sync += iic_w.eq(self.iic_w.payload)
+                        with m.Else():
+                            m.d.sync += error.eq(1)
+                with m.Elif((ahead != 0) & (~e_pend if c.iic else 1)):
                     m.d.comb += step_start.eq(1)
                     m.d.sync += learn.eq(Mux(wstep == 0, self.learn, learn))
                     m.next = "BEGIN"
@@ -639,6 +827,20 @@ class GCLayer(CheckedComponent):
             with m.State("DRAIN"):
                 with m.If(~pipe_busy):
                     m.next = "LIF"
+                    if c.iic:
+                        with m.If(learn & (phase == CYCLE - 1)):
+                            m.d.sync += [any_lc.eq(0), al_m.eq(0)]
+                            m.next = "ANYLC"
+
+            if c.iic:
+                # 3d. learning, p = 49: did any MC fire in the last 50 steps
+                with m.State("ANYLC"):
+                    with m.If(al_m == c.mcs):
+                        with m.If(~al1_v & ~al2_v & ~al3_v):
+                            m.next = "LIF"
+                    with m.Else():
+                        m.d.comb += rd["dst"].addr.eq(al_m)
+                        m.d.sync += [al_m.eq(al_m + 1), al1_v.eq(1)]
 
             # 4. the GC pass
             with m.State("LIF"):
@@ -655,6 +857,8 @@ class GCLayer(CheckedComponent):
                     m.next = "END"
 
             with m.State("END"):
+                if c.iic:                              # the currents of this step are owed
+                    m.d.sync += [e_pend.eq(1), e_zero.eq(learn | t_fresh), t_fresh.eq(0)]
                 m.d.sync += [
                     t.eq(t + 1),
                     phase.eq(Mux(phase == CYCLE - 1, 0, phase + 1)),
@@ -683,6 +887,14 @@ class GCLayer(CheckedComponent):
                     with m.If(n < c.synapses):
                         m.d.comb += [wr["w"].addr.eq(n), wr["w"].data.eq(p["w_init"]),
                                      wr["w"].en.eq(connect)]
+                    if c.iic:                          # the last spikes (and with CONNECT
+                        with m.If(n < c.gcs):          # the blocking durations) cleared
+                            m.d.comb += [wr["src"].addr.eq(n), wr["src"].data.eq(0),
+                                         wr["src"].en.eq(1), wr["blk"].addr.eq(n),
+                                         wr["blk"].data.eq(0), wr["blk"].en.eq(connect)]
+                        with m.If(n < c.mcs):
+                            m.d.comb += [wr["dst"].addr.eq(n), wr["dst"].data.eq(0),
+                                         wr["dst"].en.eq(1)]
                 with m.Else():                         # CLAMP: read n (in S2), write n - 2
                     m.d.comb += [wr["w"].addr.eq(n2), wr["w"].data.eq(0),
                                  wr["w"].en.eq(n2_v & (s2["w"] <= p["clamp"]))]
@@ -691,6 +903,11 @@ class GCLayer(CheckedComponent):
                         m.d.sync += [tail.eq(wp), ahead.eq(0), held.eq(0), n_spk.eq(0)]
                     with m.If(connect):
                         m.d.sync += [t.eq(0), phase.eq(0), wstep.eq(0)]
+                    if c.iic:
+                        with m.If(neurons):            # the MCs take zero currents next
+                            m.d.sync += [e_pend.eq(1), e_zero.eq(1)]
+                        with m.If(connect):
+                            m.d.sync += t_fresh.eq(1)
                     m.d.sync += frozen.eq(0)
                     m.next = "IDLE"
 
@@ -714,101 +931,45 @@ class GCLayer(CheckedComponent):
             m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(l3_g), wr["spk"].en.eq(1)]
             m.d.sync += n_spk.eq(n_spk + 1)
         busy_any = Signal()
-        m.d.comb += busy_any.eq(pipe_busy | lif_busy)
+        m.d.comb += [busy_any.eq(pipe_busy | lif_busy), engine_idle.eq(fsm.ongoing("IDLE"))]
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & (ahead == 0) & ~busy_any & ~fifo.r_rdy
                                  & ~frozen)
         return m
 
 
-class StepMarker(CheckedComponent):
-    """The MC array's spike stream (``(step, mc)``, ordered by step) as the GC layer's input
-    (spikes and an end marker per step).
-
-    The marker of step ``s`` is sent when a spike of a later step arrives, or, for the last
-    steps of a window, when the MC array is ``idle`` (all its spikes have left): the GC layer
-    then trails the MC array by up to a gamma cycle.
-
-    Parameters
-    ----------
-    array : MCArrayConfig
-        The MC array's configuration (step width, window).
-
-    Members
-    -------
-    i : ``In(stream.Signature(mc_array.spike_layout(array)))``
-    array_idle : ``In(1)``
-        The MC array's ``idle``.
-    o : ``Out(stream.Signature(mc_spike_layout(...)))``
-        For a GC layer of ``array.mcs`` MCs.
-    done : ``Out(1)``
-        No spike is waiting and every window seen is closed.
-    """
-
-    @classmethod
-    def check(cls, array):
-        from ..golden.fixed.mc_array import MCArrayConfig
-        if not isinstance(array, MCArrayConfig):
-            raise TypeError(f"array must be an MCArrayConfig, not {type(array).__name__}")
-        return array
-
-    def __init__(self, array):
-        from .mc_array import spike_layout
-        self._array = self.check(array)
-        self._out = data.StructLayout({"mc": unsigned(index_bits(array.mcs)),
-                                       "end": unsigned(1)})
-        super().__init__({"i": In(stream.Signature(spike_layout(array))),
-                          "array_idle": In(1),
-                          "o": Out(stream.Signature(self._out)),
-                          "done": Out(1)})
-
-    def elaborate(self, platform):
-        m = Module()
-        a = self._array
-        nxt = Signal(a.step_bits)                      # the step whose marker is next
-        wpos = Signal(range(a.window))                 # position of nxt in its window
-        marker = Signal()
-        with m.If(self.i.valid):
-            with m.If(self.i.payload.step == nxt):
-                m.d.comb += [self.o.valid.eq(1), self.o.payload.mc.eq(self.i.payload.mc),
-                             self.i.ready.eq(self.o.ready)]
-            with m.Else():
-                m.d.comb += [self.o.valid.eq(1), marker.eq(1)]
-        with m.Elif(self.array_idle & (wpos != 0)):
-            m.d.comb += [self.o.valid.eq(1), marker.eq(1)]
-        m.d.comb += self.o.payload.end.eq(marker)
-        with m.If(marker & self.o.ready):
-            m.d.sync += [nxt.eq(nxt + 1), wpos.eq(Mux(wpos == a.window - 1, 0, wpos + 1))]
-        m.d.comb += self.done.eq(~self.i.valid & (wpos == 0))
-        return m
-
-
 class MCGCLayer(CheckedComponent):
-    """An :class:`~.mc_array.MCArray` feeding a :class:`GCLayer` through a
-    :class:`StepMarker`: drives in, GC spikes out (the feed-forward network of the paper
-    after the quantizer; the MC neurons are the model's, so the pair is bit-exact with
+    """An :class:`~.mc_array.MCArray` (with its end-of-step markers) feeding a
+    :class:`GCLayer`: drives in, GC spikes out (the network of the paper after the
+    quantizer; the MC neurons are the model's, so the pair is bit-exact with
     :meth:`GCLayerModel.run <hetq.golden.fixed.gc_layer.GCLayerModel.run>` on the drives).
+    With ``layer.iic`` the layer's GC->MC currents go into the array's ``extra`` port (packed
+    ``array.lanes`` to a transfer, zero for the padding MCs of the last group): the MCs of
+    step ``t + 1`` wait for the GCs of step ``t``.
 
     Parameters
     ----------
     array : MCArrayConfig
-        Without ``inhibition`` (no GC->MC path yet), of the same ``mcs``, ``hold``, ``rinse``
-        and format as ``layer``.
+        ``inhibition`` exactly when ``layer.iic``; the same ``mcs``, ``hold``, ``rinse`` and
+        format as ``layer``.
     layer : GCLayerConfig
 
     Members
     -------
     i : the array's drive stream; ``o``, ``learn``, ``weight_w``, ``weight_rq``,
-    ``weight_rs``, ``ptr_w``, ``gc_w``, ``cmd``, ``cycle_w``, ``error``, ``step``: the
-    layer's; ``idle``: the array, the marker and the layer are all idle.
+    ``weight_rs``, ``ptr_w``, ``gc_w``, ``cmd``, ``cycle_w``, ``error``, ``step`` (and with
+    ``iic`` ``iic_w``): the layer's; ``idle``: the array and the layer are both idle.
     """
 
     @classmethod
     def check(cls, array, layer):
-        StepMarker.check(array)
+        from ..golden.fixed.mc_array import MCArrayConfig
+        if not isinstance(array, MCArrayConfig):
+            raise TypeError(f"array must be an MCArrayConfig, not {type(array).__name__}")
         GCLayer.check(layer)
-        if array.inhibition:
-            raise ValueError("the MC array must be built without inhibition (the GC layer "
-                             "has no GC->MC path)")
+        if array.inhibition != layer.iic:
+            raise ValueError("the MC array has the extra-current port (inhibition) exactly "
+                             f"when the GC layer has the GC->MC path (iic): inhibition="
+                             f"{array.inhibition}, iic={layer.iic}")
         for name in ("mcs", "hold", "rinse", "fmt"):
             if getattr(array, name) != getattr(layer, name):
                 raise ValueError(f"the MC array and the GC layer differ in {name}: "
@@ -818,13 +979,13 @@ class MCGCLayer(CheckedComponent):
     def __init__(self, array, layer):
         from .mc_array import MCArray
         self.check(array, layer)
-        self._mc = MCArray(array)
-        self._marker = StepMarker(array)
+        self._array = array
+        self._mc = MCArray(array, ends=True)
         self._layer = GCLayer(layer)
         g = self._layer.signature.members
         members = {"i": self._mc.signature.members["i"], "idle": Out(1)}
         for name in ("o", "learn", "weight_w", "weight_rq", "weight_rs", "ptr_w", "gc_w",
-                     "cmd", "cycle_w", "error", "step"):
+                     "cmd", "cycle_w", "error", "step") + (("iic_w",) if layer.iic else ()):
             members[name] = g[name]
         super().__init__(members)
 
@@ -835,16 +996,55 @@ class MCGCLayer(CheckedComponent):
         from amaranth.lib import wiring
         m = Module()
         m.submodules.array = mc = self._mc
-        m.submodules.marker = mk = self._marker
         m.submodules.layer = gl = self._layer
         wiring.connect(m, wiring.flipped(self.i), mc.i)
-        wiring.connect(m, mc.o, mk.i)
-        m.d.comb += mk.array_idle.eq(mc.idle)
-        wiring.connect(m, mk.o, gl.i)
+        m.d.comb += [gl.i.valid.eq(mc.o.valid), gl.i.payload.mc.eq(mc.o.payload.mc),
+                     gl.i.payload.end.eq(mc.o.payload.end), mc.o.ready.eq(gl.i.ready)]
+        names = ("weight_w", "weight_rq", "ptr_w", "gc_w", "cmd", "cycle_w")
+        if self._layer.config.iic:
+            names += ("iic_w",)
+            self._pack(m, gl, mc)
         for name in ("o", "weight_rs"):
             wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(gl, name))
-        for name in ("weight_w", "weight_rq", "ptr_w", "gc_w", "cmd", "cycle_w"):
+        for name in names:
             wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(gl, name))
         m.d.comb += [gl.learn.eq(self.learn), self.error.eq(gl.error), self.step.eq(gl.step),
-                     self.idle.eq(mc.idle & mk.done & gl.idle)]
+                     self.idle.eq(mc.idle & gl.idle)]
         return m
+
+    def _pack(self, m, gl, mc):
+        """The layer's currents, one per MC, into the array's groups of ``lanes``. RESET and
+        CONNECT restart the layer's emission at MC 0, and the packer with it."""
+        lanes, mcs = self._array.lanes, self._array.mcs
+        if lanes == 1:
+            m.d.comb += [mc.extra.valid.eq(gl.iic.valid), mc.extra.payload[0].eq(gl.iic.payload),
+                         gl.iic.ready.eq(mc.extra.ready)]
+            return
+        restart = Signal()
+        m.d.comb += restart.eq(self.cmd.valid & self.cmd.ready
+                               & ((self.cmd.payload == GCLayer.RESET)
+                                  | (self.cmd.payload == GCLayer.CONNECT)))
+        held = [Signal(signed(self._layer.config.fmt.current_bits), name=f"held{n}")
+                for n in range(lanes - 1)]
+        pos = Signal(range(lanes))                     # the lane of the next code
+        mc_n = Signal(range(mcs))                      # its MC
+        last = Signal()
+        m.d.comb += last.eq((pos == lanes - 1) | (mc_n == mcs - 1))
+        for n in range(lanes):                         # lanes above pos: padding, 0
+            with m.If(pos == n):
+                m.d.comb += mc.extra.payload[n].eq(gl.iic.payload)
+            with m.Elif(pos > n):
+                m.d.comb += mc.extra.payload[n].eq(held[min(n, lanes - 2)])
+        with m.If(last):
+            m.d.comb += [mc.extra.valid.eq(gl.iic.valid), gl.iic.ready.eq(mc.extra.ready)]
+        with m.Else():
+            m.d.comb += gl.iic.ready.eq(1)
+        take = gl.iic.valid & gl.iic.ready
+        with m.If(restart):
+            m.d.sync += [pos.eq(0), mc_n.eq(0)]
+        with m.Elif(take):
+            with m.If(last):
+                m.d.sync += pos.eq(0)
+            with m.Else():
+                m.d.sync += [pos.eq(pos + 1), Array(held)[pos].eq(gl.iic.payload)]
+            m.d.sync += mc_n.eq(Mux(mc_n == mcs - 1, 0, mc_n + 1))

@@ -29,6 +29,7 @@ class GCBenchResult:
     post: np.ndarray
     step_ends: np.ndarray            # cycle at which each step's counter advanced
     error: bool
+    iic: np.ndarray | None = None    # (emissions, mcs) taken from the iic port (GC layer alone)
 
 
 async def send(ctx, port, payload):
@@ -71,8 +72,18 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
     n_syn = len(fan)
     vbits = 8 + c.fmt.drive_frac
     res = {"events": [], "weights": [], "gc_v": [], "gc_r": [], "pre": [], "post": [],
-           "ends": []}
-    done = {"host": False}
+           "ends": [], "iic": []}
+    done = {"host": False, "setup": False}
+    # the GC layer alone emits its GC->MC currents to a sink (an MC array takes them)
+    iic_sink = c.iic and array is None
+
+    async def drain_iic(ctx, n_rows):
+        """Wait until ``n_rows`` emissions have been taken."""
+        for _ in range(timeout):
+            if len(res["iic"]) >= n_rows * c.mcs:
+                return
+            await ctx.tick()
+        raise RuntimeError("the GC layer did not emit its GC->MC currents")
 
     async def wait_idle(ctx):
         for _ in range(4):
@@ -94,7 +105,11 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
                 await send(ctx, dut.weight_w, {"addr": k, "data": int(w)})
         if stim.cycle0:
             await send(ctx, dut.cycle_w, stim.cycle0 % (1 << c.stamp_bits))
+        if c.iic:
+            await send(ctx, dut.iic_w, int(stim.iic_weight))
         await wait_idle(ctx)
+        done["setup"] = True
+        rows = 1                                       # emissions owed so far
         for i, raster in enumerate(exp.mc_raster):
             ctx.set(dut.learn, int(stim.learn[i]))
             if array is not None:
@@ -110,12 +125,18 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
                     await send(ctx, dut.i, {"mc": 0 if mc is None else int(mc),
                                             "end": int(mc is None)})
             await wait_idle(ctx)
+            rows += c.window
+            if iic_sink:
+                await drain_iic(ctx, rows)
             if i == stim.clamp_after:
                 await send(ctx, dut.cmd, GCLayer.CLAMP)
                 await wait_idle(ctx)
             if i == stim.reset_after:
                 await send(ctx, dut.cmd, GCLayer.RESET)
                 await wait_idle(ctx)
+                rows += 1
+                if iic_sink:
+                    await drain_iic(ctx, rows)
             ws = []
             ctx.set(dut.weight_rs.ready, 1)
             for k in range(n_syn):
@@ -144,6 +165,17 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
             if valid and ready:
                 res["events"].append((int(pl.step), int(pl.gc)))
 
+    async def iic_taker(ctx):
+        while not done["host"]:
+            if not done["setup"]:
+                await ctx.tick()
+                continue
+            ctx.set(dut.iic.ready, int(rng_out.random() >= out_stall))
+            _, _, valid, ready, pl = await ctx.tick().sample(dut.iic.valid, dut.iic.ready,
+                                                             dut.iic.payload)
+            if valid and ready:
+                res["iic"].append(int(pl))
+
     async def monitor(ctx):
         cycle, last = 0, 0
         while not done["host"]:
@@ -153,13 +185,14 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
                 res["ends"].append(cycle)
                 last = int(step)
 
-    simulate(dut, [host, sink, monitor])
+    simulate(dut, [host, sink, monitor] + ([iic_taker] if iic_sink else []))
     return GCBenchResult(
         events=np.array(res["events"], dtype=np.int64).reshape(-1, 2),
         weights=np.array(res["weights"], dtype=np.int64).reshape(len(stim.drives), n_syn),
         gc_v=np.array(res["gc_v"], dtype=np.int64), gc_r=np.array(res["gc_r"], dtype=bool),
         pre=np.array(res["pre"], dtype=np.int64), post=np.array(res["post"], dtype=np.int64),
-        step_ends=np.array(res["ends"], dtype=np.int64), error=res["error"])
+        step_ends=np.array(res["ends"], dtype=np.int64), error=res["error"],
+        iic=np.array(res["iic"], dtype=np.int64).reshape(-1, c.mcs) if iic_sink else None)
 
 
 def check_gc(stim, res, exp):
@@ -170,4 +203,6 @@ def check_gc(stim, res, exp):
     np.testing.assert_equal(res.gc_r, exp.gc_r)
     np.testing.assert_equal(res.pre, exp.pre)
     np.testing.assert_equal(res.post, exp.post)
+    if res.iic is not None:
+        np.testing.assert_equal(res.iic, exp.iic)
     assert not res.error

@@ -6,9 +6,10 @@ The stimulus comes from the .npz named by ``HETQ_BENCH`` (see
 lists are written through the ports, CONNECT, the weights loaded (if any); per sample the
 MC raster of the golden model is fed with seeded random idle cycles, the bench waits for
 ``idle``, gives CLAMP/RESET when asked, reads every weight back through the port and the GC
-state and stamp memories through the simulator; the GC spikes are taken with a seeded random
-``ready``. Events, weights and states are compared with the golden model
-(``np.testing.assert_equal``); events and weights are saved to ``<HETQ_BENCH>.result.npz``.
+state and stamp memories through the simulator; the GC spikes (and, with the GC->MC path,
+the emitted currents) are taken with a seeded random ``ready``. Events, weights, states and
+currents are compared with the golden model (``np.testing.assert_equal``); events and
+weights are saved to ``<HETQ_BENCH>.result.npz``.
 """
 
 import os
@@ -54,9 +55,12 @@ async def run_gc_layer(dut, path):
     exp = expected_gc(stim)
     rng_in, rng_out = np.random.default_rng(seed).spawn(2)
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for name in ("i", "ptr_w", "gc_w", "cmd", "weight_w", "weight_rq", "cycle_w"):
+    inputs = ("i", "ptr_w", "gc_w", "cmd", "weight_w", "weight_rq", "cycle_w")
+    for name in inputs + (("iic_w",) if c.iic else ()):
         getattr(dut, f"{name}__valid").value = 0
     dut.o__ready.value = 0
+    if c.iic:
+        dut.iic__ready.value = 0
     dut.weight_rs__ready.value = 0
     dut.learn.value = 0
     dut.rst.value = 1
@@ -73,7 +77,8 @@ async def run_gc_layer(dut, path):
     events, weights = [], []
     gc_v, gc_r, pre, post = [], [], [], []
     vbits = 8 + c.fmt.drive_frac
-    state = {"done": False, "cycles": 0}
+    state = {"done": False, "cycles": 0, "setup": False}
+    iic, ebits = [], c.fmt.current_bits
 
     async def wait_idle():
         await ClockCycles(dut.clk, 4)
@@ -91,7 +96,22 @@ async def run_gc_layer(dut, path):
                 events.append((ev["step"], ev["gc"]))
         dut.o__ready.value = 0
 
+    async def iic_sink():
+        while not state["done"]:
+            ready = int(state["setup"] and rng_out.random() >= stall)
+            dut.iic__ready.value = ready
+            await RisingEdge(dut.clk)
+            if ready and dut.iic__valid.value == 1:
+                iic.append(_signed(dut.iic__payload.value.to_unsigned(), ebits))
+        dut.iic__ready.value = 0
+
+    async def drain(rows):
+        while len(iic) < rows * c.mcs:
+            await RisingEdge(dut.clk)
+
     task = cocotb.start_soon(sink())
+    if c.iic:
+        iic_task = cocotb.start_soon(iic_sink())
     for mc, v in enumerate(ptr):
         await _send(dut, "ptr_w", pack_struct(lay["ptr_w"], addr=mc, data=int(v)))
     for k, g in enumerate(fan):
@@ -102,7 +122,11 @@ async def run_gc_layer(dut, path):
             await _send(dut, "weight_w", pack_struct(lay["weight_w"], addr=k, data=int(w)))
     if stim.cycle0:
         await _send(dut, "cycle_w", stim.cycle0 % (1 << c.stamp_bits))
+    if c.iic:
+        await _send(dut, "iic_w", stim.iic_weight & ((1 << ebits) - 1))
     await wait_idle()
+    state["setup"] = True
+    rows = 1
     for i, raster in enumerate(exp.mc_raster):
         dut.learn.value = int(stim.learn[i])
         for row in raster:
@@ -113,12 +137,18 @@ async def run_gc_layer(dut, path):
                 word = pack_struct(ins, mc=0 if mc is None else int(mc), end=int(mc is None))
                 await _send(dut, "i", word)
         await wait_idle()
+        rows += c.window
+        if c.iic:
+            await drain(rows)
         if i == stim.clamp_after:
             await _send(dut, "cmd", GCLayer.CLAMP)
             await wait_idle()
         if i == stim.reset_after:
             await _send(dut, "cmd", GCLayer.RESET)
             await wait_idle()
+            rows += 1
+            if c.iic:
+                await drain(rows)
         row = []
         dut.weight_rs__ready.value = 1
         for k in range(n_syn):
@@ -139,6 +169,9 @@ async def run_gc_layer(dut, path):
     error = int(dut.error.value)
     state["done"] = True
     await task
+    if c.iic:
+        await iic_task
+        np.testing.assert_equal(np.array(iic, dtype=np.int64).reshape(-1, c.mcs), exp.iic)
     ev = np.array(events, dtype=np.int64).reshape(-1, 2)
     w = np.array(weights, dtype=np.int64).reshape(len(stim.drives), n_syn)
     np.savez(f"{path}.result.npz", events=ev, weights=w, cycles=state["cycles"], error=error)

@@ -1,10 +1,11 @@
 """Stimulus of the GC layer benches and its golden expectation.
 
-A stimulus is a configuration, an MC->GC mask, optional preloaded weight codes, MC drive rows
-and a learning flag per sample. The expectation runs :class:`~hetq.golden.fixed.gc_layer.GCLayerModel`
-sample by sample: the MC raster (what the benches feed the RTL: the MC side does not depend
-on the GCs without the GC->MC path), the GC spike events ``(step, gc)``, the weights after
-every sample and the state after every sample.
+A stimulus is a configuration, an MC->GC mask, optional preloaded weight codes, MC drive rows,
+a learning flag per sample and the GC->MC weight. The expectation runs
+:class:`~hetq.golden.fixed.gc_layer.GCLayerModel` sample by sample: the MC raster (what the
+benches feed the RTL; with a GC->MC weight it is the raster of the MCs that took the model's
+GC->MC currents), the GC spike events ``(step, gc)``, the weights after every sample, the
+state after every sample and, with ``config.iic``, every emission of GC->MC currents.
 """
 
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ class GCStimulus:
     clamp_after: int = -1            # the CLAMP command after this sample (-1: none)
     reset_after: int = -1            # the RESET command (reset_neurons) after this sample
     cycle0: int = 0                  # the first step is 50 * cycle0 (written after CONNECT)
+    iic_weight: int = 0              # the GC->MC weight code (needs config.iic)
 
 
 @dataclass
@@ -38,6 +40,8 @@ class GCExpected:
     gc_r: np.ndarray                 # bool (samples, gcs)
     pre: np.ndarray                  # int64 (samples, mcs): stamp | valid << stamp_bits
     post: np.ndarray                 # int64 (samples, gcs)
+    iic: np.ndarray | None = None    # int64 (emissions, mcs), with config.iic: the currents
+    #                                  after CONNECT (zero), after every step and after RESET
 
 
 def make_gc_stimulus(seed, config, samples, *, density=0.4, learn=True, levels=6,
@@ -71,7 +75,7 @@ def host_lists(stim):
 
 def expected_gc(stim):
     c = stim.config
-    model = GCLayerModel(c, stim.mask)
+    model = GCLayerModel(c, stim.mask, iic_weight=stim.iic_weight)
     if stim.weights is not None:
         model.weights = np.asarray(stim.weights, dtype=np.int64)
     model.t = 50 * stim.cycle0
@@ -80,10 +84,13 @@ def expected_gc(stim):
     mask = (1 << sbits) - 1
     rasters, events, weights = [], [], []
     gc_v, gc_r, pre, post = [], [], [], []
+    iic = [np.zeros((1, c.mcs), dtype=np.int64)]
     for i in range(n):
         t0 = model.t
         out = model.run(stim.drives[i:i + 1], learn=bool(stim.learn[i]), raster=True,
-                        weight_log=True)
+                        weight_log=True, iic_log=c.iic)
+        if c.iic:
+            iic.append(out["iic"][0])
         rasters.append(out["mc_raster"][0])
         s, g = np.nonzero(out["gc_raster"][0])
         events.append(np.stack([(t0 + s) & mask, g], axis=1))
@@ -91,6 +98,7 @@ def expected_gc(stim):
             model.clamp()
         if i == stim.reset_after:
             model.reset_neurons()
+            iic.append(np.zeros((1, c.mcs), dtype=np.int64))
         weights.append(model.weights)
         st = model.state
         gc_v.append(st.gc_v.copy())
@@ -99,7 +107,8 @@ def expected_gc(stim):
         post.append(np.where(st.post_ok, st.post | (1 << sbits), st.post))
     return GCExpected(mc_raster=np.array(rasters), events=np.concatenate(events).astype(np.int64)
                       .reshape(-1, 2), weights=np.array(weights), gc_v=np.array(gc_v),
-                      gc_r=np.array(gc_r), pre=np.array(pre), post=np.array(post))
+                      gc_r=np.array(gc_r), pre=np.array(pre), post=np.array(post),
+                      iic=np.concatenate(iic) if c.iic else None)
 
 
 def save_gc_stimulus(path, stim, *, seed=0, stall=0.0):
@@ -109,16 +118,17 @@ def save_gc_stimulus(path, stim, *, seed=0, stall=0.0):
              weights=np.zeros(0, np.int64) if stim.weights is None else stim.weights,
              has_weights=stim.weights is not None, clamp_after=stim.clamp_after,
              reset_after=stim.reset_after, cycle0=stim.cycle0, seed=seed,
-             stall=stall)
+             stall=stall, iic=c.iic, iic_weight=stim.iic_weight)
 
 
 def load_gc_stimulus(path):
     with np.load(path) as z:
         c = GCLayerConfig(mcs=int(z["mcs"]), gcs=int(z["gcs"]), synapses=int(z["synapses"]),
                           hold=int(z["hold"]), rinse=int(z["rinse"]),
-                          stamp_bits=int(z["stamp_bits"]))
+                          stamp_bits=int(z["stamp_bits"]), iic=bool(z["iic"]))
         stim = GCStimulus(config=c, mask=z["mask"], drives=z["drives"], learn=z["learn"],
                           weights=z["weights"] if bool(z["has_weights"]) else None,
                           clamp_after=int(z["clamp_after"]),
-                          reset_after=int(z["reset_after"]), cycle0=int(z["cycle0"]))
+                          reset_after=int(z["reset_after"]), cycle0=int(z["cycle0"]),
+                          iic_weight=int(z["iic_weight"]))
         return stim, int(z["seed"]), float(z["stall"])

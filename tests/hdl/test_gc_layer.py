@@ -141,7 +141,6 @@ def test_cycles_per_step(learn, capsys):
 
 @pytest.mark.parametrize("kwargs, exc, text", [
     (dict(lanes=2), ValueError, "has one lane"),
-    (dict(iic=True), ValueError, "no GC->MC path"),
 ])
 def test_unbuilt_options_are_refused(kwargs, exc, text):
     with pytest.raises(exc, match=text):
@@ -207,7 +206,7 @@ def test_reset_between_samples_and_wrapping_stamps():
 @pytest.mark.parametrize("lanes, learn, stall", [(1, [True, False, True], 0.1),
                                                  (2, [False, True], 0.3)])
 def test_mc_array_in_front(lanes, learn, stall):
-    """MCArray -> StepMarker -> GCLayer fed the drives: bit-exact with GCLayerModel.run on
+    """MCArray (end markers) -> GCLayer fed the drives: bit-exact with GCLayerModel.run on
     the same drives (the MC neurons included)."""
     from hetq.golden.fixed.mc_array import MCArrayConfig
 
@@ -227,8 +226,10 @@ def test_mc_gc_layer_refuses_mismatched_blocks():
 
     with pytest.raises(ValueError, match="differ in hold"):
         MCGCLayer(MCArrayConfig(mcs=8, hold=100, rinse=50), small())
-    with pytest.raises(ValueError, match="without inhibition"):
+    with pytest.raises(ValueError, match="inhibition=True, iic=False"):
         MCGCLayer(MCArrayConfig(mcs=8, hold=50, rinse=50, inhibition=True), small())
+    with pytest.raises(ValueError, match="inhibition=False, iic=True"):
+        MCGCLayer(MCArrayConfig(mcs=8, hold=50, rinse=50), small(iic=True))
     with pytest.raises(TypeError, match="array must be an MCArrayConfig"):
         MCGCLayer(small(), small())
 
@@ -257,3 +258,109 @@ def test_larger_layer():
     stim = make_gc_stimulus(30, c, 2, learn=[True, False], density=0.1)
     exp, res = run(stim, seed=30, stall=0.05, out_stall=0.2)
     assert len(exp.events) > 50
+
+
+# -- the GC->MC path (iic) ---------------------------------------------------------------------
+
+def iic_stimulus(seed, config, learn, weight_mv, **kwargs):
+    """Training samples first (the blocking durations are learned at the cycle ends), then
+    testing samples in which the GC->MC current acts."""
+    stim = make_gc_stimulus(seed, config, len(learn), learn=learn, **kwargs)
+    stim.iic_weight = -int(round(weight_mv * (1 << config.fmt.drive_frac)))
+    return stim
+
+
+def _without_iic(stim):
+    import dataclasses
+    return expected_gc(dataclasses.replace(stim, iic_weight=0))
+
+
+@pytest.mark.parametrize("seed, weight_mv, stall, out_stall", [
+    (30, 40, 0.2, 0.3),
+    pytest.param(31, 2.5, 0.0, 0.0, marks=pytest.mark.slow),
+])
+def test_iic_against_the_model(seed, weight_mv, stall, out_stall):
+    """Every GC->MC current the layer emits (after CONNECT, after every step, zero while
+    learning and in step 0) equals the model's, with the model's MC raster fed back (the
+    raster of MCs that took those currents); the blocking durations learned in training
+    and the GC last-spike stamps are compared through the emitted currents, and the currents
+    change the MC spikes (40 mV) or at least are not all zero (2.5 mV)."""
+    c = small(iic=True, hold=100)            # the GCs act on the MCs from the second cycle
+    stim = iic_stimulus(seed, c, [True, False, False], weight_mv)
+    exp, res = run(stim, seed=seed, stall=stall, out_stall=out_stall)
+    assert exp.iic.shape == (1 + 3 * c.window, c.mcs)
+    testing = exp.iic[1 + c.window:]
+    assert (testing > 0).any() and (testing < 0).any()      # on and rebound counts
+    assert not exp.iic[1:1 + c.window].any()                 # zero while learning
+    if weight_mv > 10:
+        assert (_without_iic(stim).mc_raster != exp.mc_raster).any()
+    wrong = exp.iic.copy()
+    wrong[len(wrong) // 2 + 3, 1] -= 1
+    with pytest.raises(AssertionError):
+        check_gc(stim, res, type(exp)(**{**vars(exp), "iic": wrong}))
+
+
+@pytest.mark.slow
+def test_iic_with_weight_zero_is_the_feed_forward_layer():
+    """The path built with its weight 0 (the paper's network): the same GC spikes and weights
+    as the layer without it, and every emitted current 0."""
+    c = small(iic=True)
+    stim = iic_stimulus(32, c, [True, False], 0)
+    exp, res = run(stim, stall=0.1)
+    assert not exp.iic.any()
+    plain = expected_gc(make_gc_stimulus(32, small(), 2, learn=[True, False]))
+    np.testing.assert_equal(exp.events, plain.events)
+    np.testing.assert_equal(exp.weights, plain.weights)
+
+
+def test_iic_reset_wrapping_stamps_and_saturation():
+    """16-bit stamps across their wrap (the last-spike differences read as signed), RESET
+    after the first testing sample (the currents restart at zero, the blocking durations
+    stay), a weight of -64 mV whose products (8 GCs per MC, fired together) saturate to the
+    extra-current format; consecutive GCs alternate between the two MCs' counts."""
+    c = GCLayerConfig(mcs=2, gcs=16, synapses=32, hold=100, rinse=50, stamp_bits=16, iic=True)
+    stim = iic_stimulus(33, c, [True, False, False], 64, density=1.0, empty=False, silent=0)
+    stim.drives[:] = c.fmt.drive_max // 2
+    stim.iic_weight = c.fmt.current_min
+    stim.cycle0 = (1 << 16) // 50
+    stim.reset_after = 1
+    exp, res = run(stim, stall=0.1, out_stall=0.2)
+    assert (exp.iic == c.fmt.current_min).any()              # saturated
+    assert (exp.events[:, 0] < 200).any() and (exp.events[:, 0] > 65400).any()
+
+
+def test_iic_weight_out_of_range_sets_error():
+    from hetq.sim.gc_layer.amaranth_bench import send
+    from hetq.sim.kit.amaranth_sim import simulate
+
+    dut = GCLayer(small(iic=True))
+    seen = []
+
+    async def bench(ctx):
+        await send(ctx, dut.iic_w, -5)
+        for _ in range(2):
+            await ctx.tick()
+        seen.append(bool(ctx.get(dut.error)))
+        await send(ctx, dut.iic_w, 1)
+        for _ in range(2):
+            await ctx.tick()
+        seen.append(bool(ctx.get(dut.error)))
+    simulate(dut, [bench])
+    assert seen == [False, True]
+
+
+@pytest.mark.parametrize("lanes", [pytest.param(1, marks=pytest.mark.slow), 2])
+def test_iic_mc_array_in_front(lanes):
+    """MCArray(inhibition) <-> GCLayer(iic): the array takes the layer's currents (packed
+    by lanes) and waits for them; every GC spike and weight equal to GCLayerModel.run on
+    the drives, and the currents changed the GC spikes."""
+    from hetq.golden.fixed.mc_array import MCArrayConfig
+
+    c = small(iic=True, hold=100)
+    stim = iic_stimulus(34 + lanes, c, [True, False, False], 40)
+    exp = expected_gc(stim)
+    res = run_gc_amaranth(stim, exp=exp, stall=0.1, out_stall=0.2,
+                          array=MCArrayConfig(mcs=8, lanes=lanes, hold=100, rinse=50,
+                                              inhibition=True))
+    check_gc(stim, res, exp)
+    assert not np.array_equal(exp.events, _without_iic(stim).events)

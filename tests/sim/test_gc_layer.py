@@ -26,6 +26,19 @@ def test_cocotb_gc_layer(tmp_path):
     assert len(exp.events) > 10 and int(out["error"]) == 0
 
 
+def test_cocotb_gc_layer_with_iic(tmp_path):
+    """The GC->MC path: every emitted current (after training, RESET, then a testing sample
+    in which a -40 mV weight acts) equal to the model's."""
+    c = GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=100, rinse=50, iic=True)
+    stim = make_gc_stimulus(13, c, 2, learn=[True, False])
+    stim.iic_weight = -(40 << c.fmt.drive_frac)
+    stim.reset_after = 0
+    out = run_cocotb_gc(stim, seed=4, stall=0.2, build_dir=tmp_path)
+    exp = expected_gc(stim)
+    np.testing.assert_equal(out["events"], exp.events)
+    assert (exp.iic != 0).sum() > 10 and int(out["error"]) == 0
+
+
 def test_a_wrong_expectation_fails_the_gc_bench(tmp_path):
     """The design's window is 100 steps, the stimulus's 50: the design samples ``learn`` at
     the first step of its windows only, keeps learning through the second sample, and the
