@@ -80,7 +80,7 @@ def _gc_fidelity(args, sessions):
 
 def cmd_compare(args):
     if args.block != "gc-layer":
-        only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses"))
+        only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses", "--iic"))
     if args.block == "mc-array":
         return cmd_compare_array(args)
     if args.block == "gc-layer":
@@ -121,12 +121,21 @@ def cmd_compare_gc(args):
     only_for(args, "quantizer and mc-array (the GC layer has no tables mid-stream)",
              ("--no-writes",))
     config = gc_layer_config(args)
+    code = 0
+    if args.iic is not None:
+        config = config.replace(iic=True)
+        fmt = config.fmt
+        code = round(args.iic * (1 << fmt.drive_frac))
+        if not fmt.current_min <= code <= 0:
+            raise ValueError(f"--iic {args.iic:g}: the GC->MC weight is inhibitory, in "
+                             f"[{fmt.current_min / (1 << fmt.drive_frac):g}, 0] mV")
     vectors = 12 if args.vectors is None else args.vectors
     print(f"design: {config}", flush=True)
     try:
         with progress(vectors, "compare", args.quiet) as step:
             rep = compare_gc_layer(vectors, args.seed, config, simulator=args.sim,
-                                   stall=args.stall, build_dir=args.build_dir, progress=step)
+                                   stall=args.stall, build_dir=args.build_dir, progress=step,
+                                   iic_weight=code)
     except RuntimeError as e:              # a missing simulator, a bench that failed itself
         raise CommandError(str(e)) from None
     print(f"GC layer {config.gcs} GCs, {config.mcs} MCs, {config.synapses} synapses "
@@ -137,6 +146,9 @@ def cmd_compare_gc(args):
     print(f"GC spikes: {rep.spikes} events, {rep.event_mismatches} mismatches; weights: "
           f"{rep.weights} compared (every synapse after every sample), "
           f"{rep.weight_mismatches} differ")
+    if config.iic:
+        print(f"GC->MC currents: {rep.currents} compared (every MC after every step, weight "
+              f"{args.iic:g} mV), {rep.current_mismatches} differ")
     print(f"mismatches: {rep.mismatches}")
     for chunk, kind, index, got, expected in rep.examples:
         print(f"  mask {chunk} {kind} {index}: got {got}, expected {expected}")
@@ -253,5 +265,8 @@ def add_commands(subparsers):
     g.add_argument("--mcs", type=positive_int, default=None, help="MCs feeding the layer "
                    "(default 256)")
     add_gc_layer_options(g)
+    g.add_argument("--iic", type=float, default=None, metavar="W",
+                   help="build the layer with the GC->MC path, its weight W mV (<= 0), and "
+                        "compare every current it emits (default: no path)")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)

@@ -3,10 +3,10 @@
 Each chunk is one connectivity: a random mask of the design's size (about as dense as its
 synapse memory allows), random MC drives on a few levels (so that MC spikes coincide and GCs
 fire), silent MCs (whose stale stamps bring the penalty), learning on for the first part of
-the chunk, the post-training clamp, then learning off. The MC spikes come from the model (the
-MC side does not depend on the GCs without the GC->MC path); the RTL's GC spikes and every
-weight after every sample are compared with
-:class:`~hetq.golden.fixed.gc_layer.GCLayerModel`.
+the chunk, the post-training clamp, then learning off. The MC spikes come from the model (with
+the GC->MC path, those of MCs that took the model's GC->MC currents); the RTL's GC spikes,
+every weight after every sample and, with the path, every GC->MC current it emits are
+compared with :class:`~hetq.golden.fixed.gc_layer.GCLayerModel`.
 """
 
 import time
@@ -46,6 +46,9 @@ class GCCompareReport:
         bench's waits for idle; nan when there were none).
     synapses_used : int
         Connections of the masks, on average per chunk.
+    currents, current_mismatches : int
+        With the GC->MC path: currents compared (every MC after every step) and those that
+        differ.
     """
 
     config: GCLayerConfig
@@ -63,10 +66,12 @@ class GCCompareReport:
     synapses_used: float
     seconds: float
     examples: list = field(default_factory=list)
+    currents: int = 0
+    current_mismatches: int = 0
 
     @property
     def mismatches(self):
-        return self.event_mismatches + self.weight_mismatches
+        return self.event_mismatches + self.weight_mismatches + self.current_mismatches
 
 
 def _chunk_size(simulator, config):
@@ -82,11 +87,13 @@ def _event_mismatches(got, want):
 
 
 def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verilator",
-                     stall=0.0, build_dir="build/compare", chunk=None, progress=None):
+                     stall=0.0, build_dir="build/compare", chunk=None, progress=None,
+                     iic_weight=0):
     """Run ``vectors`` sample windows through the GC layer's RTL in chunks (each a new random
     connectivity; see the module docstring) and compare every GC spike and every weight after
     every sample with the golden model. ``stall`` is the probability of an idle cycle before
-    each MC spike transfer and of a low ``o.ready``. Returns a :class:`GCCompareReport`.
+    each MC spike transfer and of a low ``o.ready``. ``iic_weight`` is the GC->MC weight code
+    (needs ``config.iic``). Returns a :class:`GCCompareReport`.
 
     Raises TypeError / ValueError for bad arguments, RuntimeError when the simulator is
     missing or a bench fails on its own (a timeout)."""
@@ -102,6 +109,8 @@ def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verila
     require_simulator(simulator)
     from ..hdl.gc_layer import GCLayer
     GCLayer.check(config)
+    if iic_weight and not config.iic:
+        raise ValueError("a GC->MC weight needs a layer with the GC->MC path (iic=True)")
     size = chunk or _chunk_size(simulator, config)
     name = (f"gc_layer_{simulator}_m{config.mcs}_g{config.gcs}_s{config.synapses}"
             f"_h{config.hold}_r{config.rinse}")
@@ -109,7 +118,8 @@ def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verila
     build_dir.mkdir(parents=True, exist_ok=True)
     density = min(0.4, 0.9 * config.synapses / (config.mcs * config.gcs))
     totals = {"samples": 0, "trained": 0, "chunks": 0, "spikes": 0, "events": 0,
-              "weights": 0, "wbad": 0, "fit": [0, 0], "process": [0, 0], "used": 0}
+              "weights": 0, "wbad": 0, "fit": [0, 0], "process": [0, 0], "used": 0,
+              "currents": 0, "ibad": 0}
     examples = []
     start = time.perf_counter()
     with exclusive(build_dir):
@@ -121,6 +131,7 @@ def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verila
                                     learn=np.arange(n) < max(1, (2 * n + 2) // 3))
             trained = int(stim.learn.sum())
             stim.clamp_after = trained - 1
+            stim.iic_weight = iic_weight
             exp = expected_gc(stim)
             res = _run(simulator, stim, exp, seed + k, stall, build_dir)
             bad, ex = _event_mismatches(res.events, exp.events)
@@ -135,6 +146,18 @@ def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verila
                 totals["wbad"] += exp.weights.size
                 examples.append((k, "weights", 0, f"shape {res.weights.shape}",
                                  f"shape {exp.weights.shape}"))
+            if config.iic:
+                totals["currents"] += exp.iic.size
+                if res.iic.shape == exp.iic.shape:
+                    diff = np.argwhere(res.iic != exp.iic)
+                    totals["ibad"] += len(diff)
+                    examples += [(k, "GC->MC current (emission, MC)", (int(e), int(j)),
+                                  int(res.iic[e, j]), int(exp.iic[e, j]))
+                                 for e, j in diff[:MAX_EXAMPLES]]
+                else:
+                    totals["ibad"] += exp.iic.size
+                    examples.append((k, "GC->MC currents", 0, f"shape {res.iic.shape}",
+                                     f"shape {exp.iic.shape}"))
             if getattr(res, "error", False):
                 totals["events"] += 1
                 examples.append((k, "error flag", 0, True, False))
@@ -157,7 +180,8 @@ def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verila
         weight_mismatches=totals["wbad"], fit_cycles_per_step=per("fit"),
         process_cycles_per_step=per("process"),
         synapses_used=totals["used"] / max(totals["chunks"], 1),
-        seconds=time.perf_counter() - start, examples=examples[:MAX_EXAMPLES])
+        seconds=time.perf_counter() - start, examples=examples[:MAX_EXAMPLES],
+        currents=totals["currents"], current_mismatches=totals["ibad"])
 
 
 def _run(simulator, stim, exp, seed, stall, build_dir):

@@ -18,6 +18,9 @@ op      meaning
         idle cycle with probability ``stall``/100
 7       read the weights of synapses ``0 .. a-1`` through ``weight_rq``/``weight_rs`` into
         ``weights.txt``
+8       (GC->MC path) offer ``d`` on ``iic_w``, then start taking the currents from ``iic``
+        (``ready`` low with probability ``ostall``/100), one hex line each in ``iic.txt``
+9       (GC->MC path) wait until ``a`` currents have been taken
 15      end: log ``S <cycles> <error>``
 ======  =====================================================================================
 
@@ -38,7 +41,7 @@ from .stimulus import expected_gc, host_lists
 __all__ = ["OPS", "gc_program", "run_gc_file_bench", "FileBenchResult"]
 
 OPS = {"ptr": 0, "gc": 1, "weight": 2, "cmd": 3, "idle": 4, "learn": 5, "mc": 6, "read": 7,
-       "end": 15}
+       "iic_w": 8, "iic_wait": 9, "end": 15}
 
 _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
   reg [{iw}-1:0] i_payload = 0;  reg i_valid = 1'b0;  wire i_ready;
@@ -51,6 +54,10 @@ _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
   wire [{ow}-1:0] o_payload;     wire o_valid;        reg o_ready = 1'b0;
   reg learn = 1'b0;
   wire idle, error;
+  reg [{ew}-1:0] x_payload = 0;  reg x_valid = 1'b0;  wire x_ready;
+  wire [{ew}-1:0] e_payload;     wire e_valid;        reg e_ready = 1'b0;
+  reg e_on = 1'b0;
+  integer fe, taken;
   wire [{sw}-1:0] step;
   integer n, seed, stall, ostall, limit, fd, fs, fw, cycle, pc, state, waitc, k, count;
   reg [3:0] op;
@@ -68,7 +75,7 @@ _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
     .weight_rs__payload(r_payload), .weight_rs__valid(r_valid), .weight_rs__ready(1'b1),
     .o__payload(o_payload), .o__valid(o_valid), .o__ready(o_ready),
     .cycle_w__payload({sw}'d0), .cycle_w__valid(1'b0),
-    .learn(learn), .idle(idle), .error(error), .step(step)
+    .learn(learn), .idle(idle), .error(error), .step(step){iic_ports}
   );
 
   initial begin
@@ -81,6 +88,8 @@ _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
     fd = $fopen("bench.txt", "w");
     fs = $fopen("spikes.txt", "w");
     fw = $fopen("weights.txt", "w");
+    fe = $fopen("iic.txt", "w");
+    taken = 0;
     cycle = 0; pc = 0; state = 0; waitc = 0; k = 0; count = 0;
     repeat (2) @(posedge clk);
     rst <= 1'b0;
@@ -90,6 +99,8 @@ _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
     cycle = cycle + 1;
     if (o_valid && o_ready) $fwrite(fs, "%h\\n", o_payload);
     o_ready <= ($unsigned($random(seed)) % 100) >= ostall;
+    if (e_valid && e_ready) begin $fwrite(fe, "%h\\n", e_payload); taken = taken + 1; end
+    e_ready <= e_on && (($unsigned($random(seed)) % 100) >= ostall);
     if (r_valid) begin
       $fwrite(fw, "%h\\n", r_payload);
       k = k + 1;
@@ -98,7 +109,7 @@ _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
     end
     if (cycle > limit) begin
       $fwrite(fd, "TIMEOUT at op %0d\\n", pc);
-      $fclose(fd); $fclose(fs); $fclose(fw);
+      $fclose(fd); $fclose(fs); $fclose(fw); $fclose(fe);
       $finish;
     end
     case (state)
@@ -115,9 +126,11 @@ _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
                   i_payload <= d; i_valid <= 1'b1; state = 16;
                 end
           4'd7: begin k = 0; count = a; if (a == 0) pc = pc + 1; else state = 7; end
+          4'd8: begin x_payload <= d; x_valid <= 1'b1; state = 19; end
+          4'd9: if (taken >= a) pc = pc + 1;
           default: begin
             $fwrite(fd, "S %0d %0d\\n", cycle, error);
-            $fclose(fd); $fclose(fs); $fclose(fw);
+            $fclose(fd); $fclose(fs); $fclose(fw); $fclose(fe);
             $finish;
           end
         endcase
@@ -131,6 +144,7 @@ _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
       13: if (c_ready) begin c_valid <= 1'b0; pc = pc + 1; state = 0; end
       16: if (i_ready) begin i_valid <= 1'b0; pc = pc + 1; state = 0; end
       17: if (q_ready) begin q_valid <= 1'b0; state = 18; end
+      19: if (x_ready) begin x_valid <= 1'b0; e_on <= 1'b1; pc = pc + 1; state = 0; end
       default: ;
     endcase
   end
@@ -141,16 +155,21 @@ endmodule
 def _widths(config):
     dut = GCLayer(config)
     w = lambda port: Shape.cast(port.payload.shape()).width  # noqa: E731
+    ports = ("\n    , .iic__payload(e_payload), .iic__valid(e_valid), .iic__ready(e_ready)"
+             "\n    , .iic_w__payload(x_payload), .iic_w__valid(x_valid), .iic_w__ready(x_ready)"
+             if config.iic else "")
     return dut, {"iw": w(dut.i), "ww": w(dut.weight_w), "pw": w(dut.ptr_w), "gw": w(dut.gc_w),
                  "kw": w(dut.weight_rq), "rw": w(dut.weight_rs), "ow": w(dut.o),
-                 "sw": config.stamp_bits}
+                 "sw": config.stamp_bits, "ew": config.fmt.current_bits, "iic_ports": ports}
 
 
 def gc_program(stim, exp, dut):
     """The host program (a list of ``(op, a, d)``) that runs ``stim`` as the Amaranth bench
     does: the lists, CONNECT, the preloaded weights, then per sample the learning flag, the
     MC raster step by step (spikes, then an end marker), a wait for idle, CLAMP where asked,
-    and a read of every weight."""
+    and a read of every weight; with the GC->MC path the weight after CONNECT and, before
+    each read, a wait for the sample's currents."""
+    c = stim.config
     ptr, fan = host_lists(stim)
     sig = lambda port: port.payload.shape()  # noqa: E731
     ops = [(OPS["ptr"], 0, pack_struct(sig(dut.ptr_w), addr=m, data=int(v)))
@@ -161,8 +180,12 @@ def gc_program(stim, exp, dut):
     if stim.weights is not None:
         ops += [(OPS["weight"], 0, pack_struct(sig(dut.weight_w), addr=k, data=int(w)))
                 for k, w in enumerate(stim.weights)]
+    if c.iic:
+        ebits = c.fmt.current_bits
+        ops.append((OPS["iic_w"], 0, stim.iic_weight & ((1 << ebits) - 1)))
     ops.append((OPS["idle"], 0, 0))
     layout = sig(dut.i)
+    rows = 1
     end = pack_struct(layout, mc=0, end=1)
     spike = [pack_struct(layout, mc=m, end=0) for m in range(stim.config.mcs)]
     for i, raster in enumerate(exp.mc_raster):
@@ -171,8 +194,16 @@ def gc_program(stim, exp, dut):
             ops += [(OPS["mc"], 0, spike[m]) for m in np.flatnonzero(row)]
             ops.append((OPS["mc"], 0, end))
         ops.append((OPS["idle"], 0, 0))
+        rows += c.window
+        if c.iic:
+            ops.append((OPS["iic_wait"], rows * c.mcs, 0))
         if i == stim.clamp_after:
             ops += [(OPS["cmd"], 0, GCLayer.CLAMP), (OPS["idle"], 0, 0)]
+        if i == stim.reset_after:
+            ops += [(OPS["cmd"], 0, GCLayer.RESET), (OPS["idle"], 0, 0)]
+            rows += 1
+            if c.iic:
+                ops.append((OPS["iic_wait"], rows * c.mcs, 0))
         ops.append((OPS["read"], len(fan), 0))
     ops.append((OPS["end"], 0, 0))
     return ops
@@ -182,11 +213,12 @@ class FileBenchResult:
     """What the file bench returned: GC spike events ``(step, gc)``, the weights read after
     every sample (samples, synapses), the first and last cycle of every window (``idles``,
     (samples, 2): from its first MC transfer's program step to the end of the wait for idle
-    after it), the cycles and the error flag."""
+    after it), the cycles, the error flag and, with the GC->MC path, the currents taken
+    (emissions, mcs)."""
 
-    def __init__(self, events, weights, idles, cycles, error):
+    def __init__(self, events, weights, idles, cycles, error, iic=None):
         self.events, self.weights, self.idles = events, weights, idles
-        self.cycles, self.error = cycles, error
+        self.cycles, self.error, self.iic = cycles, error, iic
 
 
 def run_gc_file_bench(stim, build_dir, *, simulator="verilator", seed=1, stall=0.0,
@@ -234,5 +266,14 @@ def run_gc_file_bench(stim, build_dir, *, simulator="verilator", seed=1, stall=0
                       dtype=np.int64).reshape(-1, 2)
     weights = np.array([int(w, 16) for w in (build_dir / "weights.txt").read_text().split()],
                        dtype=np.int64).reshape(len(stim.drives), -1)
+    iic = None
+    if c.iic:
+        ebits = c.fmt.current_bits
+        codes = [int(w, 16) for w in (build_dir / "iic.txt").read_text().split()]
+        codes = [x - (1 << ebits) if x >> (ebits - 1) else x for x in codes]
+        if len(codes) % c.mcs:
+            raise RuntimeError(f"GC layer file bench: {len(codes)} GC->MC currents, not a "
+                               f"multiple of {c.mcs} MCs")
+        iic = np.array(codes, dtype=np.int64).reshape(-1, c.mcs)
     return FileBenchResult(events, weights, idles, int(summary[0][1]),
-                           bool(int(summary[0][2]))), exp
+                           bool(int(summary[0][2])), iic), exp

@@ -34,6 +34,33 @@ def test_icarus_run_matches(tmp_path):
 
 
 @pytest.mark.skipif(verilator_root() is None, reason="Verilator is not installed")
+def test_verilator_run_with_the_gc_mc_path(tmp_path, monkeypatch):
+    """With the GC->MC path at -40 mV: every current the layer emits equals the model's (and
+    one tampered current is reported)."""
+    config = GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=100, rinse=50, iic=True)
+    code = -(40 << config.fmt.drive_frac)
+    rep = compare_gc_layer(4, 4, config, simulator="verilator", stall=0.1,
+                           build_dir=tmp_path, iic_weight=code)
+    assert rep.mismatches == 0 and rep.currents == (1 + 4 * config.window) * config.mcs
+    from hetq.sim.gc_layer import stimulus
+    real = stimulus.expected_gc
+
+    def tampered(stim):
+        exp = real(stim)
+        exp.iic = exp.iic.copy()
+        exp.iic[-5, 3] += 1
+        return exp
+
+    monkeypatch.setattr(stimulus, "expected_gc", tampered)
+    rep = compare_gc_layer(4, 4, config, simulator="verilator", build_dir=tmp_path,
+                           iic_weight=code)
+    assert rep.current_mismatches == 1 and rep.event_mismatches == rep.weight_mismatches == 0
+    with pytest.raises(ValueError, match="needs a layer with the GC->MC path"):
+        compare_gc_layer(2, 0, config.replace(iic=False), build_dir=tmp_path,
+                         iic_weight=code)
+
+
+@pytest.mark.skipif(verilator_root() is None, reason="Verilator is not installed")
 def test_a_wrong_expectation_is_reported(tmp_path, monkeypatch):
     """The comparison must see one GC spike moved and one weight changed in the model."""
     from hetq.sim.gc_layer import stimulus
@@ -78,6 +105,7 @@ def test_cli(tmp_path, capsys):
     (["-D", "4"], "--duplication applies to quantizer and mc-array, not gc-layer"),
     (["--inhibition"], "--inhibition applies to mc-array, not gc-layer"),
     (["--no-writes"], "--no-writes applies to quantizer and mc-array"),
+    (["--iic", "5"], "--iic 5: the GC->MC weight is inhibitory, in [-64, 0] mV"),
 ])
 def test_cli_refuses(argv, message, capsys):
     assert main(["compare", "gc-layer", *argv]) == 1
@@ -87,3 +115,5 @@ def test_cli_refuses(argv, message, capsys):
 def test_cli_refuses_gc_options_for_other_blocks(capsys):
     assert main(["compare", "quantizer", "--gcs", "4"]) == 1
     assert "--gcs applies to gc-layer, not quantizer" in capsys.readouterr().err
+    assert main(["compare", "mc-array", "--iic", "-1"]) == 1
+    assert "--iic applies to gc-layer, not mc-array" in capsys.readouterr().err
