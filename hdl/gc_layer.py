@@ -562,36 +562,46 @@ class GCLayer(CheckedComponent):
             with m.If(l3_v):
                 m.d.comb += [wr["src"].addr.eq(l3_g), wr["src"].data.eq(q3_src),
                              wr["src"].en.eq(1)]
+            # L3 -> L4: the stamp differences and B + (50 - ph), each one carry chain
             q4_gm, q4_first = Signal.like(gm), Signal()
-            q4_src, q4_dst, q4_blk = Signal(xw), Signal(xw), Signal.like(q2_blk)
+            q4_src_ok, q4_dst_ok = Signal(), Signal()
+            q4_dst_ph, q4_blk = Signal(range(CYCLE)), Signal.like(q2_blk)
             q4_el, q4_dl = Signal(signed(sbits)), Signal(signed(sbits))
-            m.d.sync += [q4_gm.eq(q3_gm), q4_first.eq(q3_first), q4_src.eq(q3_src),
-                         q4_dst.eq(q3_dst), q4_blk.eq(q3_blk),
+            q4_base = Signal(signed(BLOCK_MAX.bit_length() + 2))
+            m.d.sync += [q4_gm.eq(q3_gm), q4_first.eq(q3_first), q4_src_ok.eq(q3_src[sbits]),
+                         q4_dst_ok.eq(q3_dst[sbits]), q4_dst_ph.eq(q3_dst[sbits + 1:]),
+                         q4_blk.eq(q3_blk),
                          q4_el.eq((t - q3_src[:sbits])[:sbits]),
-                         q4_dl.eq((t - q3_dst[:sbits])[:sbits])]
-            block4 = q4_blk[:-1]
-            src_ok4, dst_ok4 = q4_src[sbits], q4_dst[sbits]
-            src_lc = Signal()
-            dst_lc = Signal()
-            m.d.comb += [src_lc.eq(src_ok4 & (q4_el < CYCLE)), dst_lc.eq(dst_ok4 & (q4_dl < CYCLE))]
-            new4 = Signal(range(2 * BLOCK_MAX))
-            m.d.comb += new4.eq(q4_dst[sbits + 1:] + Mux(src_lc & ~dst_lc, BLOCK_MAX, 0))
-            q5_gm, q5_first, q5_incl = Signal.like(gm), Signal(), Signal()
-            q5_new, q5_blk = Signal(range(BLOCK_MAX + 1)), Signal.like(q2_blk)
+                         q4_dl.eq((t - q3_dst[:sbits])[:sbits]),
+                         q4_base.eq(q3_blk[:-1] + CYCLE - q3_src[sbits + 1:])]
+            # L4 -> L4b (Q5): the last-cycle flags (a compare each) and the status (one
+            # subtraction)
+            q5_gm, q5_first = Signal.like(gm), Signal()
+            q5_src_lc, q5_dst_lc = Signal(), Signal()
+            q5_dst_ph, q5_blk = Signal(range(CYCLE)), Signal.like(q2_blk)
             q5_status = Signal(signed(sbits + 2))
             m.d.sync += [q5_gm.eq(q4_gm), q5_first.eq(q4_first), q5_blk.eq(q4_blk),
-                         q5_new.eq(Mux(new4 > BLOCK_MAX, BLOCK_MAX, new4)),
-                         q5_incl.eq((block4 != 0) & src_lc),
-                         q5_status.eq(block4 + CYCLE - q4_src[sbits + 1:] - q4_el)]
+                         q5_dst_ph.eq(q4_dst_ph),
+                         q5_src_lc.eq(q4_src_ok & (q4_el < CYCLE)),
+                         q5_dst_lc.eq(q4_dst_ok & (q4_dl < CYCLE)),
+                         q5_status.eq(q4_base - q4_el)]
+            # Q5: the new blocking duration (learning, p = 49) and the GC's +1 / -1 / 0
+            block5 = q5_blk[:-1]
+            new5 = Signal(range(2 * BLOCK_MAX))
+            new5c = Signal(range(BLOCK_MAX + 1))
+            m.d.comb += [new5.eq(q5_dst_ph + Mux(q5_src_lc & ~q5_dst_lc, BLOCK_MAX, 0)),
+                         new5c.eq(Mux(new5 > BLOCK_MAX, BLOCK_MAX, new5))]
             do_block = Signal()
             m.d.comb += do_block.eq(learn & (phase == CYCLE - 1) & any_lc)
-            with m.If(l4b_v & do_block & ~q5_blk[-1] & (q5_new != q5_blk[:-1])):
-                m.d.comb += [wr["blk"].addr.eq(l4b_g), wr["blk"].data.eq(Cat(q5_new, Const(1, 1))),
+            with m.If(l4b_v & do_block & ~q5_blk[-1] & (new5c != block5)):
+                m.d.comb += [wr["blk"].addr.eq(l4b_g), wr["blk"].data.eq(Cat(new5c, Const(1, 1))),
                              wr["blk"].en.eq(1)]
+            incl5 = (block5 != 0) & q5_src_lc
+            nonzero5 = q5_status.any()
             act5 = Signal(signed(2))
-            with m.If(q5_incl & (q5_status > 0)):
+            with m.If(incl5 & nonzero5 & ~q5_status[-1]):
                 m.d.comb += act5.eq(1)
-            with m.Elif(q5_incl & (q5_status == 0)):
+            with m.Elif(incl5 & ~nonzero5):
                 m.d.comb += act5.eq(-1)
             q6_gm, q6_first = Signal.like(gm), Signal()
             q6_act = Signal(signed(2))
