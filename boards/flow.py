@@ -109,8 +109,9 @@ class BuildReport:
             return (f"MC array {p['mcs']} MCs, {lanes} lane{'s' if lanes != 1 else ''}, "
                     f"hold {p.get('hold')}, rinse {p.get('rinse')}{inhibition}")
         if self.block == "gc-layer":
+            iic = ", GC->MC path" if p.get("iic") else ""
             return (f"GC layer {p['gcs']} GCs, {p['mcs']} MCs, {p['synapses']} synapses, "
-                    f"hold {p['hold']}, rinse {p['rinse']}")
+                    f"hold {p['hold']}, rinse {p['rinse']}{iic}")
         if "sensors" in p:
             return f"quantizer {p['sensors']} sensors x D = {p.get('duplication')}"
         return ""
@@ -239,7 +240,8 @@ def block_params(config):
         # every GC and the fan-out lists of the MCs delivered
         return {"block": "gc-layer", "mcs": config.mcs, "gcs": config.gcs,
                 "synapses": config.synapses, "lanes": config.lanes, "hold": config.hold,
-                "rinse": config.rinse, "fit_cycles_per_step": config.synapses + config.gcs,
+                "rinse": config.rinse, "iic": config.iic,
+                "fit_cycles_per_step": config.synapses + config.gcs,
                 "process_cycles_per_step": config.gcs}
     raise TypeError(f"no board harness for a {type(config).__name__}")
 

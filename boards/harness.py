@@ -148,8 +148,9 @@ class MCArrayHarness(Elaboratable):
 class GCLayerHarness(Elaboratable):
     """Board top: pseudo-random MC spikes (with an end-of-step marker now and then), learning
     switched by an LFSR bit, rare host writes of weights, fan-out pointers and synapse GCs,
-    rare weight reads and commands into a :class:`~hetq.hdl.gc_layer.GCLayer`; the GC spikes
-    and the weights read back are folded into an LED.
+    rare weight reads and commands into a :class:`~hetq.hdl.gc_layer.GCLayer` (with the GC->MC
+    path, rare GC->MC weights, and its currents taken in most cycles); the GC spikes, the
+    weights read back (and the currents) are folded into an LED.
 
     Parameters
     ----------
@@ -169,11 +170,13 @@ class GCLayerHarness(Elaboratable):
         m.submodules.dut = dut = self.dut
         lfsr = _lfsr(m)
         ports = [dut.i, dut.weight_w, dut.ptr_w, dut.gc_w, dut.weight_rq, dut.cmd]
+        if self.config.iic:
+            ports.append(dut.iic_w)
         widths = [len(Value.cast(p.payload)) for p in ports]
         noise = _noise(m, lfsr, sum(widths))
         offers = [lfsr[5] | lfsr[9],            # MC spikes and end markers in most cycles
                   lfsr[10:20] == 0, lfsr[20:30] == 0, lfsr[30:40] == 0, lfsr[12:22] == 0,
-                  lfsr[24:40] == 0]
+                  lfsr[24:40] == 0, lfsr[26:42] == 0]
         at = 0
         for port, width, offer in zip(ports, widths, offers):
             with m.If(~port.valid | port.ready):
@@ -186,6 +189,10 @@ class GCLayerHarness(Elaboratable):
         with m.If(dut.weight_rs.valid):
             m.d.sync += taken.eq(taken ^ Value.cast(dut.weight_rs.payload))
         status = Signal()
+        if self.config.iic:
+            m.d.sync += dut.iic.ready.eq(lfsr[41] | lfsr[44])
+            with m.If(dut.iic.valid & dut.iic.ready):
+                m.d.sync += taken.eq(taken ^ dut.iic.payload[:len(taken)])
         m.d.sync += status.eq(taken.xor() ^ dut.error ^ dut.idle ^ fold)
         if platform is not None:
             led = io.Buffer("o", platform.request("led", 1, dir="-"))

@@ -226,9 +226,8 @@ class GCLayer(CheckedComponent):
                 "cnt": Memory(shape=unsigned(self.count_bits(c)), depth=c.mcs, init=[]),
             })
         self._wr = {name: mem.write_port() for name, mem in self._mem.items()}
-        self._rd = {name: mem.read_port(transparent_for=(self._wr[name],)
-                                        if name in ("acc", "cnt") else ())
-                    for name, mem in self._mem.items()}
+        self._rd = {name: mem.read_port(transparent_for=(self._wr[name],) if name == "acc"
+                                        else ()) for name, mem in self._mem.items()}
         # the fan-out pointers are read in pairs (ptr[m], ptr[m + 1])
         self._rd["ptr1"] = self._mem["ptr"].read_port()
 
@@ -534,11 +533,12 @@ class GCLayer(CheckedComponent):
         if c.iic:
             # -- GC->MC alongside the GC pipeline (model step 6), GC g counting for MC
             # gm = g % mcs: L0 reads src[g], blk[g], dst[gm]; L2 the GC's new last spike (its
-            # fire test); L3 writes it and subtracts the stamps; L4 the last-cycle flags, the
-            # new blocking duration, the status; L4b (Q5) writes the duration (learning,
-            # p = 49) and reads the count; L5 (Q6) writes the count (the first GC of an MC
-            # writes its own +-1: no clearing pass). The count's port is transparent, so
-            # mcs = 1 (consecutive GCs of one MC) needs no forwarding. --------------------
+            # fire test); L3 writes it and takes the stamp differences and B + 50 - ph; L4
+            # the last-cycle compares and the status; L4b (Q5) the new blocking duration
+            # (written with learning at p = 49), the GC's +1 / -1 / 0 and the count's read;
+            # Q6 registers the read; Q7 adds and writes (the first GC of an MC writes its own
+            # value: no clearing pass), the two writes after the read forwarded, so GCs of
+            # one MC in consecutive clocks (mcs <= 2) never stall. ------------------------
             gm = Signal(range(c.mcs))
             with m.If(lif):
                 with m.If((gm == c.mcs - 1) | (lif_g == c.gcs - 1)):
@@ -603,30 +603,46 @@ class GCLayer(CheckedComponent):
                 m.d.comb += act5.eq(1)
             with m.Elif(incl5 & ~nonzero5):
                 m.d.comb += act5.eq(-1)
-            q6_gm, q6_first = Signal.like(gm), Signal()
-            q6_act = Signal(signed(2))
-            m.d.sync += [q6_gm.eq(q5_gm), q6_first.eq(q5_first), q6_act.eq(act5)]
+            # the count's read-modify-write: Q5 reads, Q6 registers the read (and compares
+            # the MC with the two counts written after the read: Q7's now, Q8's last cycle),
+            # Q7 adds the forwarded or read count and writes
             cbits = self.count_bits(c)
-            with m.If(l4b_v):
-                m.d.comb += rd["cnt"].addr.eq(q5_gm)
-            with m.If(l5_v):
-                m.d.comb += [wr["cnt"].addr.eq(q6_gm), wr["cnt"].en.eq(1),
-                             wr["cnt"].data.eq(Mux(q6_first, q6_act,
-                                                   rd["cnt"].data.as_signed() + q6_act)[:cbits])]
+            e_m = Signal(range(c.mcs))                 # the emitter's next MC
+            q6_v, q6_gm, q6_first = Signal(), Signal.like(gm), Signal()
+            q6_act = Signal(signed(2))
+            m.d.sync += [q6_v.eq(l4b_v), q6_gm.eq(q5_gm), q6_first.eq(q5_first),
+                         q6_act.eq(act5)]
+            # the count's read address from registers only (the emitter uses the port
+            # between passes: a step starts once its emission is issued)
+            m.d.comb += rd["cnt"].addr.eq(Mux(l4b_v, q5_gm, e_m))
+            q7_v, q7_gm, q7_first = Signal(), Signal.like(gm), Signal()
+            q7_act, q7_rd = Signal(signed(2)), Signal(signed(cbits))
+            q7_f1, q7_f2 = Signal(), Signal()
+            q8_v, q8_gm, q8_sum = Signal(), Signal.like(gm), Signal(signed(cbits))
+            q9_sum = Signal(signed(cbits))
+            m.d.sync += [q7_v.eq(q6_v), q7_gm.eq(q6_gm), q7_first.eq(q6_first),
+                         q7_act.eq(q6_act), q7_rd.eq(rd["cnt"].data.as_signed()),
+                         q7_f1.eq(q7_v & (q7_gm == q6_gm)), q7_f2.eq(q8_v & (q8_gm == q6_gm))]
+            base7 = Mux(q7_first, 0, Mux(q7_f1, q8_sum, Mux(q7_f2, q9_sum, q7_rd)))
+            sum7 = Signal(signed(cbits))
+            m.d.comb += sum7.eq(base7 + q7_act)
+            m.d.sync += [q8_v.eq(q7_v), q8_gm.eq(q7_gm), q8_sum.eq(sum7), q9_sum.eq(q8_sum)]
+            with m.If(q7_v):
+                m.d.comb += [wr["cnt"].addr.eq(q7_gm), wr["cnt"].en.eq(1),
+                             wr["cnt"].data.eq(sum7)]
+            lif_busy = lif_busy | q6_v | q7_v
 
             # -- the emission: after a step (and after RESET or CONNECT), the current of
             # MC 0 .. mcs - 1, iic_w * count saturated to SQ(Ie.Fc), or 0 while learning and
             # in the model's step t = 0. Read, count registered, product, clamp: a pipeline
             # under credits into a FIFO that RESET and CONNECT empty. -------------------------
             EF = 4
-            e_m = Signal(range(c.mcs))
             credits_e = Signal(range(EF + 1), init=EF)
             e_iss = Signal()
             m.submodules.iic_fifo = iic_fifo = ResetInserter(e_flush)(
                 SyncFIFOBuffered(width=ebits, depth=EF))
-            m.d.comb += e_iss.eq(e_pend & (credits_e != 0) & ~e_flush & ~lif & ~l4b_v)
+            m.d.comb += e_iss.eq(e_pend & (credits_e != 0) & ~e_flush)
             with m.If(e_iss):
-                m.d.comb += rd["cnt"].addr.eq(e_m)
                 with m.If(e_m == c.mcs - 1):
                     m.d.sync += [e_m.eq(0), e_pend.eq(0)]
                 with m.Else():

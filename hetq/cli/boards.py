@@ -18,7 +18,7 @@ BUILD_OPTIONS = {
     "--norm-lanes": ("quantizer",), "--sensor-bits": ("quantizer",),
     "--datapath": ("quantizer", "system"), "--mcs": ("mc-array", "gc-layer"),
     "--lanes": ("mc-array", "gc-layer"), "--hold": ("mc-array", "gc-layer"),
-    "--rinse": ("mc-array", "gc-layer"), "--inhibition": ("mc-array",),
+    "--rinse": ("mc-array", "gc-layer"), "--inhibition": ("mc-array", "gc-layer"),
     "--gcs": ("gc-layer",), "--synapses": ("gc-layer",), "--weights": ("system",),
     "--baud": ("system",), "--clock": ("system",), "--rasters": ("system",),
     "--gc": ("system",), "--prop": ("system",),
@@ -41,6 +41,8 @@ def cmd_build(args):
         out = Path(args.output) / "mc-array" / args.board
     elif args.block == "gc-layer":
         config = gc_layer_config(args)
+        if args.inhibition:                    # the GC->MC path, the GC side of the port
+            config = config.replace(iic=True)
         out = Path(args.output) / "gc-layer" / args.board
     else:
         config, weights, table = system_design(args)

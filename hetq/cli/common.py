@@ -239,7 +239,8 @@ def add_mc_array_options(parser, *, mcs=False):
     parser.add_argument("--rinse", type=non_negative_int, default=None,
                         help=f"steps of zero drive after it (multiple of 50; default {d.rinse})")
     parser.add_argument("--inhibition", action="store_true", default=None,
-                        help="with the extra-current (GC->MC) port")
+                        help="with the GC->MC path: the MC array's extra-current port (for "
+                             "`hetq build gc-layer`: the GC layer's GC->MC output)")
 
 
 def int_in(minimum, maximum):

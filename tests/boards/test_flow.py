@@ -255,15 +255,18 @@ def test_gc_layer_harness_elaborates_on_the_board(board):
     assert "top.il" in plan.files
 
 
-def test_gc_layer_harness_moves_its_inputs():
+@pytest.mark.parametrize("iic", [False, True])
+def test_gc_layer_harness_moves_its_inputs(iic):
     """Simulated, the harness feeds MC spikes and end markers, the layer runs steps, host
-    reads are answered and commands taken: nothing of the layer is left constant."""
+    reads are answered and commands taken (with the GC->MC path, weights taken and currents
+    emitted): nothing of the layer is left constant."""
     from hetq.boards.harness import GCLayerHarness
     from hetq.golden.fixed.gc_layer import GCLayerConfig
 
-    h = GCLayerHarness(GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=0))
+    h = GCLayerHarness(GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=0, iic=iic))
     dut = h.dut
-    seen = {"spikes_in": 0, "reads": 0, "cmds": 0, "steps": set(), "learn": set()}
+    seen = {"spikes_in": 0, "reads": 0, "cmds": 0, "steps": set(), "learn": set(),
+            "iic": 0, "iic_w": 0}
 
     async def bench(ctx):
         for _ in range(20000):
@@ -275,10 +278,17 @@ def test_gc_layer_harness_moves_its_inputs():
             seen["cmds"] += bool(cv and cr)
             seen["steps"].add(int(step))
             seen["learn"].add(int(learn))
+            if iic:
+                seen["iic"] += bool(ctx.get(dut.iic.valid) and ctx.get(dut.iic.ready))
+                seen["iic_w"] += bool(ctx.get(dut.iic_w.valid) and ctx.get(dut.iic_w.ready))
 
     simulate(h, [bench])
-    assert seen["spikes_in"] > 1000 and seen["reads"] > 5 and seen["cmds"] >= 1
+    # in lockstep (iic) the layer takes a step's spikes only once the previous step ran
+    assert seen["spikes_in"] > (200 if iic else 1000)
+    assert seen["reads"] > 5 and seen["cmds"] >= 1
     assert len(seen["steps"]) > 20 and seen["learn"] == {0, 1}
+    if iic:
+        assert seen["iic"] > 20 * 8 and seen["iic_w"] >= 1
 
 
 def test_gc_layer_build_records_its_size():

@@ -70,7 +70,8 @@ def test_build_mc_array_bad_sizes(tmp_path, argv, message):
 
 
 def test_build_quantizer_rejects_mc_array_options(tmp_path):
-    with pytest.raises(ValueError, match="--inhibition applies to mc-array, not quantizer"):
+    with pytest.raises(ValueError,
+                       match="--inhibition applies to mc-array and gc-layer, not quantizer"):
         run("build", "quantizer", "--board", "ulx3s", "--inhibition", "-o", tmp_path)
 
 
@@ -100,8 +101,6 @@ def test_build_refuses_the_old_lanes_meaning(tmp_path):
         run("build", "mc-array", "--board", "icebreaker", "--norm-lanes", 2, "-o", tmp_path)
     with pytest.raises(ValueError, match="--gcs applies to gc-layer, not mc-array"):
         run("build", "mc-array", "--board", "icebreaker", "--gcs", 64, "-o", tmp_path)
-    with pytest.raises(ValueError, match="--inhibition applies to mc-array, not gc-layer"):
-        run("build", "gc-layer", "--board", "icebreaker", "--inhibition", "-o", tmp_path)
 
 
 def test_build_gc_options_belong_to_the_system(tmp_path):
