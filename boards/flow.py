@@ -110,7 +110,8 @@ class BuildReport:
                     f"hold {p.get('hold')}, rinse {p.get('rinse')}{inhibition}")
         if self.block == "gc-layer":
             return (f"GC layer {p['gcs']} GCs, {p['mcs']} MCs, {p['synapses']} synapses, "
-                    f"hold {p['hold']}, rinse {p['rinse']}")
+                    f"hold {p['hold']}, rinse {p['rinse']}"
+                    f"{', tables in SPRAM' if p.get('spram') else ''}")
         if "sensors" in p:
             return f"quantizer {p['sensors']} sensors x D = {p.get('duplication')}"
         return ""
@@ -239,7 +240,8 @@ def block_params(config):
         # every GC and the fan-out lists of the MCs delivered
         return {"block": "gc-layer", "mcs": config.mcs, "gcs": config.gcs,
                 "synapses": config.synapses, "lanes": config.lanes, "hold": config.hold,
-                "rinse": config.rinse, "fit_cycles_per_step": config.synapses + config.gcs,
+                "rinse": config.rinse, "spram": config.spram,
+                "fit_cycles_per_step": config.synapses + config.gcs,
                 "process_cycles_per_step": config.gcs}
     raise TypeError(f"no board harness for a {type(config).__name__}")
 
@@ -311,6 +313,10 @@ def build(board_name, build_dir, config, *, seed=1, weights=None, table=None, no
             raise ValueError("tables are built into the system only")
         top = HARNESSES[type(config)][1](config)
         platform = _constrained_platform(board)
+    gc = config.gc if system else config if isinstance(config, GCLayerConfig) else None
+    if gc is not None and gc.spram and board_name != "icebreaker":
+        raise ValueError(f"spram (the GC layer's tables in SPRAM) exists on the iCEBreaker's "
+                         f"iCE40UP5K only, not on the {board_name}")
     env = {**os.environ, **tool_env(board)}
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
