@@ -106,7 +106,11 @@ class GCLayer(CheckedComponent):
     Parameters
     ----------
     config : GCLayerConfig
-        ``lanes`` must be 1 and ``iic`` False (neither is built yet: refused).
+        ``lanes`` must be 1 and ``iic`` False (neither is built yet: refused). With
+        ``spram`` the weights and synapse GCs are in the iCE40UP's SPRAM
+        (:class:`~.spram.SynapseSPRAM`, at most 32,768 synapses, same behaviour and cycles)
+        and the layer starts in CONNECT's walk, which fills the weights (``idle`` low for
+        about ``max(mcs, gcs, synapses)`` clocks after the reset).
 
     Members
     -------
