@@ -301,6 +301,10 @@ def build(board_name, build_dir, config, *, seed=1, weights=None, table=None, no
     board = BOARDS[board_name]
     check_int("seed", seed, 0)
     system = isinstance(config, SystemConfig)
+    gc = config.gc if system else config if isinstance(config, GCLayerConfig) else None
+    if gc is not None and gc.spram and board_name != "icebreaker":
+        raise ValueError(f"spram (the GC layer's tables in SPRAM) exists on the iCEBreaker's "
+                         f"iCE40UP5K only, not on the {board_name}")
     if system:
         from .top import SystemTop
 
@@ -313,10 +317,6 @@ def build(board_name, build_dir, config, *, seed=1, weights=None, table=None, no
             raise ValueError("tables are built into the system only")
         top = HARNESSES[type(config)][1](config)
         platform = _constrained_platform(board)
-    gc = config.gc if system else config if isinstance(config, GCLayerConfig) else None
-    if gc is not None and gc.spram and board_name != "icebreaker":
-        raise ValueError(f"spram (the GC layer's tables in SPRAM) exists on the iCEBreaker's "
-                         f"iCE40UP5K only, not on the {board_name}")
     env = {**os.environ, **tool_env(board)}
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)

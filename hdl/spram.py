@@ -48,6 +48,8 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .kit import CheckedComponent
+
 __all__ = ["SPRAM", "SynapseSPRAM", "SPRAM_DEPTH", "SPRAM_WIDTH", "spram_platform",
            "SPRAM_SYNAPSES"]
 
@@ -91,12 +93,12 @@ class SPRAM(wiring.Component):
                           "wren": In(1), "cs": In(1), "data_out": Out(SPRAM_WIDTH)})
 
     def elaborate(self, platform):
+        if platform is not None and not spram_platform(platform):
+            raise ValueError(f"SB_SPRAM256KA exists on the iCE40UP only, not on "
+                             f"{getattr(platform, 'device', type(platform).__name__)} "
+                             f"(build the GC layer without spram)")
         m = Module()
         if platform is not None:
-            if not spram_platform(platform):
-                raise ValueError(f"SB_SPRAM256KA exists on the iCE40UP only, not on "
-                                 f"{getattr(platform, 'device', type(platform).__name__)} "
-                                 f"(build the GC layer without spram)")
             m.submodules.cell = Instance(
                 "SB_SPRAM256KA", i_ADDRESS=self.addr, i_DATAIN=self.data_in,
                 i_MASKWREN=self.mask_wren, i_WREN=self.wren, i_CHIPSELECT=self.cs,
@@ -136,7 +138,7 @@ class _Port:
             self.en = Signal(name=f"{name}_en")
 
 
-class SynapseSPRAM(wiring.Component):
+class SynapseSPRAM(CheckedComponent):
     """The weight code and the GC index of ``depth`` synapses in four SPRAMs (two banks of
     two; see the module docstring), with the ports of two memories.
 
@@ -164,11 +166,14 @@ class SynapseSPRAM(wiring.Component):
         module docstring: the GC layer never makes one).
     """
 
-    def __init__(self, depth, wbits, gbits):
+    @classmethod
+    def check(cls, depth, wbits, gbits):
         if not 1 <= depth <= SPRAM_SYNAPSES:
             raise ValueError(f"the SPRAM holds 1 to {SPRAM_SYNAPSES} synapses, not {depth}")
         if not 1 <= wbits <= 28:
             raise ValueError(f"a weight code in the SPRAM has 1 to 28 bits, not {wbits}")
+
+    def __init__(self, depth, wbits, gbits):
         self._depth, self._wbits, self._gbits = depth, wbits, gbits
         self._wnib = (wbits + 3) // 4                  # nibbles of the weight
         self._glo = min(gbits, 32 - 4 * self._wnib)    # GC bits in the SPRAM word
