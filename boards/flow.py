@@ -111,7 +111,8 @@ class BuildReport:
         if self.block == "gc-layer":
             iic = ", GC->MC path" if p.get("iic") else ""
             return (f"GC layer {p['gcs']} GCs, {p['mcs']} MCs, {p['synapses']} synapses, "
-                    f"hold {p['hold']}, rinse {p['rinse']}{iic}")
+                    f"hold {p['hold']}, rinse {p['rinse']}{iic}"
+                    f"{', tables in SPRAM' if p.get('spram') else ''}")
         if "sensors" in p:
             return f"quantizer {p['sensors']} sensors x D = {p.get('duplication')}"
         return ""
@@ -240,7 +241,7 @@ def block_params(config):
         # every GC and the fan-out lists of the MCs delivered
         return {"block": "gc-layer", "mcs": config.mcs, "gcs": config.gcs,
                 "synapses": config.synapses, "lanes": config.lanes, "hold": config.hold,
-                "rinse": config.rinse, "iic": config.iic,
+                "rinse": config.rinse, "iic": config.iic, "spram": config.spram,
                 "fit_cycles_per_step": config.synapses + config.gcs,
                 "process_cycles_per_step": config.gcs}
     raise TypeError(f"no board harness for a {type(config).__name__}")
@@ -301,6 +302,10 @@ def build(board_name, build_dir, config, *, seed=1, weights=None, table=None, no
     board = BOARDS[board_name]
     check_int("seed", seed, 0)
     system = isinstance(config, SystemConfig)
+    gc = config.gc if system else config if isinstance(config, GCLayerConfig) else None
+    if gc is not None and gc.spram and board_name != "icebreaker":
+        raise ValueError(f"spram (the GC layer's tables in SPRAM) exists on the iCEBreaker's "
+                         f"iCE40UP5K only, not on the {board_name}")
     if system:
         from .top import SystemTop
 

@@ -34,11 +34,12 @@ BOARD_DEFAULTS = {
 }
 
 
-def gc_config(quantizer, array, gcs=None, prop=None):
+def gc_config(quantizer, array, gcs=None, prop=None, spram=False):
     """The :class:`~hetq.golden.fixed.gc_layer.GCLayerConfig` of a system's GC layer behind
     the MC ``array`` of ``quantizer``: ``gcs`` GCs (default :data:`GCS_PER_MC` per MC) with
     room for the synapses of a random connectivity of probability ``prop`` (default 1/D, as
-    ``hetq run``): ``mcs * round(prop * gcs)``. ValueError for a probability that connects
+    ``hetq run``): ``mcs * round(prop * gcs)``; ``spram``: its synapse tables in the
+    iCE40UP's SPRAM (GCLayerConfig). ValueError for a probability that connects
     nothing or more synapses than the link addresses."""
     from ..golden.fixed.gc_layer import GCLayerConfig
     from ..golden.fixed.system import MAX_SYNAPSES
@@ -51,18 +52,19 @@ def gc_config(quantizer, array, gcs=None, prop=None):
         raise ValueError(f"{gcs} GCs at connection probability {prop:g} need {synapses} "
                          f"synapses; the link addresses at most {MAX_SYNAPSES}")
     return GCLayerConfig(mcs=quantizer.mcs, gcs=gcs, synapses=synapses, hold=array.hold,
-                         rinse=array.rinse, fmt=quantizer.fmt)
+                         rinse=array.rinse, fmt=quantizer.fmt, spram=bool(spram))
 
 
 def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=None,
-                 datapath=None, rasters=None, gcs=None, prop=None):
+                 datapath=None, rasters=None, gcs=None, prop=None, spram=None):
     """The :class:`SystemConfig` ``hetq build system`` builds for ``board`` (and ``hetq board
     sim`` simulates): 8 sensors x D = 32 by default, the board's PLL clock (the frequency the
     PLL makes nearest ``clock_mhz``), 3 Mbaud, the board's quantizer datapath
     (:data:`BOARD_DEFAULTS`; the normaliser lanes are the fewest that keep up with it), with
     the MC array where the board holds it (``rasters``; the iCEBreaker's UP5K does not), and
     with ``gcs`` (an int, or ``"auto"`` for :data:`GCS_PER_MC` per MC) a GC layer behind it
-    (:func:`gc_config`, ``prop`` its connection probability; protocol version 2).
+    (:func:`gc_config`, ``prop`` its connection probability, ``spram`` its synapse tables in
+    the SPRAM, iCEBreaker only; protocol version 2).
     ValueError for an unknown board or datapath, a clock the PLL cannot make or a baud rate
     the clock cannot meet, and for ``prop`` without ``gcs``."""
     from .top import board_pll
@@ -78,12 +80,18 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     kwargs["rasters"] = defaults["rasters"] if rasters is None else rasters
     if prop is not None and gcs is None:
         raise ValueError("the connection probability (--prop) sizes a GC layer: give --gc")
+    if spram and gcs is None:
+        raise ValueError("--spram places the GC layer's synapse tables: give --gc")
+    if spram and board != "icebreaker":
+        raise ValueError(f"--spram applies to the iCEBreaker (the iCE40UP's SPRAM), not the "
+                         f"{board}")
     if gcs is not None:
         if rasters is None:
             kwargs["rasters"] = True                   # a GC layer needs the MC array
         quantizer = QuantizerConfig(**q)
         array = SystemConfig(quantizer=quantizer).array
-        kwargs["gc"] = gc_config(quantizer, array, None if gcs == "auto" else gcs, prop)
+        kwargs["gc"] = gc_config(quantizer, array, None if gcs == "auto" else gcs, prop,
+                                 spram=bool(spram))
     return SystemConfig(quantizer=QuantizerConfig(**q), clock_hz=clock, **kwargs)
 
 

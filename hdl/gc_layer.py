@@ -110,7 +110,11 @@ class GCLayer(CheckedComponent):
         ``lanes`` must be 1 (more lanes are not built: refused). With ``iic`` the GC->MC
         path (docs/gc-layer-rtl.md): the ``iic`` and ``iic_w`` ports, the ``dst``, ``src``,
         ``blk`` and ``cnt`` memories, and the MC side in lockstep (``i.ready`` only while
-        the engine waits and no complete step is waiting).
+        the engine waits and no complete step is waiting). With ``spram`` (not with
+        ``iic``: the two are not verified together) the weights and synapse GCs are in the
+        iCE40UP's SPRAM (:class:`~.spram.SynapseSPRAM`, at most 32,768 synapses, same
+        behaviour and cycles) and the layer starts in CONNECT's walk, which fills the
+        weights (``idle`` low for about ``max(mcs, gcs, synapses)`` clocks after the reset).
 
     Members
     -------
@@ -171,6 +175,14 @@ class GCLayer(CheckedComponent):
         if config.lanes != 1:
             raise ValueError(f"the GC layer RTL has one lane (lanes=1), not {config.lanes}: "
                              f"more lanes are not built")
+        if config.spram and config.iic:
+            raise ValueError("the SPRAM synapse tables (spram) and the GC->MC path (iic) are "
+                             "not verified together: build the layer with one of them")
+        if config.spram:
+            from .spram import SPRAM_SYNAPSES
+            if config.synapses > SPRAM_SYNAPSES:
+                raise ValueError(f"with spram the synapse table holds at most "
+                                 f"{SPRAM_SYNAPSES} synapses, not {config.synapses}")
         return config
 
     def __init__(self, config):
@@ -203,9 +215,10 @@ class GCLayer(CheckedComponent):
             "ring": Memory(shape=unsigned(index_bits(c.mcs) + 1), depth=delay_depth(c),
                            init=[]),
             "ptr": Memory(shape=unsigned(kbits + 1), depth=c.mcs + 1, init=[]),
-            "fan": Memory(shape=unsigned(gbits), depth=c.synapses, init=[]),
-            "w": Memory(shape=unsigned(wbits), depth=c.synapses,
-                        init=[p["w_init"]] * c.synapses),
+            **({} if c.spram else {"fan": Memory(shape=unsigned(gbits), depth=c.synapses,
+                                                 init=[])}),
+            **({} if c.spram else {"w": Memory(shape=unsigned(wbits), depth=c.synapses,
+                                               init=[p["w_init"]] * c.synapses)}),
             "pre": Memory(shape=unsigned(sbits + 1), depth=c.mcs, init=[]),
             "dlv": Memory(shape=unsigned(1), depth=c.mcs, init=[]),
             "post": Memory(shape=unsigned(sbits + 1), depth=c.gcs, init=[]),
@@ -230,6 +243,14 @@ class GCLayer(CheckedComponent):
                                         else ()) for name, mem in self._mem.items()}
         # the fan-out pointers are read in pairs (ptr[m], ptr[m + 1])
         self._rd["ptr1"] = self._mem["ptr"].read_port()
+        # with spram: the weights and synapse GCs in the SPRAM (hdl/spram.py), behind ports
+        # like the memories'; the table is filled by a CONNECT walk at power-up
+        self._syn = None
+        if c.spram:
+            from .spram import SynapseSPRAM
+            self._syn = SynapseSPRAM(c.synapses, wbits, gbits)
+            self._rd.update(self._syn.rd)
+            self._wr.update(self._syn.wr)
 
     config = property(lambda self: self._config)
 
@@ -244,9 +265,15 @@ class GCLayer(CheckedComponent):
         """The memories by name (for simulator benches): ``w`` (weight codes by synapse),
         ``pre``/``post`` (stamp in the low ``stamp_bits``, valid bit above), ``gc``
         (:func:`gc_state_layout` words), ``acc``, ``dlv``, ``ptr``, ``fan``, ``ring``,
-        ``spk``; with ``iic`` also ``dst``/``src`` (stamp, valid bit, phase), ``blk`` (blocking
-        duration, frozen bit above) and ``cnt``."""
+        ``spk`` (without ``w`` and ``fan`` with ``spram``: see :attr:`synapse_spram`); with
+        ``iic`` also ``dst``/``src`` (stamp, valid bit, phase), ``blk`` (blocking duration,
+        frozen bit above) and ``cnt``."""
         return dict(self._mem)
+
+    @property
+    def synapse_spram(self):
+        """The :class:`~.spram.SynapseSPRAM` of a layer built with ``spram`` (else None)."""
+        return self._syn
 
     def elaborate(self, platform):
         m = Module()
@@ -255,6 +282,8 @@ class GCLayer(CheckedComponent):
         mem, rd, wr = self._mem, self._rd, self._wr
         for name, memory in mem.items():
             m.submodules[f"{name}_mem"] = memory
+        if self._syn is not None:
+            m.submodules.synapse_spram = self._syn
         kbits, gbits, wbits = self._kbits, self._gbits, self._wbits
         sbits, vbits = c.stamp_bits, 8 + c.fmt.drive_frac
         mbits = index_bits(c.mcs)
@@ -272,7 +301,7 @@ class GCLayer(CheckedComponent):
         wp = Signal(rbits + 1)                         # write pointer (one extra bit)
         tail = Signal(rbits + 1)                       # oldest entry kept
         ahead = Signal(range(ring_depth + 1))          # complete steps not yet run
-        frozen = Signal()                              # a command runs: no input
+        frozen = Signal(init=c.spram)                  # a command runs: no input
         count = Signal(rbits + 1)
         m.d.comb += count.eq(wp - tail)
         # room registered: the entries of the last cycle left room for two (one write a
@@ -682,7 +711,7 @@ class GCLayer(CheckedComponent):
             m.d.sync += rs_valid.eq(0)
 
         # -- commands: one walk over every memory index ---------------------------------------
-        op = Signal(2)
+        op = Signal(2, init=self.CONNECT if c.spram else 0)   # spram: CONNECT at power-up
         n = Signal(range(max(c.mcs, c.gcs, c.synapses) + 2))
         n1, n2 = Signal(kbits + 1), Signal(kbits + 1)
         n1_v, n2_v = Signal(), Signal()
@@ -718,7 +747,7 @@ class GCLayer(CheckedComponent):
             with m.Else():
                 m.next = "LIF"
 
-        with m.FSM() as fsm:
+        with m.FSM(init="CMD" if c.spram else "IDLE") as fsm:
             with m.State("IDLE"):
                 with m.If(self.cmd.valid):
                     m.d.comb += self.cmd.ready.eq(1)
@@ -956,6 +985,11 @@ class GCLayer(CheckedComponent):
         with m.If(l3_v & l3_fire):
             m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(l3_g), wr["spk"].en.eq(1)]
             m.d.sync += n_spk.eq(n_spk + 1)
+        if self._syn is not None:                      # the reads whose data is used
+            m.d.comb += self._syn.rd_need.eq(iss | self.weight_rq.ready
+                                             | (fsm.ongoing("CMD") & (op == self.CLAMP)))
+            with m.If(self._syn.overflow):
+                m.d.sync += error.eq(1)
         busy_any = Signal()
         m.d.comb += [busy_any.eq(pipe_busy | lif_busy), engine_idle.eq(fsm.ongoing("IDLE"))]
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & (ahead == 0) & ~busy_any & ~fifo.r_rdy

@@ -152,6 +152,10 @@ class GCLayerConfig(BlockConfig):
         Width of the last-spike stamps (16..48; default 32).
     iic : bool
         The GC->MC path exists (its weight is a register, 0 by default).
+    spram : bool
+        RTL only (the model's behaviour does not depend on it): the weights and the synapse
+        GCs in the iCE40UP's SPRAM instead of block RAM (``hetq.hdl.spram``; at most 32,768
+        synapses; a build for another FPGA refuses it).
     """
 
     mcs: int = 256
@@ -163,6 +167,7 @@ class GCLayerConfig(BlockConfig):
     fmt: FixedFormat = DEFAULT_FORMAT
     stamp_bits: int = 32
     iic: bool = False
+    spram: bool = False
 
     def __post_init__(self):
         self._resolve("mcs", check_int("mcs", self.mcs, 1, 1 << 16))
@@ -182,6 +187,7 @@ class GCLayerConfig(BlockConfig):
         check_instance("fmt", self.fmt, FixedFormat)
         self._resolve("stamp_bits", check_int("stamp_bits", self.stamp_bits, 16, 48))
         self._resolve("iic", check_bool("iic", self.iic))
+        self._resolve("spram", check_bool("spram", self.spram))
         stdp_tables(self.fmt)
 
     @property

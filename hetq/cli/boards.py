@@ -21,7 +21,7 @@ BUILD_OPTIONS = {
     "--rinse": ("mc-array", "gc-layer"), "--inhibition": ("mc-array", "gc-layer"),
     "--gcs": ("gc-layer",), "--synapses": ("gc-layer",), "--weights": ("system",),
     "--baud": ("system",), "--clock": ("system",), "--rasters": ("system",),
-    "--gc": ("system",), "--prop": ("system",),
+    "--gc": ("system",), "--prop": ("system",), "--spram": ("gc-layer", "system"),
 }
 BLOCKS = ("quantizer", "mc-array", "gc-layer", "system")
 
@@ -117,6 +117,9 @@ def add_commands(subparsers):
     add_quantizer_options(b.add_argument_group("quantizer"))
     add_mc_array_options(b.add_argument_group("mc-array and gc-layer"), mcs=True)
     add_gc_layer_options(b.add_argument_group("gc-layer"))
+    b.add_argument("--spram", action="store_true", default=None,
+                   help="gc-layer, or system with --gc: the GC layer's weights and synapse GCs "
+                        "in the SPRAM (iCEBreaker only; docs/gc-layer-rtl.md)")
     b.add_argument("--seed", type=non_negative_int, default=1,
                    help="nextpnr placement seed (default 1)")
     b.add_argument("-o", "--output", default="build/boards", metavar="DIR",

@@ -195,7 +195,10 @@ def gc_layer_config(args):
     ``--synapses``, ``--lanes``, ``--hold``, ``--rinse``."""
     from ..golden.fixed.gc_layer import GCLayerConfig
 
-    return GCLayerConfig(**given(args, ("mcs", "gcs", "synapses", "lanes", "hold", "rinse")))
+    kwargs = given(args, ("mcs", "gcs", "synapses", "lanes", "hold", "rinse"))
+    if getattr(args, "spram", None):
+        kwargs["spram"] = True
+    return GCLayerConfig(**kwargs)
 
 
 def add_quantizer_options(parser):
@@ -327,7 +330,8 @@ def system_design(args):
     command has them, ``--rasters``, ``--gc`` and ``--prop``: :func:`add_gc_options`)."""
     from ..boards.operations import board_config, read_tables
 
-    gc = {"gcs": getattr(args, "gc", None), "prop": getattr(args, "prop", None)}
+    gc = {"gcs": getattr(args, "gc", None), "prop": getattr(args, "prop", None),
+          "spram": getattr(args, "spram", None) or None}
     duplication = args.duplication
     weights = table = None
     if args.weights is not None:
