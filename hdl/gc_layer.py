@@ -106,7 +106,8 @@ class GCLayer(CheckedComponent):
     Parameters
     ----------
     config : GCLayerConfig
-        ``lanes`` must be 1 and ``iic`` False (neither is built yet: refused).
+        ``lanes`` must be 1 (more: :class:`~.gc_lanes.LanedGCLayer`) and ``iic`` False
+        (not built yet: refused).
 
     Members
     -------
@@ -158,8 +159,8 @@ class GCLayer(CheckedComponent):
         if not isinstance(config, GCLayerConfig):
             raise TypeError(f"config must be a GCLayerConfig, not {type(config).__name__}")
         if config.lanes != 1:
-            raise ValueError(f"the GC layer RTL has one lane (lanes=1), not {config.lanes}: "
-                             f"more lanes are not built")
+            raise ValueError(f"GCLayer has one lane (lanes=1), not {config.lanes}: more "
+                             f"lanes are hetq.hdl.gc_lanes.LanedGCLayer (or gc_layer(config))")
         if config.iic:
             raise ValueError("the GC layer RTL has no GC->MC path (iic=True is not built)")
         return config
