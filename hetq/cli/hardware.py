@@ -141,8 +141,11 @@ def cmd_compare_gc(args):
     for chunk, kind, index, got, expected in rep.examples:
         print(f"  mask {chunk} {kind} {index}: got {got}, expected {expected}")
     if rep.fit_cycles_per_step == rep.fit_cycles_per_step:      # not nan
+        work = rep.synapses_used + config.gcs
+        per_lane = (f", / {config.lanes} lanes = {work / config.lanes:,.0f}"
+                    if config.lanes > 1 else "")
         print(f"cycles per step: learning on {rep.fit_cycles_per_step:,.1f} (synapses in use "
-              f"+ GCs = {rep.synapses_used + config.gcs:,.0f}), learning off "
+              f"+ GCs = {work:,.0f}{per_lane}), learning off "
               f"{rep.process_cycles_per_step:,.1f}; wall time {rep.seconds:.1f} s")
     else:
         print(f"wall time {rep.seconds:.1f} s")

@@ -100,11 +100,11 @@ def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verila
         raise ValueError(f"the GC layer's benches run under {', '.join(GC_SIMULATORS)}, not "
                          f"{simulator!r}")
     require_simulator(simulator)
-    from ..hdl.gc_layer import GCLayer
-    GCLayer.check(config)
+    from ..hdl.gc_lanes import check_gc_layer
+    check_gc_layer(config)
     size = chunk or _chunk_size(simulator, config)
     name = (f"gc_layer_{simulator}_m{config.mcs}_g{config.gcs}_s{config.synapses}"
-            f"_h{config.hold}_r{config.rinse}")
+            f"_h{config.hold}_r{config.rinse}" + (f"_l{config.lanes}" if config.lanes > 1 else ""))
     build_dir = Path(build_dir) / name
     build_dir.mkdir(parents=True, exist_ok=True)
     density = min(0.4, 0.9 * config.synapses / (config.mcs * config.gcs))

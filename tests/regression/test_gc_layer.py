@@ -27,8 +27,10 @@ def test_verilator_run_matches_and_measures(tmp_path):
 
 
 @pytest.mark.skipif(not icarus_available(), reason="Icarus Verilog is not installed")
-def test_icarus_run_matches(tmp_path):
-    rep = compare_gc_layer(3, 5, GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=50),
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_icarus_run_matches(tmp_path, lanes):
+    rep = compare_gc_layer(3, 5, GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=50,
+                                               lanes=lanes),
                            simulator="icarus", stall=0.2, build_dir=tmp_path)
     assert rep.mismatches == 0 and rep.spikes > 0
 
@@ -59,8 +61,8 @@ def test_refused_arguments(tmp_path):
         compare_gc_layer(2, 0, SMALL, simulator="cocotb", build_dir=tmp_path)
     with pytest.raises(TypeError, match="GCLayerConfig"):
         compare_gc_layer(2, 0, object(), build_dir=tmp_path)
-    with pytest.raises(ValueError, match="one lane"):
-        compare_gc_layer(2, 0, GCLayerConfig(gcs=64, lanes=2, mcs=8, synapses=64),
+    with pytest.raises(ValueError, match="no GC->MC path"):
+        compare_gc_layer(2, 0, GCLayerConfig(gcs=64, lanes=2, mcs=8, synapses=64, iic=True),
                          simulator="verilator", build_dir=tmp_path)
 
 
