@@ -80,7 +80,7 @@ def _gc_fidelity(args, sessions):
 
 def cmd_compare(args):
     if args.block != "gc-layer":
-        only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses"))
+        only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses", "--prop"))
     if args.block == "mc-array":
         return cmd_compare_array(args)
     if args.block == "gc-layer":
@@ -126,7 +126,8 @@ def cmd_compare_gc(args):
     try:
         with progress(vectors, "compare", args.quiet) as step:
             rep = compare_gc_layer(vectors, args.seed, config, simulator=args.sim,
-                                   stall=args.stall, build_dir=args.build_dir, progress=step)
+                                   stall=args.stall, build_dir=args.build_dir, progress=step,
+                                   prop=args.prop)
     except RuntimeError as e:              # a missing simulator, a bench that failed itself
         raise CommandError(str(e)) from None
     print(f"GC layer {config.gcs} GCs, {config.mcs} MCs, {config.synapses} synapses "
@@ -256,5 +257,9 @@ def add_commands(subparsers):
     g.add_argument("--mcs", type=positive_int, default=None, help="MCs feeding the layer "
                    "(default 256)")
     add_gc_layer_options(g)
+    g.add_argument("--prop", type=fraction, default=None, metavar="P",
+                   help="masks of the paper's connectivity: each MC to round(P * GCs) random "
+                        "GCs (default: random masks about 0.9 times as dense as the synapse "
+                        "memory allows)")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)

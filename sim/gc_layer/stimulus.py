@@ -41,15 +41,22 @@ class GCExpected:
 
 
 def make_gc_stimulus(seed, config, samples, *, density=0.4, learn=True, levels=6,
-                     empty=True, silent=0.2):
+                     empty=True, silent=0.2, prop=None):
     """Random mask (with a GC without inputs and an MC without fan-out when ``empty``) and
     drives drawn from ``levels`` levels (so that MC spikes coincide), each 0 (a silent MC,
     whose stale ``pre`` stamp brings the penalty) with probability ``silent``; ``learn`` is
-    a bool or a per-sample sequence."""
+    a bool or a per-sample sequence. With ``prop`` the mask is the paper's connectivity
+    (:func:`~hetq.golden.network.connectivity.random_connectivity`, each MC to
+    ``round(prop * gcs)`` GCs; ``density`` and ``empty`` do not apply)."""
+    from ...golden.network.connectivity import random_connectivity
+
     rng = np.random.default_rng(seed)
     c = config
-    mask = rng.random((c.gcs, c.mcs)) < density
-    if empty:
+    if prop is not None:
+        mask = random_connectivity(c.gcs, c.mcs, prop, rng)
+    else:
+        mask = rng.random((c.gcs, c.mcs)) < density
+    if empty and prop is None:
         mask[rng.integers(c.gcs)] = False
         mask[:, rng.integers(c.mcs)] = False
     while mask.sum() > c.synapses:
