@@ -103,7 +103,8 @@ class LanedGCLayer(CheckedComponent):
         sets ``error`` and is dropped.
     weight_rq : ``In(stream.Signature(lane_layout(lbits, addr=kbits)))``
         Read synapse ``addr`` of lane ``lane``; one request at a time (the next is taken
-        after ``weight_rs`` has delivered). A bad lane or address sets ``error`` and is
+        after ``weight_rs`` has delivered). The host ports are registered (with their
+        checks) before they reach a lane, so a write is taken every other clock. A bad lane or address sets ``error`` and is
         answered with lane 0's synapse 0.
     weight_rs : ``Out(stream.Signature(wbits))``
     """
@@ -192,51 +193,64 @@ class LanedGCLayer(CheckedComponent):
                    broadcast(self.cycle_w, "cycle_w")]
         m.d.comb += [lane.learn.eq(self.learn) for lane in lanes]
 
-        # -- host writes to one lane, checked against that lane's sizes ----------------------
+        # -- host writes to one lane, checked against that lane's sizes. A transfer is
+        # taken into a register with its checks (one per lane) and offered to its lane from
+        # there, so no comparison sits in front of the lane's own write logic (one write per
+        # two clocks at most: host writes are rare) -----------------------------------------
         p = c.params
         for name, bound in (("weight_w", lambda lc: (lc.synapses, p["w_max"] + 1)),
                             ("ptr_w", lambda lc: (lc.mcs + 1, lc.synapses + 1)),
                             ("gc_w", lambda lc: (lc.synapses, lc.gcs))):
             src = getattr(self, name)
             pl = src.payload
+            held = Signal(name=f"{name}_held")
+            held_pl = Signal.like(pl, name=f"{name}_pl")
             good = Signal(n_lanes, name=f"{name}_good")
-            for j, (lane, lc) in enumerate(zip(lanes, self._lane_cfgs)):
-                n_addr, n_data = bound(lc)
+            m.d.comb += src.ready.eq(~held)
+            with m.If(src.valid & ~held):
+                m.d.sync += [held.eq(1), held_pl.eq(pl)]
+                for j, lc in enumerate(self._lane_cfgs):
+                    n_addr, n_data = bound(lc)
+                    m.d.sync += good[j].eq((pl.lane == j) & (pl.addr < n_addr)
+                                           & (pl.data < n_data))
+            for j, lane in enumerate(lanes):
                 dst = getattr(lane, name)
-                m.d.comb += [good[j].eq((pl.lane == j) & (pl.addr < n_addr)
-                                        & (pl.data < n_data)),
-                             dst.valid.eq(src.valid & good[j]),
-                             dst.payload.addr.eq(pl.addr), dst.payload.data.eq(pl.data)]
-                with m.If(good[j]):
-                    m.d.comb += src.ready.eq(dst.ready)
-            with m.If(~good.any()):
-                m.d.comb += src.ready.eq(1)
-                with m.If(src.valid):
-                    m.d.sync += error.eq(1)
+                m.d.comb += [dst.valid.eq(held & good[j]), dst.payload.addr.eq(held_pl.addr),
+                             dst.payload.data.eq(held_pl.data)]
+                with m.If(dst.valid & dst.ready):
+                    m.d.sync += held.eq(0)
+            with m.If(held & ~good.any()):
+                m.d.sync += [held.eq(0), error.eq(1)]
 
-        # -- weight reads: one at a time, answered by the lane asked -------------------------
+        # -- weight reads: one at a time (the request registered with its checks, as the
+        # writes), answered by the lane asked ------------------------------------------------
         rq, rs = self.weight_rq, self.weight_rs
-        rq_pending = Signal()
+        rq_pending = Signal()                          # from the request to the answer
+        rq_held = Signal()
+        rq_addr = Signal.like(rq.payload.addr)
         good = Signal(n_lanes)
-        for j, (lane, lc) in enumerate(zip(lanes, self._lane_cfgs)):
-            m.d.comb += good[j].eq((rq.payload.lane == j) & (rq.payload.addr < lc.synapses))
-        bad = ~good.any()
+        m.d.comb += rq.ready.eq(~rq_pending)
+        with m.If(rq.valid & ~rq_pending):
+            m.d.sync += [rq_pending.eq(1), rq_held.eq(1)]
+            ok = Cat((rq.payload.lane == j) & (rq.payload.addr < lc.synapses)
+                     for j, lc in enumerate(self._lane_cfgs))
+            with m.If(ok.any()):
+                m.d.sync += [good.eq(ok), rq_addr.eq(rq.payload.addr)]
+            with m.Else():                             # answered by lane 0, synapse 0
+                m.d.sync += [good.eq(1), rq_addr.eq(0), error.eq(1)]
         for j, lane in enumerate(lanes):
-            to = good[j] | (bad if j == 0 else 0)
-            m.d.comb += [lane.weight_rq.valid.eq(rq.valid & ~rq_pending & to),
-                         lane.weight_rq.payload.eq(Mux(bad, 0, rq.payload.addr))]
-            with m.If(to):
-                m.d.comb += rq.ready.eq(~rq_pending & lane.weight_rq.ready)
-        with m.If(rq.valid & rq.ready):
-            m.d.sync += rq_pending.eq(1)
-            with m.If(bad):
-                m.d.sync += error.eq(1)
+            m.d.comb += [lane.weight_rq.valid.eq(rq_held & good[j]),
+                         lane.weight_rq.payload.eq(rq_addr)]
+            with m.If(lane.weight_rq.valid & lane.weight_rq.ready):
+                m.d.sync += rq_held.eq(0)
         for j, lane in enumerate(lanes):
             with m.If(lane.weight_rs.valid):
                 m.d.comb += [rs.valid.eq(1), rs.payload.eq(lane.weight_rs.payload),
                              lane.weight_rs.ready.eq(rs.ready)]
         with m.If(rs.valid & rs.ready):
             m.d.sync += rq_pending.eq(0)
+
+        none_held = Cat(getattr(self, n).ready for n in ("weight_w", "ptr_w", "gc_w")).all()
 
         # -- the GC spikes merged: lane j's next spike (s, i) is GC i * lanes + j of step s.
         # It goes out when it is the first, in (step, GC) order, of every lane's next spike,
@@ -296,5 +310,5 @@ class LanedGCLayer(CheckedComponent):
         m.d.comb += self.step.eq(step)
 
         m.d.comb += self.idle.eq(Cat(lane.idle for lane in lanes).all() & ~out_v & ~rq_pending
-                                 & ~Cat(*pending).any())
+                                 & ~Cat(*pending).any() & none_held)
         return m
