@@ -90,7 +90,8 @@ class LanedGCLayer(CheckedComponent):
     -------
     i, o, learn, cmd, cycle_w, idle, error
         As :class:`~.gc_layer.GCLayer`'s: ``i``, ``learn``, ``cmd`` and ``cycle_w`` go to
-        every lane (each takes a transfer once, the stream completes when all have); ``o``
+        every lane (a transfer is copied into a register per lane, the next taken when every
+        lane has taken its copy: one per two clocks at most); ``o``
         carries the global GC (``local * lanes + lane``), by step and then GC; ``idle`` is
         every lane idle, no spike or weight read waiting; ``error`` any lane's or a bad lane
         or address here.
@@ -173,21 +174,22 @@ class LanedGCLayer(CheckedComponent):
         error = Signal()
         m.d.comb += self.error.eq(error | Cat(lane.error for lane in lanes).any())
 
-        # -- streams every lane takes: each lane takes a transfer once (``taken``); the
-        # stream completes in the cycle the last lane takes it --------------------------------
+        # -- streams every lane takes: a transfer is copied into a register per lane (so
+        # that every lane sees its own flip-flops, not one register fanned out over the
+        # die) and each lane takes its copy; the next transfer is taken once every copy is
+        # gone (one transfer per two clocks at most) ------------------------------------------
         def broadcast(src, name):
             dsts = [getattr(lane, name) for lane in lanes]
-            taken = Signal(n_lanes, name=f"{name}_taken")
-            done = Cat(taken[j] | d.ready for j, d in enumerate(dsts))
+            full = Signal(n_lanes, name=f"{name}_full")
+            m.d.comb += src.ready.eq(~full.any())
             for j, d in enumerate(dsts):
-                m.d.comb += [d.valid.eq(src.valid & ~taken[j]), d.payload.eq(src.payload)]
-            m.d.comb += src.ready.eq(done.all())
-            with m.If(src.valid):
-                with m.If(done.all()):
-                    m.d.sync += taken.eq(0)
-                with m.Else():
-                    m.d.sync += taken.eq(taken | Cat(d.valid & d.ready for d in dsts))
-            return taken
+                copy = Signal.like(src.payload, name=f"{name}_copy{j}")
+                m.d.comb += [d.valid.eq(full[j]), d.payload.eq(copy)]
+                with m.If(src.valid & src.ready):
+                    m.d.sync += [full[j].eq(1), copy.eq(src.payload)]
+                with m.Elif(d.ready):
+                    m.d.sync += full[j].eq(0)
+            return full
 
         pending = [broadcast(self.i, "i"), broadcast(self.cmd, "cmd"),
                    broadcast(self.cycle_w, "cycle_w")]
