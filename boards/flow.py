@@ -109,9 +109,11 @@ class BuildReport:
             return (f"MC array {p['mcs']} MCs, {lanes} lane{'s' if lanes != 1 else ''}, "
                     f"hold {p.get('hold')}, rinse {p.get('rinse')}{inhibition}")
         if self.block == "gc-layer":
+            lanes = p.get("lanes", 1)
             iic = ", GC->MC path" if p.get("iic") else ""
             return (f"GC layer {p['gcs']} GCs, {p['mcs']} MCs, {p['synapses']} synapses, "
-                    f"hold {p['hold']}, rinse {p['rinse']}{iic}"
+                    f"{lanes} lane{'s' if lanes != 1 else ''}, hold {p['hold']}, "
+                    f"rinse {p['rinse']}{iic}"
                     f"{', tables in SPRAM' if p.get('spram') else ''}")
         if "sensors" in p:
             return f"quantizer {p['sensors']} sensors x D = {p.get('duplication')}"
@@ -238,12 +240,14 @@ def block_params(config):
     if isinstance(config, GCLayerConfig):
         # a step with learning on walks every synapse and every GC once (plus a few cycles
         # per step and per spike; `hetq compare gc-layer` measures it), without learning
-        # every GC and the fan-out lists of the MCs delivered
+        # every GC and the fan-out lists of the MCs delivered; in lanes each lane its share
+        # (nominal: a balanced mask)
+        lanes = config.lanes
         return {"block": "gc-layer", "mcs": config.mcs, "gcs": config.gcs,
-                "synapses": config.synapses, "lanes": config.lanes, "hold": config.hold,
+                "synapses": config.synapses, "lanes": lanes, "hold": config.hold,
                 "rinse": config.rinse, "iic": config.iic, "spram": config.spram,
-                "fit_cycles_per_step": config.synapses + config.gcs,
-                "process_cycles_per_step": config.gcs}
+                "fit_cycles_per_step": -(-config.synapses // lanes) + -(-config.gcs // lanes),
+                "process_cycles_per_step": -(-config.gcs // lanes)}
     raise TypeError(f"no board harness for a {type(config).__name__}")
 
 

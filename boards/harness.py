@@ -12,7 +12,7 @@ constrains it at the target frequency so that nextpnr reports the reachable Fmax
 from amaranth import Cat, Elaboratable, Module, Mux, Signal, Value
 from amaranth.lib import io
 
-from ..hdl.gc_layer import GCLayer
+from ..hdl.gc_lanes import check_gc_layer, gc_layer
 from ..hdl.mc_array import MCArray
 from ..hdl.quantizer import SensorQuantizer
 
@@ -148,9 +148,10 @@ class MCArrayHarness(Elaboratable):
 class GCLayerHarness(Elaboratable):
     """Board top: pseudo-random MC spikes (with an end-of-step marker now and then), learning
     switched by an LFSR bit, rare host writes of weights, fan-out pointers and synapse GCs,
-    rare weight reads and commands into a :class:`~hetq.hdl.gc_layer.GCLayer` (with the GC->MC
-    path, rare GC->MC weights, and its currents taken in most cycles); the GC spikes, the
-    weights read back (and the currents) are folded into an LED.
+    rare weight reads and commands into a :class:`~hetq.hdl.gc_layer.GCLayer` (with
+    ``lanes > 1`` a :class:`~hetq.hdl.gc_lanes.LanedGCLayer`, its host writes addressed to
+    random lanes; with the GC->MC path, rare GC->MC weights, and its currents taken in most
+    cycles); the GC spikes, the weights read back (and the currents) are folded into an LED.
 
     Parameters
     ----------
@@ -158,12 +159,12 @@ class GCLayerHarness(Elaboratable):
     """
 
     def __new__(cls, config):
-        GCLayer.check(config)
+        check_gc_layer(config)
         return super().__new__(cls)
 
     def __init__(self, config):
         self.config = config
-        self.dut = GCLayer(config)
+        self.dut = gc_layer(config)
 
     def elaborate(self, platform):
         m = Module()

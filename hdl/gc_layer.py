@@ -107,7 +107,7 @@ class GCLayer(CheckedComponent):
     Parameters
     ----------
     config : GCLayerConfig
-        ``lanes`` must be 1 (more lanes are not built: refused). With ``iic`` the GC->MC
+        ``lanes`` must be 1 (more: :class:`~.gc_lanes.LanedGCLayer`). With ``iic`` the GC->MC
         path (docs/gc-layer-rtl.md): the ``iic`` and ``iic_w`` ports, the ``dst``, ``src``,
         ``blk`` and ``cnt`` memories, and the MC side in lockstep (``i.ready`` only while
         the engine waits and no complete step is waiting). With ``spram`` (not with
@@ -173,8 +173,8 @@ class GCLayer(CheckedComponent):
         if not isinstance(config, GCLayerConfig):
             raise TypeError(f"config must be a GCLayerConfig, not {type(config).__name__}")
         if config.lanes != 1:
-            raise ValueError(f"the GC layer RTL has one lane (lanes=1), not {config.lanes}: "
-                             f"more lanes are not built")
+            raise ValueError(f"GCLayer has one lane (lanes=1), not {config.lanes}: more "
+                             f"lanes are hetq.hdl.gc_lanes.LanedGCLayer (or gc_layer(config))")
         if config.spram and config.iic:
             raise ValueError("the SPRAM synapse tables (spram) and the GC->MC path (iic) are "
                              "not verified together: build the layer with one of them")

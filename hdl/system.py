@@ -55,6 +55,10 @@ def _check(config, weights, table):
     SensorQuantizer.check(config.quantizer, weights=weights, table=table)
     MCArray.check(config.array)
     if config.gc is not None:
+        if config.gc.lanes != 1:
+            raise ValueError(f"the board system's GC layer has one lane, not {config.gc.lanes}: "
+                             f"its host link addresses synapses, fan-out lists and GC state "
+                             f"without a lane (LanedGCLayer is not wired into the system)")
         GCLayer.check(config.gc)
     return config
 

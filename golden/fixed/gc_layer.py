@@ -50,13 +50,13 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from ..checks import check_bool, check_instance, check_int, check_power_of_two
+from ..checks import check_bool, check_instance, check_int
 from .config import BlockConfig
 from .formats import CYCLE, DEFAULT_FORMAT, LEAK_NUM, LEAK_SHIFT, REST_MV, FixedFormat, gamma_rom
 
 __all__ = ["GCLayerConfig", "GCLayerModel", "GC_THRESHOLD_MV", "GC_RELEASE_PHASE", "DELAY",
            "WEIGHT_INT", "W_MAX_MV", "W_INIT_MV", "CLAMP_MV", "CURRENT_INT", "TABLE_SIZE",
-           "stdp_tables", "fanout_lists", "check_connectivity", "gc_params", "GCState"]
+           "stdp_tables", "fanout_lists", "lane_fanout_lists", "check_connectivity", "gc_params", "GCState"]
 
 GC_THRESHOLD_MV = -50
 #: A GC cycle is p = 25 .. 74: every GC is released at the end of the step with p = 24.
@@ -130,6 +130,36 @@ def fanout_lists(mask):
     return ptr, gc
 
 
+def lane_fanout_lists(mask, lanes, capacity=None):
+    """The fan-out lists of a (gcs, mcs) mask split over ``lanes`` lanes: lane ``j`` holds
+    the GCs ``g`` with ``g % lanes == j`` (its local GC ``g // lanes``) and the synapses onto
+    them. Returns ``(lists, lane, local)``: ``lists[j] = (ptr, gc)`` are lane ``j``'s lists
+    (:func:`fanout_lists` of ``mask[j::lanes]``, local GC indices), and synapse ``k`` of
+    :func:`fanout_lists` of the whole mask is synapse ``local[k]`` of lane ``lane[k]`` (a
+    lane keeps the synapses in the global fan-out order, so ``local`` counts up per lane).
+    ``capacity`` (an int, or one per lane) bounds each lane's synapses: ValueError names the
+    first lane with more."""
+    mask = np.asarray(mask, dtype=bool)
+    lanes = int(lanes)
+    if lanes < 1 or lanes > max(mask.shape[0], 1):
+        raise ValueError(f"lanes must lie in 1 .. gcs ({mask.shape[0]}), not {lanes}")
+    _, gc = fanout_lists(mask)
+    lane = gc % lanes
+    local = np.zeros_like(gc)
+    lists = []
+    for j in range(lanes):
+        on = lane == j
+        local[on] = np.arange(int(on.sum()))
+        lists.append(fanout_lists(mask[j::lanes]))
+    if capacity is not None:
+        caps = np.broadcast_to(np.asarray(capacity, dtype=np.int64), (lanes,))
+        for j, (ptr, _) in enumerate(lists):
+            if ptr[-1] > caps[j]:
+                raise ValueError(f"lane {j} of {lanes} gets {int(ptr[-1])} synapses of the "
+                                 f"connectivity but holds {int(caps[j])}")
+    return lists, lane, local
+
+
 @dataclass(frozen=True)
 class GCLayerConfig(BlockConfig):
     """The GC layer: ``gcs`` integer LIF neurons fed by the spikes of ``mcs`` MCs over at most
@@ -143,7 +173,8 @@ class GCLayerConfig(BlockConfig):
     synapses : int, optional
         Capacity of the weight and fan-out memories; default 8 per GC (the paper's grid).
     lanes : int
-        GC updates per clock, a power of two dividing ``gcs`` (default 1).
+        GC updates per clock (1..64, at most ``gcs``; default 1): lane ``j`` holds the GCs
+        ``j, j + lanes, ...`` and the synapses onto them (:func:`lane_fanout_lists`).
     hold, rinse : int
         The sample window (as the MC array's).
     fmt : FixedFormat
@@ -174,12 +205,7 @@ class GCLayerConfig(BlockConfig):
         self._resolve("gcs", check_int("gcs", self.gcs, 1, 1 << 16))
         syn = 8 * self.gcs if self.synapses is None else self.synapses
         self._resolve("synapses", check_int("synapses", syn, 1, self.mcs * self.gcs))
-        check_int("lanes", self.lanes, 1, 64)
-        try:
-            self._resolve("lanes", check_power_of_two("lanes", self.lanes, divides=self.gcs))
-        except ValueError:
-            raise ValueError(f"lanes must be a power of two that divides gcs ({self.gcs}), "
-                             f"not {self.lanes}") from None
+        self._resolve("lanes", check_int("lanes", self.lanes, 1, min(64, self.gcs)))
         from .mc_array import check_window
         check_window(self.hold, self.rinse)
         self._resolve("hold", int(self.hold))

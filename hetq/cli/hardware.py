@@ -80,7 +80,7 @@ def _gc_fidelity(args, sessions):
 
 def cmd_compare(args):
     if args.block != "gc-layer":
-        only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses", "--iic"))
+        only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses", "--iic", "--prop"))
     if args.block == "mc-array":
         return cmd_compare_array(args)
     if args.block == "gc-layer":
@@ -135,7 +135,7 @@ def cmd_compare_gc(args):
         with progress(vectors, "compare", args.quiet) as step:
             rep = compare_gc_layer(vectors, args.seed, config, simulator=args.sim,
                                    stall=args.stall, build_dir=args.build_dir, progress=step,
-                                   iic_weight=code)
+                                   iic_weight=code, prop=args.prop)
     except RuntimeError as e:              # a missing simulator, a bench that failed itself
         raise CommandError(str(e)) from None
     print(f"GC layer {config.gcs} GCs, {config.mcs} MCs, {config.synapses} synapses "
@@ -153,8 +153,11 @@ def cmd_compare_gc(args):
     for chunk, kind, index, got, expected in rep.examples:
         print(f"  mask {chunk} {kind} {index}: got {got}, expected {expected}")
     if rep.fit_cycles_per_step == rep.fit_cycles_per_step:      # not nan
+        work = rep.synapses_used + config.gcs
+        per_lane = (f", / {config.lanes} lanes = {work / config.lanes:,.0f}"
+                    if config.lanes > 1 else "")
         print(f"cycles per step: learning on {rep.fit_cycles_per_step:,.1f} (synapses in use "
-              f"+ GCs = {rep.synapses_used + config.gcs:,.0f}), learning off "
+              f"+ GCs = {work:,.0f}{per_lane}), learning off "
               f"{rep.process_cycles_per_step:,.1f}; wall time {rep.seconds:.1f} s")
     else:
         print(f"wall time {rep.seconds:.1f} s")
@@ -268,5 +271,9 @@ def add_commands(subparsers):
     g.add_argument("--iic", type=float, default=None, metavar="W",
                    help="build the layer with the GC->MC path, its weight W mV (<= 0), and "
                         "compare every current it emits (default: no path)")
+    g.add_argument("--prop", type=fraction, default=None, metavar="P",
+                   help="masks of the paper's connectivity: each MC to round(P * GCs) random "
+                        "GCs (default: random masks about 0.9 times as dense as the synapse "
+                        "memory allows)")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)

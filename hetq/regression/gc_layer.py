@@ -1,7 +1,7 @@
 """``hetq compare gc-layer``: the GC layer's RTL against its golden model, for runs of any size.
 
 Each chunk is one connectivity: a random mask of the design's size (about as dense as its
-synapse memory allows), random MC drives on a few levels (so that MC spikes coincide and GCs
+synapse memory allows, or with ``prop`` the paper's: each MC to ``round(prop * gcs)`` GCs), random MC drives on a few levels (so that MC spikes coincide and GCs
 fire), silent MCs (whose stale stamps bring the penalty), learning on for the first part of
 the chunk, the post-training clamp, then learning off. The MC spikes come from the model (with
 the GC->MC path, those of MCs that took the model's GC->MC currents); the RTL's GC spikes,
@@ -88,12 +88,14 @@ def _event_mismatches(got, want):
 
 def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verilator",
                      stall=0.0, build_dir="build/compare", chunk=None, progress=None,
-                     iic_weight=0):
+                     iic_weight=0, prop=None):
     """Run ``vectors`` sample windows through the GC layer's RTL in chunks (each a new random
     connectivity; see the module docstring) and compare every GC spike and every weight after
     every sample with the golden model. ``stall`` is the probability of an idle cycle before
     each MC spike transfer and of a low ``o.ready``. ``iic_weight`` is the GC->MC weight code
-    (needs ``config.iic``). Returns a :class:`GCCompareReport`.
+    (needs ``config.iic``). With ``prop`` the masks are the paper's connectivity (each MC to
+    ``round(prop * gcs)`` random GCs; ValueError when that exceeds the synapse memory).
+    Returns a :class:`GCCompareReport`.
 
     Raises TypeError / ValueError for bad arguments, RuntimeError when the simulator is
     missing or a bench fails on its own (a timeout)."""
@@ -107,13 +109,19 @@ def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verila
         raise ValueError(f"the GC layer's benches run under {', '.join(GC_SIMULATORS)}, not "
                          f"{simulator!r}")
     require_simulator(simulator)
-    from ..hdl.gc_layer import GCLayer
-    GCLayer.check(config)
+    from ..hdl.gc_lanes import check_gc_layer
+    check_gc_layer(config)
     if iic_weight and not config.iic:
         raise ValueError("a GC->MC weight needs a layer with the GC->MC path (iic=True)")
+    if prop is not None:
+        from ..golden.network.connectivity import check_prop
+        need = config.mcs * check_prop(config.gcs, prop)
+        if need > config.synapses:
+            raise ValueError(f"prop {prop:g} connects {need} synapses but the layer holds "
+                             f"{config.synapses}")
     size = chunk or _chunk_size(simulator, config)
     name = (f"gc_layer_{simulator}_m{config.mcs}_g{config.gcs}_s{config.synapses}"
-            f"_h{config.hold}_r{config.rinse}")
+            f"_h{config.hold}_r{config.rinse}" + (f"_l{config.lanes}" if config.lanes > 1 else ""))
     build_dir = Path(build_dir) / name
     build_dir.mkdir(parents=True, exist_ok=True)
     density = min(0.4, 0.9 * config.synapses / (config.mcs * config.gcs))
@@ -127,7 +135,7 @@ def compare_gc_layer(vectors, seed, config=GCLayerConfig(), *, simulator="verila
         while done < vectors:
             n = min(size, vectors - done)
             k = totals["chunks"]
-            stim = make_gc_stimulus([seed, k], config, n, density=density,
+            stim = make_gc_stimulus([seed, k], config, n, density=density, prop=prop,
                                     learn=np.arange(n) < max(1, (2 * n + 2) // 3))
             trained = int(stim.learn.sum())
             stim.clamp_after = trained - 1

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...hdl.gc_lanes import gc_layer
 from ...hdl.gc_layer import GCLayer
 from ..kit.amaranth_sim import idle_cycles, simulate
-from .stimulus import expected_gc, host_lists
+from .stimulus import expected_gc, host_tables
 
 __all__ = ["GCBenchResult", "run_gc_amaranth", "send"]
 
@@ -27,6 +28,7 @@ class GCBenchResult:
     gc_r: np.ndarray
     pre: np.ndarray
     post: np.ndarray
+    pre_lanes: np.ndarray            # (samples, lanes, mcs): every lane's copy of pre
     step_ends: np.ndarray            # cycle at which each step's counter advanced
     error: bool
     iic: np.ndarray | None = None    # (emissions, mcs) taken from the iic port (GC layer alone)
@@ -52,27 +54,34 @@ def _signed(x, bits):
 
 
 def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout=2_000_000,
-                    array=None):
+                    array=None, dut=None):
     """Run ``stim``; ``stall`` is the probability of an idle cycle before each input
     transfer, ``out_stall`` of a low ``o.ready``. With ``array`` (an MCArrayConfig) the
     design is :class:`~hetq.hdl.gc_layer.MCGCLayer` and the bench feeds it the drives, not
-    the MC raster. Returns a :class:`GCBenchResult`."""
+    the MC raster. More than one lane (``stim.config.lanes``) runs a
+    :class:`~hetq.hdl.gc_lanes.LanedGCLayer`, its GC state read from the lanes. Returns a
+    :class:`GCBenchResult`. ``dut`` is the layer to run (default ``gc_layer(stim.config)``;
+    not with ``array``)."""
     c = stim.config
     exp = expected_gc(stim) if exp is None else exp
     if array is None:
-        dut = GCLayer(c)
-        mems = dut.memories
+        dut = gc_layer(c) if dut is None else dut
     else:
         from ...golden.fixed.mc_array import drive_transfers
         from ...hdl.gc_layer import MCGCLayer
         dut = MCGCLayer(array, c)
-        mems = dut.layer.memories
+    layer = dut if array is None else dut.layer
+    # (memories, local index) of GC g and the memories of every lane
+    lanes = getattr(layer, "lanes", [layer])
+    n_lanes = len(lanes)
+    lane_mems = [lane.memories for lane in lanes]
+    gc_at = [(lane_mems[g % n_lanes], g // n_lanes) for g in range(c.gcs)]
     rng_in, rng_out = np.random.default_rng(seed).spawn(2)
-    ptr, fan = host_lists(stim)
-    n_syn = len(fan)
+    tables = host_tables(stim, getattr(layer, "lane_capacity", None))
+    n_syn = len(tables.read)
     vbits = 8 + c.fmt.drive_frac
     res = {"events": [], "weights": [], "gc_v": [], "gc_r": [], "pre": [], "post": [],
-           "ends": [], "iic": []}
+           "ends": [], "pre_lanes": [], "iic": []}
     done = {"host": False, "setup": False}
     # the GC layer alone emits its GC->MC currents to a sink (an MC array takes them)
     iic_sink = c.iic and array is None
@@ -95,14 +104,12 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
         raise RuntimeError("the GC layer did not become idle")
 
     async def host(ctx):
-        for mc, v in enumerate(ptr):
-            await send(ctx, dut.ptr_w, {"addr": mc, "data": int(v)})
-        for k, g in enumerate(fan):
-            await send(ctx, dut.gc_w, {"addr": k, "data": int(g)})
+        for port, payload in tables.writes:
+            await send(ctx, getattr(dut, port), payload)
         await send(ctx, dut.cmd, GCLayer.CONNECT)
         if stim.weights is not None:
             for k, w in enumerate(stim.weights):
-                await send(ctx, dut.weight_w, {"addr": k, "data": int(w)})
+                await send(ctx, dut.weight_w, tables.weight(k, w))
         if stim.cycle0:
             await send(ctx, dut.cycle_w, stim.cycle0 % (1 << c.stamp_bits))
         if c.iic:
@@ -140,7 +147,7 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
             ws = []
             ctx.set(dut.weight_rs.ready, 1)
             for k in range(n_syn):
-                await send(ctx, dut.weight_rq, k)
+                await send(ctx, dut.weight_rq, tables.read[k])
                 while True:
                     _, _, valid, w = await ctx.tick().sample(dut.weight_rs.valid,
                                                              dut.weight_rs.payload)
@@ -149,11 +156,13 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
                         break
             ctx.set(dut.weight_rs.ready, 0)
             res["weights"].append(ws)
-            words = [ctx.get(mems["gc"].data[g]) for g in range(c.gcs)]
+            words = [ctx.get(mems["gc"].data[i]) for mems, i in gc_at]
             res["gc_v"].append([_signed(int(x), vbits) for x in words])
             res["gc_r"].append([bool(int(x) >> vbits) for x in words])
-            res["pre"].append([int(ctx.get(mems["pre"].data[k])) for k in range(c.mcs)])
-            res["post"].append([int(ctx.get(mems["post"].data[g])) for g in range(c.gcs)])
+            res["pre_lanes"].append([[int(ctx.get(mems["pre"].data[k])) for k in range(c.mcs)]
+                                     for mems in lane_mems])
+            res["pre"].append(res["pre_lanes"][-1][0])
+            res["post"].append([int(ctx.get(mems["post"].data[i])) for mems, i in gc_at])
         res["error"] = bool(ctx.get(dut.error))
         done["host"] = True
 
@@ -191,6 +200,7 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
         weights=np.array(res["weights"], dtype=np.int64).reshape(len(stim.drives), n_syn),
         gc_v=np.array(res["gc_v"], dtype=np.int64), gc_r=np.array(res["gc_r"], dtype=bool),
         pre=np.array(res["pre"], dtype=np.int64), post=np.array(res["post"], dtype=np.int64),
+        pre_lanes=np.array(res["pre_lanes"], dtype=np.int64).reshape(-1, n_lanes, c.mcs),
         step_ends=np.array(res["ends"], dtype=np.int64), error=res["error"],
         iic=np.array(res["iic"], dtype=np.int64).reshape(-1, c.mcs) if iic_sink else None)
 
@@ -203,6 +213,8 @@ def check_gc(stim, res, exp):
     np.testing.assert_equal(res.gc_r, exp.gc_r)
     np.testing.assert_equal(res.pre, exp.pre)
     np.testing.assert_equal(res.post, exp.post)
+    np.testing.assert_equal(res.pre_lanes,
+                            np.broadcast_to(exp.pre[:, None, :], res.pre_lanes.shape))
     if res.iic is not None:
         np.testing.assert_equal(res.iic, exp.iic)
     assert not res.error

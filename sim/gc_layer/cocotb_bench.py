@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ...hdl.gc_layer import GCLayer
+from ...hdl.gc_lanes import gc_layer
 from ..kit.cocotb_sim import run_result_bench
 from .stimulus import save_gc_stimulus
 
@@ -13,7 +13,7 @@ def run_cocotb_gc(stim, *, seed=0, stall=0.0, build_dir, waves=False, dut=None):
     """Run a :class:`~.stimulus.GCStimulus` through :mod:`hetq.sim.gc_layer.cocotb_tb`
     (raises :class:`~hetq.sim.kit.cocotb_sim.BenchFailure` on any mismatch); returns the
     saved events, weights and cycle count as a dict."""
-    dut = GCLayer(stim.config) if dut is None else dut
+    dut = gc_layer(stim.config) if dut is None else dut
     result, failure = run_result_bench(
         dut, "gc_layer", "hetq.sim.gc_layer.cocotb_tb", build_dir,
         lambda path: save_gc_stimulus(path, stim, seed=seed, stall=stall), waves=waves)

@@ -7,9 +7,11 @@ lists are written through the ports, CONNECT, the weights loaded (if any); per s
 MC raster of the golden model is fed with seeded random idle cycles, the bench waits for
 ``idle``, gives CLAMP/RESET when asked, reads every weight back through the port and the GC
 state and stamp memories through the simulator; the GC spikes (and, with the GC->MC path,
-the emitted currents) are taken with a seeded random ``ready``. Events, weights, states and
-currents are compared with the golden model (``np.testing.assert_equal``); events and
-weights are saved to ``<HETQ_BENCH>.result.npz``.
+the emitted currents) are taken with a seeded random ``ready``. A layer in lanes (``lanes``
+of the stimulus's configuration) is written and read lane by lane
+(:func:`hetq.sim.gc_layer.stimulus.host_tables`), its state memories read from every lane.
+Events, weights, states and currents are compared with the golden model
+(``np.testing.assert_equal``); events and weights are saved to ``<HETQ_BENCH>.result.npz``.
 """
 
 import os
@@ -19,9 +21,9 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from hetq.golden.fixed.gc_layer import fanout_lists
+from hetq.hdl.gc_lanes import gc_layer
 from hetq.hdl.gc_layer import GCLayer, gc_spike_layout, mc_spike_layout
-from hetq.sim.gc_layer.stimulus import expected_gc, load_gc_stimulus
+from hetq.sim.gc_layer.stimulus import expected_gc, host_tables, load_gc_stimulus
 from hetq.sim.kit.verilog import pack_struct, unpack_struct
 
 __all__ = ["run_gc_layer"]
@@ -67,12 +69,17 @@ async def run_gc_layer(dut, path):
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
 
-    dut_cfg = GCLayer.check(c)
-    ptr, fan = fanout_lists(stim.mask)
-    n_syn = len(fan)
-    probe = GCLayer(dut_cfg)
+    probe = gc_layer(c)
+    tables = host_tables(stim, getattr(probe, "lane_capacity", None))
+    n_syn = len(tables.read)
     lay = {name: probe.signature.members[name].signature.members["payload"].shape
-           for name in ("ptr_w", "gc_w", "weight_w")}
+           for name in ("ptr_w", "gc_w", "weight_w", "weight_rq")}
+    # the memories of every lane (a layer in lanes: submodules lane0, lane1, ...) and where
+    # GC g lives
+    lanes = [dut] if c.lanes == 1 else [getattr(dut, f"lane{j}") for j in range(c.lanes)]
+    gc_at = [(lanes[g % c.lanes], g // c.lanes) for g in range(c.gcs)]
+    rq_word = (lambda r: r) if c.lanes == 1 else \
+        (lambda r: pack_struct(lay["weight_rq"], **r))
     spikes, ins = gc_spike_layout(c), mc_spike_layout(c)
     events, weights = [], []
     gc_v, gc_r, pre, post = [], [], [], []
@@ -112,14 +119,12 @@ async def run_gc_layer(dut, path):
     task = cocotb.start_soon(sink())
     if c.iic:
         iic_task = cocotb.start_soon(iic_sink())
-    for mc, v in enumerate(ptr):
-        await _send(dut, "ptr_w", pack_struct(lay["ptr_w"], addr=mc, data=int(v)))
-    for k, g in enumerate(fan):
-        await _send(dut, "gc_w", pack_struct(lay["gc_w"], addr=k, data=int(g)))
+    for port, payload in tables.writes:
+        await _send(dut, port, pack_struct(lay[port], **payload))
     await _send(dut, "cmd", GCLayer.CONNECT)
     if stim.weights is not None:
         for k, w in enumerate(stim.weights):
-            await _send(dut, "weight_w", pack_struct(lay["weight_w"], addr=k, data=int(w)))
+            await _send(dut, "weight_w", pack_struct(lay["weight_w"], **tables.weight(k, w)))
     if stim.cycle0:
         await _send(dut, "cycle_w", stim.cycle0 % (1 << c.stamp_bits))
     if c.iic:
@@ -152,7 +157,7 @@ async def run_gc_layer(dut, path):
         row = []
         dut.weight_rs__ready.value = 1
         for k in range(n_syn):
-            await _send(dut, "weight_rq", k)
+            await _send(dut, "weight_rq", rq_word(tables.read[k]))
             while True:
                 await RisingEdge(dut.clk)
                 if dut.weight_rs__valid.value == 1:
@@ -161,11 +166,11 @@ async def run_gc_layer(dut, path):
         dut.weight_rs__ready.value = 0
         weights.append(row)
         # the state memories, read through the simulator (idle: nothing writes them)
-        words = [int(dut.gc_mem[g].value) for g in range(c.gcs)]
+        words = [int(lane.gc_mem[i].value) for lane, i in gc_at]
         gc_v.append([_signed(w, vbits) for w in words])
         gc_r.append([bool(w >> vbits) for w in words])
-        pre.append([int(dut.pre_mem[k].value) for k in range(c.mcs)])
-        post.append([int(dut.post_mem[g].value) for g in range(c.gcs)])
+        pre.append([[int(lane.pre_mem[k].value) for k in range(c.mcs)] for lane in lanes])
+        post.append([int(lane.post_mem[i].value) for lane, i in gc_at])
     error = int(dut.error.value)
     state["done"] = True
     await task
@@ -179,7 +184,8 @@ async def run_gc_layer(dut, path):
     np.testing.assert_equal(w, exp.weights)
     np.testing.assert_equal(np.array(gc_v, dtype=np.int64), exp.gc_v)
     np.testing.assert_equal(np.array(gc_r, dtype=bool), exp.gc_r)
-    np.testing.assert_equal(np.array(pre, dtype=np.int64), exp.pre)
+    pre = np.array(pre, dtype=np.int64)                # (samples, lanes, mcs)
+    np.testing.assert_equal(pre, np.broadcast_to(exp.pre[:, None, :], pre.shape))
     np.testing.assert_equal(np.array(post, dtype=np.int64), exp.post)
     assert error == 0
 

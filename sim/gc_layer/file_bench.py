@@ -18,9 +18,11 @@ op      meaning
         idle cycle with probability ``stall``/100
 7       read the weights of synapses ``0 .. a-1`` through ``weight_rq``/``weight_rs`` into
         ``weights.txt``
-8       (GC->MC path) offer ``d`` on ``iic_w``, then start taking the currents from ``iic``
+8       offer ``d`` on ``weight_rq`` (a lane and a synapse) and write the weight returned to
+        ``weights.txt`` (the reads of a layer in lanes)
+9       (GC->MC path) offer ``d`` on ``iic_w``, then start taking the currents from ``iic``
         (``ready`` low with probability ``ostall``/100), one hex line each in ``iic.txt``
-9       (GC->MC path) wait until ``a`` currents have been taken
+10      (GC->MC path) wait until ``a`` currents have been taken
 15      end: log ``S <cycles> <error>``
 ======  =====================================================================================
 
@@ -33,15 +35,16 @@ from pathlib import Path
 import numpy as np
 from amaranth import Shape
 
+from ...hdl.gc_lanes import gc_layer
 from ...hdl.gc_layer import GCLayer
 from ..kit.filebench import CLOCK, alloc, check_simulator, compile_bench, run_compiled
 from ..kit.verilog import pack_struct, write_verilog
-from .stimulus import expected_gc, host_lists
+from .stimulus import expected_gc, host_tables
 
 __all__ = ["OPS", "gc_program", "run_gc_file_bench", "FileBenchResult"]
 
 OPS = {"ptr": 0, "gc": 1, "weight": 2, "cmd": 3, "idle": 4, "learn": 5, "mc": 6, "read": 7,
-       "iic_w": 8, "iic_wait": 9, "end": 15}
+       "read_one": 8, "iic_w": 9, "iic_wait": 10, "end": 15}
 
 _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
   reg [{iw}-1:0] i_payload = 0;  reg i_valid = 1'b0;  wire i_ready;
@@ -126,8 +129,9 @@ _TB = CLOCK + """  reg [95:0] ops [0:{n_alloc}-1];
                   i_payload <= d; i_valid <= 1'b1; state = 16;
                 end
           4'd7: begin k = 0; count = a; if (a == 0) pc = pc + 1; else state = 7; end
-          4'd8: begin x_payload <= d; x_valid <= 1'b1; state = 19; end
-          4'd9: if (taken >= a) pc = pc + 1;
+          4'd8: begin k = 0; count = 1; q_payload <= d; q_valid <= 1'b1; state = 17; end
+          4'd9: begin x_payload <= d; x_valid <= 1'b1; state = 19; end
+          4'd10: if (taken >= a) pc = pc + 1;
           default: begin
             $fwrite(fd, "S %0d %0d\\n", cycle, error);
             $fclose(fd); $fclose(fs); $fclose(fw); $fclose(fe);
@@ -153,7 +157,7 @@ endmodule
 
 
 def _widths(config):
-    dut = GCLayer(config)
+    dut = gc_layer(config)
     w = lambda port: Shape.cast(port.payload.shape()).width  # noqa: E731
     ports = ("\n    , .iic__payload(e_payload), .iic__valid(e_valid), .iic__ready(e_ready)"
              "\n    , .iic_w__payload(x_payload), .iic_w__valid(x_valid), .iic_w__ready(x_ready)"
@@ -167,22 +171,26 @@ def gc_program(stim, exp, dut):
     """The host program (a list of ``(op, a, d)``) that runs ``stim`` as the Amaranth bench
     does: the lists, CONNECT, the preloaded weights, then per sample the learning flag, the
     MC raster step by step (spikes, then an end marker), a wait for idle, CLAMP where asked,
-    and a read of every weight; with the GC->MC path the weight after CONNECT and, before
-    each read, a wait for the sample's currents."""
+    and a read of every weight (in lanes: each lane's lists, and a read per synapse with its
+    lane and local address, in the global fan-out order); with the GC->MC path the weight
+    after CONNECT and, before each read, a wait for the sample's currents."""
     c = stim.config
-    ptr, fan = host_lists(stim)
+    tables = host_tables(stim, getattr(dut, "lane_capacity", None))
+    n_syn = len(tables.read)
     sig = lambda port: port.payload.shape()  # noqa: E731
-    ops = [(OPS["ptr"], 0, pack_struct(sig(dut.ptr_w), addr=m, data=int(v)))
-           for m, v in enumerate(ptr)]
-    ops += [(OPS["gc"], 0, pack_struct(sig(dut.gc_w), addr=k, data=int(g)))
-            for k, g in enumerate(fan)]
+    ops = [(OPS["ptr" if port == "ptr_w" else "gc"], 0, pack_struct(sig(getattr(dut, port)), **pl))
+           for port, pl in tables.writes]
     ops.append((OPS["cmd"], 0, GCLayer.CONNECT))
     if stim.weights is not None:
-        ops += [(OPS["weight"], 0, pack_struct(sig(dut.weight_w), addr=k, data=int(w)))
+        ops += [(OPS["weight"], 0, pack_struct(sig(dut.weight_w), **tables.weight(k, w)))
                 for k, w in enumerate(stim.weights)]
     if c.iic:
         ebits = c.fmt.current_bits
         ops.append((OPS["iic_w"], 0, stim.iic_weight & ((1 << ebits) - 1)))
+    if tables.lanes == 1:
+        reads = [(OPS["read"], n_syn, 0)]
+    else:
+        reads = [(OPS["read_one"], 0, pack_struct(sig(dut.weight_rq), **r)) for r in tables.read]
     ops.append((OPS["idle"], 0, 0))
     layout = sig(dut.i)
     rows = 1
@@ -204,7 +212,7 @@ def gc_program(stim, exp, dut):
             rows += 1
             if c.iic:
                 ops.append((OPS["iic_wait"], rows * c.mcs, 0))
-        ops.append((OPS["read"], len(fan), 0))
+        ops += reads
     ops.append((OPS["end"], 0, 0))
     return ops
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...golden.fixed.gc_layer import GCLayerConfig, GCLayerModel, fanout_lists
+from ...golden.fixed.gc_layer import GCLayerConfig, GCLayerModel, fanout_lists, lane_fanout_lists
 
 __all__ = ["GCStimulus", "GCExpected", "make_gc_stimulus", "expected_gc", "host_lists",
-           "save_gc_stimulus", "load_gc_stimulus"]
+           "HostTables", "host_tables", "save_gc_stimulus", "load_gc_stimulus"]
 
 
 @dataclass
@@ -45,15 +45,22 @@ class GCExpected:
 
 
 def make_gc_stimulus(seed, config, samples, *, density=0.4, learn=True, levels=6,
-                     empty=True, silent=0.2):
+                     empty=True, silent=0.2, prop=None):
     """Random mask (with a GC without inputs and an MC without fan-out when ``empty``) and
     drives drawn from ``levels`` levels (so that MC spikes coincide), each 0 (a silent MC,
     whose stale ``pre`` stamp brings the penalty) with probability ``silent``; ``learn`` is
-    a bool or a per-sample sequence."""
+    a bool or a per-sample sequence. With ``prop`` the mask is the paper's connectivity
+    (:func:`~hetq.golden.network.connectivity.random_connectivity`, each MC to
+    ``round(prop * gcs)`` GCs; ``density`` and ``empty`` do not apply)."""
+    from ...golden.network.connectivity import random_connectivity
+
     rng = np.random.default_rng(seed)
     c = config
-    mask = rng.random((c.gcs, c.mcs)) < density
-    if empty:
+    if prop is not None:
+        mask = random_connectivity(c.gcs, c.mcs, prop, rng)
+    else:
+        mask = rng.random((c.gcs, c.mcs)) < density
+    if empty and prop is None:
         mask[rng.integers(c.gcs)] = False
         mask[:, rng.integers(c.mcs)] = False
     while mask.sum() > c.synapses:
@@ -71,6 +78,41 @@ def host_lists(stim):
     """The fan-out lists as the host writes them: ``ptr`` (mcs + 1) and the GC of every
     synapse."""
     return fanout_lists(stim.mask)
+
+
+@dataclass
+class HostTables:
+    """What a host writes and reads, as port payloads (ints or dicts for the benches'
+    ``send``): ``writes``, ``[(port, payload), ...]`` for ``ptr_w`` and ``gc_w`` (every
+    lane's lists); ``read[k]``, the ``weight_rq`` payload of synapse ``k`` (fan-out order of
+    the whole mask); ``weight(k, code)``, the ``weight_w`` payload."""
+    writes: list
+    read: list
+    lanes: int
+
+    def weight(self, k, code):
+        r = self.read[k]
+        return {"addr": r, "data": int(code)} if self.lanes == 1 else {**r, "data": int(code)}
+
+
+def host_tables(stim, capacity=None):
+    """The :class:`HostTables` of ``stim`` for the layer of ``stim.config.lanes`` lanes:
+    one lane, :func:`host_lists` with global addresses; more, each lane's lists
+    (:func:`~hetq.golden.fixed.gc_layer.lane_fanout_lists`, ValueError when a lane gets more
+    synapses than ``capacity``) and every payload with its lane."""
+    lanes = stim.config.lanes
+    if lanes == 1:
+        ptr, fan = host_lists(stim)
+        writes = [("ptr_w", {"addr": m, "data": int(v)}) for m, v in enumerate(ptr)]
+        writes += [("gc_w", {"addr": k, "data": int(g)}) for k, g in enumerate(fan)]
+        return HostTables(writes, list(range(len(fan))), 1)
+    lists, lane, local = lane_fanout_lists(stim.mask, lanes, capacity)
+    writes = []
+    for j, (ptr, fan) in enumerate(lists):
+        writes += [("ptr_w", {"lane": j, "addr": m, "data": int(v)}) for m, v in enumerate(ptr)]
+        writes += [("gc_w", {"lane": j, "addr": k, "data": int(g)}) for k, g in enumerate(fan)]
+    read = [{"lane": int(j), "addr": int(k)} for j, k in zip(lane, local)]
+    return HostTables(writes, read, lanes)
 
 
 def expected_gc(stim):
@@ -114,7 +156,7 @@ def expected_gc(stim):
 def save_gc_stimulus(path, stim, *, seed=0, stall=0.0):
     c = stim.config
     np.savez(path, mcs=c.mcs, gcs=c.gcs, synapses=c.synapses, hold=c.hold, rinse=c.rinse,
-             stamp_bits=c.stamp_bits, mask=stim.mask, drives=stim.drives, learn=stim.learn,
+             stamp_bits=c.stamp_bits, lanes=c.lanes, mask=stim.mask, drives=stim.drives, learn=stim.learn,
              weights=np.zeros(0, np.int64) if stim.weights is None else stim.weights,
              has_weights=stim.weights is not None, clamp_after=stim.clamp_after,
              reset_after=stim.reset_after, cycle0=stim.cycle0, seed=seed,
@@ -125,7 +167,8 @@ def load_gc_stimulus(path):
     with np.load(path) as z:
         c = GCLayerConfig(mcs=int(z["mcs"]), gcs=int(z["gcs"]), synapses=int(z["synapses"]),
                           hold=int(z["hold"]), rinse=int(z["rinse"]),
-                          stamp_bits=int(z["stamp_bits"]), iic=bool(z["iic"]))
+                          stamp_bits=int(z["stamp_bits"]), iic=bool(z["iic"]),
+                          lanes=int(z["lanes"]) if "lanes" in z.files else 1)
         stim = GCStimulus(config=c, mask=z["mask"], drives=z["drives"], learn=z["learn"],
                           weights=z["weights"] if bool(z["has_weights"]) else None,
                           clamp_after=int(z["clamp_after"]),

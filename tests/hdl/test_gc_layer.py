@@ -140,7 +140,7 @@ def test_cycles_per_step(learn, capsys):
 
 
 @pytest.mark.parametrize("kwargs, exc, text", [
-    (dict(lanes=2), ValueError, "has one lane"),
+    (dict(lanes=2), ValueError, "GCLayer has one lane"),
 ])
 def test_unbuilt_options_are_refused(kwargs, exc, text):
     with pytest.raises(exc, match=text):
@@ -364,3 +364,133 @@ def test_iic_mc_array_in_front(lanes):
                                               inhibition=True))
     check_gc(stim, res, exp)
     assert not np.array_equal(exp.events, _without_iic(stim).events)
+# -- more than one lane (hetq.hdl.gc_lanes.LanedGCLayer) -----------------------------------
+
+@pytest.mark.parametrize("lanes, seed, learn, stall, out_stall", [
+    pytest.param(1, 40, [True, False, True], 0.2, 0.3, marks=pytest.mark.slow),  # as above
+    (2, 41, [True, False, True], 0.2, 0.3),
+    (3, 42, [False, True, False], 0.1, 0.5),
+])
+def test_lanes_against_the_model(lanes, seed, learn, stall, out_stall):
+    """Random masks with empty fan-out lists (in the whole mask and in a lane), learning on
+    and off, input idle cycles and back-pressure: every GC spike (merged back into the
+    (step, gc) order), every weight after every sample, the GC state and the stamps of every
+    lane equal to the model; 16 GCs over 3 lanes are lanes of 6, 5 and 5."""
+    from hetq.golden.fixed.gc_layer import lane_fanout_lists
+
+    c = small(lanes=lanes)
+    stim = make_gc_stimulus(seed, c, len(learn), learn=learn)
+    lists, _, _ = lane_fanout_lists(stim.mask, lanes)
+    assert any((np.diff(ptr) == 0).any() for ptr, _ in lists)
+    exp, res = run(stim, seed=seed, stall=stall, out_stall=out_stall)
+    assert len(exp.events) > 10 and len({g % lanes for _, g in exp.events}) == lanes
+    assert (np.diff(exp.weights, axis=0) != 0).any()
+    assert res.pre_lanes.shape[1] == lanes
+    wrong = res.events.copy()                  # the merge's order matters to the check
+    same = np.flatnonzero(np.diff(wrong[:, 0]) == 0)[0]
+    wrong[[same, same + 1]] = wrong[[same + 1, same]]
+    with pytest.raises(AssertionError):
+        check_gc(stim, type(res)(**{**vars(res), "events": wrong}), exp)
+
+
+def test_lanes_every_gc_in_one_step_and_a_small_lane_capacity():
+    """A full mask and equal drives over 2 lanes: every GC fires in the same steps, so the
+    merge interleaves the lanes spike by spike under back-pressure; each lane holds half the
+    synapses (``lane_synapses``), and a mask with more in a lane is refused."""
+    from hetq.sim.gc_layer.stimulus import host_tables
+
+    c = small(synapses=128, lanes=2)
+    stim = make_gc_stimulus(43, c, 1, learn=True, empty=False)
+    stim.mask[:] = True
+    stim.drives[:] = c.fmt.drive_max
+    exp = expected_gc(stim)
+    from hetq.hdl.gc_lanes import LanedGCLayer
+    dut = LanedGCLayer(c, lane_synapses=64)
+    assert dut.lane_capacity == [64, 64]
+    res = run_gc_amaranth(stim, exp=exp, out_stall=0.5, dut=dut)
+    check_gc(stim, res, exp)
+    steps, counts = np.unique(exp.events[:, 0], return_counts=True)
+    assert counts.max() == c.gcs
+    with pytest.raises(ValueError, match="lane 0 of 2 gets 64 synapses .* holds 63"):
+        host_tables(stim, [63, 64])
+
+
+def test_lanes_cycles_per_step(capsys):
+    """Learning on, the MC side ahead: a step costs the slowest lane's synapses (an empty
+    list counting one) + GCs, plus the one-lane layer's constant (about 30 cycles; the
+    one-lane figure, test_cycles_per_step, is 119-123 cycles for this mask)."""
+    from hetq.golden.fixed.gc_layer import lane_fanout_lists
+
+    gaps = {}
+    for lanes in (2,):
+        c = GCLayerConfig(mcs=8, gcs=32, synapses=128, hold=50, rinse=50, lanes=lanes)
+        stim = make_gc_stimulus(7, c, 1, learn=True, density=0.3)
+        exp, res = run(stim)
+        gaps[lanes] = np.diff(res.step_ends)
+        lists, _, _ = lane_fanout_lists(stim.mask, lanes)
+        work = max(int(np.maximum(np.diff(ptr), 1).sum()) + len(range(j, c.gcs, lanes))
+                   for j, (ptr, _) in enumerate(lists))
+        mean = gaps[lanes].mean()
+        with capsys.disabled():
+            print(f"\nGC layer {c.mcs} MCs, {c.gcs} GCs, {int(stim.mask.sum())} synapses, "
+                  f"{lanes} lane(s), learning on: {mean:.1f} cycles per step (slowest lane's "
+                  f"walk + GCs {work})")
+        assert work <= gaps[lanes].min() and gaps[lanes].max() <= work + 31 + c.mcs
+
+
+def test_lanes_malformed_transfers_set_error():
+    """A lane >= lanes, an address or a value beyond the addressed lane's range set the
+    sticky error and write nothing; a bad weight read is answered (lane 0, synapse 0)."""
+    from hetq.hdl.gc_lanes import LanedGCLayer
+    from hetq.sim.gc_layer.amaranth_bench import send
+    from hetq.sim.kit.amaranth_sim import simulate
+
+    c = GCLayerConfig(mcs=4, gcs=5, synapses=12, hold=50, rinse=50, lanes=3)
+    w_max = c.params["w_max"]
+    cases = [("weight_w", {"lane": 3, "addr": 0, "data": 0}),
+             ("weight_w", {"lane": 2, "addr": 4, "data": 0}),     # lane 2 holds 4
+             ("weight_w", {"lane": 0, "addr": 0, "data": w_max + 1}),
+             ("gc_w", {"lane": 2, "addr": 0, "data": 1}),         # lane 2 has 1 GC
+             ("ptr_w", {"lane": 0, "addr": 5, "data": 0}),
+             ("ptr_w", {"lane": 1, "addr": 0, "data": 9}),
+             ("weight_rq", {"lane": 2, "addr": 5})]
+    seen = []
+    for port, payload in cases:
+        dut = LanedGCLayer(c)
+        assert dut.lane_capacity == [8, 8, 4]
+
+        async def bench(ctx):
+            ctx.set(dut.weight_rs.ready, 1)
+            await send(ctx, getattr(dut, port), payload)
+            answered = False
+            for _ in range(6):
+                _, _, v = await ctx.tick().sample(dut.weight_rs.valid)
+                answered |= bool(v)
+            lanes = [lane.memories for lane in dut.lanes]
+            seen.append((bool(ctx.get(dut.error)), bool(ctx.get(dut.idle)), answered,
+                         [[int(ctx.get(mm["w"].data[k])) for k in range(4)] for mm in lanes],
+                         [int(ctx.get(mm["ptr"].data[0])) for mm in lanes],
+                         [int(ctx.get(mm["fan"].data[0])) for mm in lanes]))
+        simulate(dut, [bench])
+    for (error, idle, answered, w, ptr, fan), (port, _) in zip(seen, cases):
+        assert error and idle and answered == (port == "weight_rq"), port
+        assert w == [[c.params["w_init"]] * 4] * 3 and ptr == [0] * 3 and fan == [0] * 3, port
+
+
+def test_lanes_refusals():
+    from hetq.golden.fixed.mc_array import MCArrayConfig
+    from hetq.hdl.gc_lanes import LanedGCLayer, gc_layer
+    from hetq.hdl.gc_layer import MCGCLayer
+
+    with pytest.raises(ValueError, match="GCLayer has one lane"):
+        GCLayer(small(lanes=2))
+    with pytest.raises(ValueError, match="LanedGCLayer needs lanes >= 2"):
+        LanedGCLayer(small())
+    with pytest.raises(ValueError, match="lane_synapses must be an int in"):
+        LanedGCLayer(small(lanes=2), lane_synapses=65)
+    with pytest.raises(ValueError, match="the GC->MC path \\(iic\\) is built for one lane only"):
+        LanedGCLayer(small(lanes=2, iic=True))
+    with pytest.raises(ValueError, match="lane_synapses applies to more than one lane"):
+        gc_layer(small(), lane_synapses=8)
+    with pytest.raises(ValueError, match="GCLayer has one lane"):
+        MCGCLayer(MCArrayConfig(mcs=8, hold=50, rinse=50), small(lanes=2))

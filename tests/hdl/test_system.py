@@ -167,3 +167,13 @@ def test_gc_session_replies_equal_the_model(train, samples, longer):
     assert any(f[2] == Cmd.SAMPLE and len(f) > 8 and f[4] == 1 and any(f[7:-2])
                for f in flat)
     assert (model.gc_memory[0] == config.gc.params["w_max"]).any()
+
+
+def test_a_gc_layer_in_lanes_is_refused():
+    """The host link has no lane in its GC addresses: a system of a GC layer in lanes is
+    refused by name, not built wrong."""
+    from hetq.hdl.system import SystemCore
+
+    config = GC_SMALL.replace(gc=GC_SMALL.gc.replace(lanes=2))
+    with pytest.raises(ValueError, match="the board system's GC layer has one lane, not 2"):
+        SystemCore(config)

@@ -27,8 +27,10 @@ def test_verilator_run_matches_and_measures(tmp_path):
 
 
 @pytest.mark.skipif(not icarus_available(), reason="Icarus Verilog is not installed")
-def test_icarus_run_matches(tmp_path):
-    rep = compare_gc_layer(3, 5, GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=50),
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_icarus_run_matches(tmp_path, lanes):
+    rep = compare_gc_layer(3, 5, GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=50,
+                                               lanes=lanes),
                            simulator="icarus", stall=0.2, build_dir=tmp_path)
     assert rep.mismatches == 0 and rep.spikes > 0
 
@@ -86,8 +88,11 @@ def test_refused_arguments(tmp_path):
         compare_gc_layer(2, 0, SMALL, simulator="cocotb", build_dir=tmp_path)
     with pytest.raises(TypeError, match="GCLayerConfig"):
         compare_gc_layer(2, 0, object(), build_dir=tmp_path)
-    with pytest.raises(ValueError, match="one lane"):
-        compare_gc_layer(2, 0, GCLayerConfig(gcs=64, lanes=2, mcs=8, synapses=64),
+    with pytest.raises(ValueError, match="prop 0.5 connects 384 synapses but the layer "
+                                         "holds 192"):
+        compare_gc_layer(2, 0, SMALL, simulator="verilator", build_dir=tmp_path, prop=0.5)
+    with pytest.raises(ValueError, match="no GC->MC path"):
+        compare_gc_layer(2, 0, GCLayerConfig(gcs=64, lanes=2, mcs=8, synapses=64, iic=True),
                          simulator="verilator", build_dir=tmp_path)
 
 
@@ -117,3 +122,12 @@ def test_cli_refuses_gc_options_for_other_blocks(capsys):
     assert "--gcs applies to gc-layer, not quantizer" in capsys.readouterr().err
     assert main(["compare", "mc-array", "--iic", "-1"]) == 1
     assert "--iic applies to gc-layer, not mc-array" in capsys.readouterr().err
+    assert main(["compare", "mc-array", "--prop", "0.25"]) == 1
+    assert "--prop applies to gc-layer, not mc-array" in capsys.readouterr().err
+
+
+def test_prop_masks_are_the_papers_connectivity():
+    from hetq.sim.gc_layer.stimulus import make_gc_stimulus
+
+    stim = make_gc_stimulus(1, SMALL, 1, prop=0.25)
+    assert (stim.mask.sum(axis=0) == 12).all() and stim.mask.sum() <= SMALL.synapses

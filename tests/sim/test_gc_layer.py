@@ -14,8 +14,11 @@ pytestmark = pytest.mark.skipif(not icarus_available(),
                                 reason="Icarus Verilog is not installed (make iverilog)")
 
 
-def test_cocotb_gc_layer(tmp_path):
-    c = GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=50)
+@pytest.mark.parametrize("lanes", [1, pytest.param(3, marks=pytest.mark.slow)])
+def test_cocotb_gc_layer(tmp_path, lanes):
+    """With lanes 3 (slow: about a minute) the bench writes and reads lane by lane and checks
+    the state memories of every lane."""
+    c = GCLayerConfig(mcs=8, gcs=16, synapses=64, hold=50, rinse=50, lanes=lanes)
     stim = make_gc_stimulus(11, c, 3, learn=[True, False, True])
     stim.clamp_after = 1
     stim.reset_after = 0

@@ -262,7 +262,10 @@ def test_clamp_and_reset():
 
 def test_errors():
     with pytest.raises(ValueError, match="lanes"):
-        GCLayerConfig(gcs=24, lanes=16)
+        GCLayerConfig(gcs=24, lanes=25)
+    with pytest.raises(ValueError, match="lanes"):
+        GCLayerConfig(gcs=1024, lanes=65)
+    assert GCLayerConfig(gcs=24, lanes=3).lanes == 3
     with pytest.raises(ValueError, match="synapses"):
         GCLayerConfig(mcs=2, gcs=2, synapses=5)
     with pytest.raises(ValueError, match="multiple of 50"):
@@ -311,3 +314,34 @@ def test_penalty_starts_at_delta_minus_51():
     first, second = got[2]
     assert first[0, 1] > 5 * MV and second[0, 1] == 0
     assert second[0, 0] > first[0, 0] and second[0, 2] > first[0, 2]
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 3, 5])
+def test_lane_fanout_lists_split_the_synapses(lanes):
+    """Lane j's lists hold the synapses onto the GCs g % lanes == j (local GC g // lanes),
+    in the global fan-out order; every synapse is in exactly one lane."""
+    from hetq.golden.fixed.gc_layer import fanout_lists, lane_fanout_lists
+
+    rng = np.random.default_rng(lanes)
+    mask = rng.random((13, 7)) < 0.4
+    mask[:, 2] = False
+    ptr, gc = fanout_lists(mask)
+    mc = np.repeat(np.arange(7), np.diff(ptr))
+    lists, lane, local = lane_fanout_lists(mask, lanes)
+    assert len(lists) == lanes
+    seen = np.zeros(len(gc), dtype=int)
+    for j, (lp, lg) in enumerate(lists):
+        lmc = np.repeat(np.arange(7), np.diff(lp))
+        ks = np.flatnonzero(lane == j)
+        np.testing.assert_equal(local[ks], np.arange(len(ks)))
+        np.testing.assert_equal(lg * lanes + j, gc[ks])
+        np.testing.assert_equal(lmc, mc[ks])
+        seen[ks] += 1
+    np.testing.assert_equal(seen, 1)
+    sizes = [int(lp[-1]) for lp, _ in lists]
+    with pytest.raises(ValueError, match=f"lane {int(np.argmax(sizes))} of {lanes} gets "
+                                         f"{max(sizes)} synapses"):
+        lane_fanout_lists(mask, lanes, capacity=max(sizes) - 1)
+    lane_fanout_lists(mask, lanes, capacity=max(sizes))
+    with pytest.raises(ValueError, match="lanes must lie in"):
+        lane_fanout_lists(mask, 14)
