@@ -91,7 +91,7 @@ def test_refused_arguments(tmp_path):
     with pytest.raises(ValueError, match="prop 0.5 connects 384 synapses but the layer "
                                          "holds 192"):
         compare_gc_layer(2, 0, SMALL, simulator="verilator", build_dir=tmp_path, prop=0.5)
-    with pytest.raises(ValueError, match="no GC->MC path"):
+    with pytest.raises(ValueError, match=r"the GC->MC path \(iic\) is built for one lane"):
         compare_gc_layer(2, 0, GCLayerConfig(gcs=64, lanes=2, mcs=8, synapses=64, iic=True),
                          simulator="verilator", build_dir=tmp_path)
 
