@@ -787,6 +787,10 @@ class SystemCore(CheckedComponent):
                 # reads: the header, the request's 4 bytes, the codes
                 pa, fa = Signal(16), Signal(16)        # the shadow tables' read addresses
                 m.d.comb += [ptr_rd.addr.eq(pa), fan_rd.addr.eq(fa)]
+                # their outputs go into registers before any logic (ECP5 block RAM has a
+                # clock-to-out of about 6 ns)
+                ptr_q, fan_q = Signal.like(ptr_rd.data), Signal.like(fan_rd.data)
+                m.d.sync += [ptr_q.eq(ptr_rd.data), fan_q.eq(fan_rd.data)]
                 emit("GCR_HEAD", header, 4, 0, "GCR_ECHO")
                 emit("GCR_ECHO", Cat(gtab, Const(0, 6), start, cnt[:8]), 4, 0, "GCR_REQ")
                 with m.State("GCR_REQ"):
@@ -800,9 +804,10 @@ class SystemCore(CheckedComponent):
                         m.next = "GCR_S1"
                 with m.State("GCR_S1"):                       # the address into the RAM
                     m.next = "GCR_S2"
-                with m.State("GCR_S2"):
-                    m.d.sync += [emit_val.eq(Mux(gtab == GcTable.POINTERS, ptr_rd.data,
-                                                 fan_rd.data)),
+                with m.State("GCR_S2"):                       # its code into ptr_q, fan_q
+                    m.next = "GCR_S3"
+                with m.State("GCR_S3"):
+                    m.d.sync += [emit_val.eq(Mux(gtab == GcTable.POINTERS, ptr_q, fan_q)),
                                  emit_left.eq(gcb), emit_last.eq(k == cnt - 1), k.eq(k + 1)]
                     m.next = "GCR_E"
                 with m.State("GCR_DATA"):
@@ -829,16 +834,20 @@ class SystemCore(CheckedComponent):
                     m.next = "CONN_P1"
                 with m.State("CONN_P1"):
                     m.next = "CONN_P2"
-                with m.State("CONN_P2"):
-                    m.d.sync += c_pv.eq(ptr_rd.data)
+                with m.State("CONN_P2"):                      # ptr[k] into ptr_q
                     m.next = "CONN_P3"
                 with m.State("CONN_P3"):
-                    with m.If(((k == 0) & (c_pv != 0)) | (c_pv < c_prev)
-                              | (c_pv > g.synapses)):
+                    m.d.sync += c_pv.eq(ptr_q)
+                    with m.If(((k == 0) & (ptr_q != 0)) | (ptr_q < c_prev)
+                              | (ptr_q > g.synapses)):
                         m.next = "BAD_VALUE"
                     with m.Else():
-                        m.d.sync += [c_kk.eq(c_prev), c_first.eq(1)]
+                        m.d.sync += [c_kk.eq(c_prev), c_first.eq(1), fa.eq(c_prev)]
                         m.next = "CONN_FAN"
+                # the fan-out RAM's address ``fa`` is set one state ahead (to the synapse
+                # ``c_kk`` checked next), so that it is in the RAM during CONN_FAN; its output
+                # is compared from the register ``fan_q`` (block RAM clock-to-out and a
+                # compare into the next state did not fit 10 ns on ECP5)
                 with m.State("CONN_FAN"):                     # the synapses of MC k - 1
                     with m.If(c_kk == c_pv):
                         m.d.sync += c_prev.eq(c_pv)
@@ -848,16 +857,15 @@ class SystemCore(CheckedComponent):
                             m.d.sync += k.eq(k + 1)
                             m.next = "CONN_PTR"
                     with m.Else():
-                        m.d.sync += fa.eq(c_kk)
                         m.next = "CONN_F1"
-                with m.State("CONN_F1"):
+                with m.State("CONN_F1"):                      # GC index fa into fan_q
                     m.next = "CONN_F2"
                 with m.State("CONN_F2"):
-                    m.d.sync += c_last.eq(fan_rd.data)
-                    with m.If(~c_first & (fan_rd.data <= c_last)):
+                    m.d.sync += c_last.eq(fan_q)
+                    with m.If(~c_first & (fan_q <= c_last)):
                         m.next = "BAD_VALUE"
                     with m.Else():
-                        m.d.sync += [c_first.eq(0), c_kk.eq(c_kk + 1)]
+                        m.d.sync += [c_first.eq(0), c_kk.eq(c_kk + 1), fa.eq(c_kk + 1)]
                         m.next = "CONN_FAN"
                 with m.State("CONN_OK"):
                     m.d.comb += [gcl.cmd.valid.eq(1), gcl.cmd.payload.eq(GCLayer.CONNECT)]
