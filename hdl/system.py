@@ -296,6 +296,12 @@ class SystemCore(CheckedComponent):
                                  gc_ph_w.en.eq(1), gc_in_w.addr.eq(gcl.o.payload.gc),
                                  gc_in_w.data.eq(1), gc_in_w.en.eq(g_in)]
             m.d.comb += gcl.learn.eq(learn)
+            # the GC table writes (WRITE_GC): address and code from registers, whatever the
+            # state (only the valid and enable signals come from the executor's state)
+            gaddr = Signal(16)
+            for payload in (gcl.weight_w.payload, gcl.ptr_w.payload, gcl.gc_w.payload, ptr_wr,
+                            fan_wr):
+                m.d.comb += [payload.addr.eq(gaddr), payload.data.eq(val)]
             for unit in ("mc", "gc"):
                 for kind in ("ph", "in"):
                     m.d.comb += ro[unit, kind][1].addr.eq(ro_u)
@@ -742,9 +748,13 @@ class SystemCore(CheckedComponent):
                     with m.Else():
                         m.next = "GCR_HEAD"
                 # writes: every code checked against its table's limit, then written
-                fetch("GC_VALUES", gcb, "GC_VALUES_CHECK")
+                fetch("GC_VALUES", gcb, "GC_VALUES_CMP")
+                over = Signal()                        # the code is above its limit
+                with m.State("GC_VALUES_CMP"):         # the comparison into a register first
+                    m.d.sync += over.eq(val > glimit)
+                    m.next = "GC_VALUES_CHECK"
                 with m.State("GC_VALUES_CHECK"):
-                    with m.If(val > glimit):
+                    with m.If(over):
                         m.next = "BAD_VALUE"
                     with m.Elif(k == cnt - 1):
                         m.d.sync += [k.eq(0), faddr.eq(3 + 4)]
@@ -752,28 +762,21 @@ class SystemCore(CheckedComponent):
                     with m.Else():
                         m.d.sync += k.eq(k + 1)
                         m.next = "GC_VALUES"
-                fetch("GC_WRITE", gcb, "GC_PUT")
-                with m.State("GC_PUT"):
-                    addr = Signal(16)
+                fetch("GC_WRITE", gcb, "GC_ADDR")
+                with m.State("GC_ADDR"):                      # the code's address
+                    m.d.sync += gaddr.eq(start + k)
+                    m.next = "GC_PUT"
+                with m.State("GC_PUT"):                       # (addresses and data: above)
                     took = Signal()
-                    m.d.comb += addr.eq(start + k)
                     with m.Switch(gtab):
                         with m.Case(GcTable.WEIGHTS):
                             m.d.comb += [gcl.weight_w.valid.eq(1),
-                                         gcl.weight_w.payload.addr.eq(addr),
-                                         gcl.weight_w.payload.data.eq(val),
                                          took.eq(gcl.weight_w.ready)]
                         with m.Case(GcTable.POINTERS):
-                            m.d.comb += [gcl.ptr_w.valid.eq(1), gcl.ptr_w.payload.addr.eq(addr),
-                                         gcl.ptr_w.payload.data.eq(val),
-                                         took.eq(gcl.ptr_w.ready),
-                                         ptr_wr.addr.eq(addr), ptr_wr.data.eq(val),
+                            m.d.comb += [gcl.ptr_w.valid.eq(1), took.eq(gcl.ptr_w.ready),
                                          ptr_wr.en.eq(gcl.ptr_w.ready)]
                         with m.Default():
-                            m.d.comb += [gcl.gc_w.valid.eq(1), gcl.gc_w.payload.addr.eq(addr),
-                                         gcl.gc_w.payload.data.eq(val),
-                                         took.eq(gcl.gc_w.ready),
-                                         fan_wr.addr.eq(addr), fan_wr.data.eq(val),
+                            m.d.comb += [gcl.gc_w.valid.eq(1), took.eq(gcl.gc_w.ready),
                                          fan_wr.en.eq(gcl.gc_w.ready)]
                     with m.If(took):
                         m.d.sync += k.eq(k + 1)
