@@ -719,6 +719,12 @@ class SystemCore(CheckedComponent):
                           GcTable.TARGETS: g.gcs - 1}
                 gc_writing = cmd == Cmd.WRITE_GC
                 fetch("GC_HEAD", 4, "GC_CHECK")
+                # the table's figures into registers first (the length a constant times the
+                # count, plus 4), compared in the next state, decided in the one after
+                glen = Signal(range(4 + 255 * 4 + 1))
+                gmax = Signal(range(max(max_codes(gc_table_bits(cfg, t), 4) for t in tables)
+                                    + 1))
+                gsize = Signal(range(max(sizes.values()) + 1))
                 with m.State("GC_CHECK"):
                     table, first, number = val[:8], val[8:24], val[24:32]
                     m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0), gtab.eq(table[:2])]
@@ -730,14 +736,18 @@ class SystemCore(CheckedComponent):
                                 bits = gc_table_bits(cfg, t)
                                 cb = code_bytes(bits)
                                 with m.Case(t):
-                                    m.d.sync += [
-                                        gcb.eq(cb), glimit.eq(limits[t]),
-                                        bad_length.eq(
-                                            (number == 0) | (number > max_codes(bits, 4))
-                                            | (gc_writing & (plen != 4 + _times(number, cb)))
-                                            | (~gc_writing & (plen != 4))),
-                                        bad_address.eq(first + number > sizes[t])]
-                        m.next = "GC_DECIDE"
+                                    m.d.sync += [gcb.eq(cb), glimit.eq(limits[t]),
+                                                 glen.eq(4 + _times(number, cb)),
+                                                 gmax.eq(max_codes(bits, 4)),
+                                                 gsize.eq(sizes[t])]
+                        m.next = "GC_CHECK2"
+                with m.State("GC_CHECK2"):
+                    m.d.sync += [
+                        bad_length.eq((cnt == 0) | (cnt > gmax)
+                                      | (gc_writing & (plen != glen))
+                                      | (~gc_writing & (plen != 4))),
+                        bad_address.eq(start + cnt > gsize)]
+                    m.next = "GC_DECIDE"
                 with m.State("GC_DECIDE"):
                     with m.If(bad_length):
                         m.next = "BAD_LENGTH"
