@@ -372,7 +372,7 @@ class SystemCore(CheckedComponent):
             m.d.comb += ev_rd.addr.eq(k)
             m.d.sync += ev_byte.eq(ev_rd.data)
 
-        with m.FSM():
+        with m.FSM() as executor:
             with m.State("IDLE"):
                 m.d.sync += [status.eq(Status.OK), k.eq(0), x_got.eq(0)]
                 m.d.sync += faddr.eq(0)
@@ -1021,6 +1021,12 @@ class SystemCore(CheckedComponent):
                     with m.If(tx.ready):
                         m.d.sync += k.eq(k + 1)
                         m.next = "PART_BODY"
+        # one flip-flop per state (Yosys leaves a state register with an initial value alone
+        # unless told): the next-state logic of ~170 binary-coded states was the critical
+        # path of the GC build on the ECP5. Yosys drops the initial value of a recoded state
+        # register; the board top holds the domain in reset after configuration (until the
+        # PLL locks, then POR_US more), so the executor starts in IDLE all the same
+        executor.state.attrs["fsm_encoding"] = "one-hot"
         return m
 
 
