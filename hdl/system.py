@@ -541,6 +541,7 @@ class SystemCore(CheckedComponent):
 
             # -- tables ------------------------------------------------------------------------
             # weights: start (u16), count (u8); thresholds: start (u8), count (u8)
+            rlen = Signal(range(3 + 255 * max(wb, db) + 1))  # a request's payload length
             fetch("RANGE16", 3, "RANGE16_CHECK")
             fetch("RANGE8", 2, "RANGE8_CHECK")
             for width, size, bits, cbytes in (("16", q.mcs, fmt.weight_bits, wb),
@@ -551,12 +552,15 @@ class SystemCore(CheckedComponent):
                     # bytes), decided in the next state
                     first = val[:16] if width == "16" else val[:8]
                     number = val[16:24] if width == "16" else val[8:16]
+                    m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0),
+                                 rlen.eq(head + _times(number, cbytes))]
+                    m.next = f"RANGE{width}_CHECK2"
+                with m.State(f"RANGE{width}_CHECK2"):        # the sum compared from a register
                     m.d.sync += [
-                        start.eq(first), cnt.eq(number), k.eq(0),
-                        bad_length.eq((number == 0) | (number > max_codes(bits, head))
-                                      | (writing & (plen != head + _times(number, cbytes)))
+                        bad_length.eq((cnt == 0) | (cnt > max_codes(bits, head))
+                                      | (writing & (plen != rlen))
                                       | (~writing & (plen != head))),
-                        bad_address.eq(first + number > size),
+                        bad_address.eq(start + cnt > size),
                     ]
                     m.next = f"RANGE{width}_DECIDE"
                 with m.State(f"RANGE{width}_DECIDE"):
