@@ -35,7 +35,7 @@ from ..golden.fixed.formats import CYCLE, LEAK_NUM, LEAK_SHIFT
 from ..golden.fixed.gc_layer import (BLOCK_MAX, CURRENT_INT, DELAY, GC_RELEASE_PHASE,
                                      PENALTY_DELTA, TABLE_SIZE, WEIGHT_INT, GCLayerConfig,
                                      stdp_tables)
-from .kit import CheckedComponent, index_bits, write_layout
+from .kit import CheckedComponent, RegisteredRead, index_bits, write_layout
 
 __all__ = ["GCLayer", "MCGCLayer", "mc_spike_layout", "gc_spike_layout",
            "command_layout", "gc_state_layout", "delay_depth"]
@@ -214,7 +214,10 @@ class GCLayer(CheckedComponent):
         self._mem = {
             "ring": Memory(shape=unsigned(index_bits(c.mcs) + 1), depth=delay_depth(c),
                            init=[]),
-            "ptr": Memory(shape=unsigned(kbits + 1), depth=c.mcs + 1, init=[]),
+            # written by the host between steps only, read by the walk's fetches only during
+            # steps: no read-during-write to emulate (see RegisteredRead)
+            "ptr": Memory(shape=unsigned(kbits + 1), depth=c.mcs + 1, init=[],
+                          attrs={"no_rw_check": 1}),
             **({} if c.spram else {"fan": Memory(shape=unsigned(gbits), depth=c.synapses,
                                                  init=[])}),
             **({} if c.spram else {"w": Memory(shape=unsigned(wbits), depth=c.synapses,
@@ -240,9 +243,11 @@ class GCLayer(CheckedComponent):
             })
         self._wr = {name: mem.write_port() for name, mem in self._mem.items()}
         self._rd = {name: mem.read_port(transparent_for=(self._wr[name],) if name == "acc"
-                                        else ()) for name, mem in self._mem.items()}
-        # the fan-out pointers are read in pairs (ptr[m], ptr[m + 1])
-        self._rd["ptr1"] = self._mem["ptr"].read_port()
+                                        else ()) for name, mem in self._mem.items()
+                    if name != "ptr"}
+        # the fan-out pointers are read in pairs (ptr[m], ptr[m + 1]), through asynchronous
+        # ports and registers (RegisteredRead, in elaborate)
+        self._ptr_ports = [self._mem["ptr"].read_port(domain="comb") for _ in range(2)]
         # with spram: the weights and synapse GCs in the SPRAM (hdl/spram.py), behind ports
         # like the memories'; the table is filled by a CONNECT walk at power-up
         self._syn = None
@@ -279,7 +284,9 @@ class GCLayer(CheckedComponent):
         m = Module()
         c = self._config
         p = c.params
-        mem, rd, wr = self._mem, self._rd, self._wr
+        mem, rd, wr = self._mem, dict(self._rd), self._wr
+        for name, port in zip(("ptr", "ptr1"), self._ptr_ports):
+            rd[name] = RegisteredRead(m, mem["ptr"], f"{name}_rd", en=1, port=port)
         for name, memory in mem.items():
             m.submodules[f"{name}_mem"] = memory
         if self._syn is not None:

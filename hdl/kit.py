@@ -1,5 +1,5 @@
-"""What the HDL blocks share: checked construction, registers, table-write ports and a
-register slice."""
+"""What the HDL blocks share: checked construction, registers, registered memory reads,
+table-write ports and a register slice."""
 
 from amaranth import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
@@ -7,7 +7,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..golden.fixed.formats import index_bits
 
-__all__ = ["CheckedComponent", "register", "write_layout", "RegisterSlice", "index_bits"]
+__all__ = ["CheckedComponent", "register", "RegisteredRead", "write_layout", "RegisterSlice",
+           "index_bits"]
 
 
 class CheckedComponent(wiring.Component):
@@ -31,6 +32,32 @@ def register(m, name, value, shape=None):
     r = Signal(value.shape() if shape is None else shape, name=name, reset_less=True)
     m.d.sync += r.eq(value)
     return r
+
+
+class RegisteredRead:
+    """A synchronous read of ``memory``: ``addr`` and ``en`` in; ``data`` the entry at the
+    address of the last cycle with ``en``, held otherwise (with ``en`` always high: Amaranth's
+    synchronous read port, read-before-write included). Made of an asynchronous read port
+    and a data register, which Yosys merges into the block RAM's synchronous read honouring
+    the memory's ``no_rw_check`` attribute (for Amaranth's own synchronous port it would
+    emulate read-before-write: a delayed write, an address comparison and a bypass
+    multiplexer after the RAM). With ``no_rw_check`` a read of the address written in the
+    same cycle is undefined on the FPGA: the user of this read must never use such data.
+    ``port``: an asynchronous read port of ``memory`` made before (for a memory whose ports
+    are made at construction), else one is made; ``en``: a value driving ``en``."""
+
+    def __init__(self, m, memory, name, *, en=None, port=None):
+        if port is None:
+            port = memory.read_port(domain="comb")
+        elif port.domain != "comb":
+            raise ValueError(f"{name}: the port must be an asynchronous read port")
+        self.addr = port.addr
+        self.en = Signal(name=f"{name}_en")
+        self.data = Signal(memory.shape, name=f"{name}_data", reset_less=True)
+        if en is not None:
+            m.d.comb += self.en.eq(en)
+        with m.If(self.en):
+            m.d.sync += self.data.eq(port.data)
 
 
 def write_layout(addr_bits, data_bits):

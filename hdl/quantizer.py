@@ -13,7 +13,8 @@ from amaranth.lib.wiring import In, Out
 from ..golden.fixed.neuron import PhaseTable
 from ..golden.fixed.quantizer import COMPARE_PIECE, QuantizerConfig
 from .fifo import OutputFIFO
-from .kit import CheckedComponent, RegisterSlice, index_bits, register, write_layout
+from .kit import (CheckedComponent, RegisteredRead, RegisterSlice, index_bits, register,
+                  write_layout)
 from .normaliser import Normaliser
 from .normaliser import output_layout as normalised_layout
 
@@ -58,22 +59,6 @@ def _tree_sum(terms):
         terms = [terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k]
                  for k in range(0, len(terms), 2)]
     return terms[0]
-
-
-class _RegisteredRead:
-    """A synchronous read of ``memory``: ``addr`` and ``en`` in; ``data`` the entry at the
-    address of the last cycle with ``en``, held otherwise. Made of an asynchronous read port
-    and a data register, which Yosys merges into the block RAM's synchronous read honouring
-    the memory's ``no_rw_check`` attribute (for Amaranth's own synchronous port it would
-    emulate read-before-write: a delayed write and a bypass)."""
-
-    def __init__(self, m, memory, name):
-        port = memory.read_port(domain="comb")
-        self.addr = port.addr
-        self.en = Signal(name=f"{name}_en")
-        self.data = Signal(memory.shape, name=f"{name}_data", reset_less=True)
-        with m.If(self.en):
-            m.d.sync += self.data.eq(port.data)
 
 
 def _check(config, weights, table):
@@ -439,8 +424,8 @@ latency`)."""
                                              init=[int(w) for w in self._weights])
         m.submodules.thresholds = tmem = Memory(shape=unsigned(db), depth=levels, attrs=attrs,
                                                 init=[int(t) for t in table.thresholds])
-        w_rd, w_wr = _RegisteredRead(m, wmem, "w_rd"), wmem.write_port()
-        t_rd, t_wr = _RegisteredRead(m, tmem, "t_rd"), tmem.write_port()
+        w_rd, w_wr = RegisteredRead(m, wmem, "w_rd"), wmem.write_port()
+        t_rd, t_wr = RegisteredRead(m, tmem, "t_rd"), tmem.write_port()
 
         # -- the sample: one register, shifted down by one sensor after its D MCs ------------
         xs = Signal(nsens * xb, reset_less=True)

@@ -300,6 +300,12 @@ class SystemCore(CheckedComponent):
                                  gc_ph_w.en.eq(1), gc_in_w.addr.eq(gcl.o.payload.gc),
                                  gc_in_w.data.eq(1), gc_in_w.en.eq(g_in)]
             m.d.comb += gcl.learn.eq(learn)
+            # the GC table writes (WRITE_GC): address and code from registers, whatever the
+            # state (only the valid and enable signals come from the executor's state)
+            gaddr = Signal(16)
+            for payload in (gcl.weight_w.payload, gcl.ptr_w.payload, gcl.gc_w.payload, ptr_wr,
+                            fan_wr):
+                m.d.comb += [payload.addr.eq(gaddr), payload.data.eq(val)]
             for unit in ("mc", "gc"):
                 for kind in ("ph", "in"):
                     m.d.comb += ro[unit, kind][1].addr.eq(ro_u)
@@ -370,7 +376,7 @@ class SystemCore(CheckedComponent):
             m.d.comb += ev_rd.addr.eq(k)
             m.d.sync += ev_byte.eq(ev_rd.data)
 
-        with m.FSM():
+        with m.FSM() as executor:
             with m.State("IDLE"):
                 m.d.sync += [status.eq(Status.OK), k.eq(0), x_got.eq(0)]
                 m.d.sync += faddr.eq(0)
@@ -539,6 +545,7 @@ class SystemCore(CheckedComponent):
 
             # -- tables ------------------------------------------------------------------------
             # weights: start (u16), count (u8); thresholds: start (u8), count (u8)
+            rlen = Signal(range(3 + 255 * max(wb, db) + 1))  # a request's payload length
             fetch("RANGE16", 3, "RANGE16_CHECK")
             fetch("RANGE8", 2, "RANGE8_CHECK")
             for width, size, bits, cbytes in (("16", q.mcs, fmt.weight_bits, wb),
@@ -549,12 +556,15 @@ class SystemCore(CheckedComponent):
                     # bytes), decided in the next state
                     first = val[:16] if width == "16" else val[:8]
                     number = val[16:24] if width == "16" else val[8:16]
+                    m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0),
+                                 rlen.eq(head + _times(number, cbytes))]
+                    m.next = f"RANGE{width}_CHECK2"
+                with m.State(f"RANGE{width}_CHECK2"):        # the sum compared from a register
                     m.d.sync += [
-                        start.eq(first), cnt.eq(number), k.eq(0),
-                        bad_length.eq((number == 0) | (number > max_codes(bits, head))
-                                      | (writing & (plen != head + _times(number, cbytes)))
+                        bad_length.eq((cnt == 0) | (cnt > max_codes(bits, head))
+                                      | (writing & (plen != rlen))
                                       | (~writing & (plen != head))),
-                        bad_address.eq(first + number > size),
+                        bad_address.eq(start + cnt > size),
                     ]
                     m.next = f"RANGE{width}_DECIDE"
                 with m.State(f"RANGE{width}_DECIDE"):
@@ -717,6 +727,12 @@ class SystemCore(CheckedComponent):
                           GcTable.TARGETS: g.gcs - 1}
                 gc_writing = cmd == Cmd.WRITE_GC
                 fetch("GC_HEAD", 4, "GC_CHECK")
+                # the table's figures into registers first (the length a constant times the
+                # count, plus 4), compared in the next state, decided in the one after
+                glen = Signal(range(4 + 255 * 4 + 1))
+                gmax = Signal(range(max(max_codes(gc_table_bits(cfg, t), 4) for t in tables)
+                                    + 1))
+                gsize = Signal(range(max(sizes.values()) + 1))
                 with m.State("GC_CHECK"):
                     table, first, number = val[:8], val[8:24], val[24:32]
                     m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0), gtab.eq(table[:2])]
@@ -728,14 +744,18 @@ class SystemCore(CheckedComponent):
                                 bits = gc_table_bits(cfg, t)
                                 cb = code_bytes(bits)
                                 with m.Case(t):
-                                    m.d.sync += [
-                                        gcb.eq(cb), glimit.eq(limits[t]),
-                                        bad_length.eq(
-                                            (number == 0) | (number > max_codes(bits, 4))
-                                            | (gc_writing & (plen != 4 + _times(number, cb)))
-                                            | (~gc_writing & (plen != 4))),
-                                        bad_address.eq(first + number > sizes[t])]
-                        m.next = "GC_DECIDE"
+                                    m.d.sync += [gcb.eq(cb), glimit.eq(limits[t]),
+                                                 glen.eq(4 + _times(number, cb)),
+                                                 gmax.eq(max_codes(bits, 4)),
+                                                 gsize.eq(sizes[t])]
+                        m.next = "GC_CHECK2"
+                with m.State("GC_CHECK2"):
+                    m.d.sync += [
+                        bad_length.eq((cnt == 0) | (cnt > gmax)
+                                      | (gc_writing & (plen != glen))
+                                      | (~gc_writing & (plen != 4))),
+                        bad_address.eq(start + cnt > gsize)]
+                    m.next = "GC_DECIDE"
                 with m.State("GC_DECIDE"):
                     with m.If(bad_length):
                         m.next = "BAD_LENGTH"
@@ -746,9 +766,13 @@ class SystemCore(CheckedComponent):
                     with m.Else():
                         m.next = "GCR_HEAD"
                 # writes: every code checked against its table's limit, then written
-                fetch("GC_VALUES", gcb, "GC_VALUES_CHECK")
+                fetch("GC_VALUES", gcb, "GC_VALUES_CMP")
+                over = Signal()                        # the code is above its limit
+                with m.State("GC_VALUES_CMP"):         # the comparison into a register first
+                    m.d.sync += over.eq(val > glimit)
+                    m.next = "GC_VALUES_CHECK"
                 with m.State("GC_VALUES_CHECK"):
-                    with m.If(val > glimit):
+                    with m.If(over):
                         m.next = "BAD_VALUE"
                     with m.Elif(k == cnt - 1):
                         m.d.sync += [k.eq(0), faddr.eq(3 + 4)]
@@ -756,28 +780,21 @@ class SystemCore(CheckedComponent):
                     with m.Else():
                         m.d.sync += k.eq(k + 1)
                         m.next = "GC_VALUES"
-                fetch("GC_WRITE", gcb, "GC_PUT")
-                with m.State("GC_PUT"):
-                    addr = Signal(16)
+                fetch("GC_WRITE", gcb, "GC_ADDR")
+                with m.State("GC_ADDR"):                      # the code's address
+                    m.d.sync += gaddr.eq(start + k)
+                    m.next = "GC_PUT"
+                with m.State("GC_PUT"):                       # (addresses and data: above)
                     took = Signal()
-                    m.d.comb += addr.eq(start + k)
                     with m.Switch(gtab):
                         with m.Case(GcTable.WEIGHTS):
                             m.d.comb += [gcl.weight_w.valid.eq(1),
-                                         gcl.weight_w.payload.addr.eq(addr),
-                                         gcl.weight_w.payload.data.eq(val),
                                          took.eq(gcl.weight_w.ready)]
                         with m.Case(GcTable.POINTERS):
-                            m.d.comb += [gcl.ptr_w.valid.eq(1), gcl.ptr_w.payload.addr.eq(addr),
-                                         gcl.ptr_w.payload.data.eq(val),
-                                         took.eq(gcl.ptr_w.ready),
-                                         ptr_wr.addr.eq(addr), ptr_wr.data.eq(val),
+                            m.d.comb += [gcl.ptr_w.valid.eq(1), took.eq(gcl.ptr_w.ready),
                                          ptr_wr.en.eq(gcl.ptr_w.ready)]
                         with m.Default():
-                            m.d.comb += [gcl.gc_w.valid.eq(1), gcl.gc_w.payload.addr.eq(addr),
-                                         gcl.gc_w.payload.data.eq(val),
-                                         took.eq(gcl.gc_w.ready),
-                                         fan_wr.addr.eq(addr), fan_wr.data.eq(val),
+                            m.d.comb += [gcl.gc_w.valid.eq(1), took.eq(gcl.gc_w.ready),
                                          fan_wr.en.eq(gcl.gc_w.ready)]
                     with m.If(took):
                         m.d.sync += k.eq(k + 1)
@@ -791,6 +808,10 @@ class SystemCore(CheckedComponent):
                 # reads: the header, the request's 4 bytes, the codes
                 pa, fa = Signal(16), Signal(16)        # the shadow tables' read addresses
                 m.d.comb += [ptr_rd.addr.eq(pa), fan_rd.addr.eq(fa)]
+                # their outputs go into registers before any logic (ECP5 block RAM has a
+                # clock-to-out of about 6 ns)
+                ptr_q, fan_q = Signal.like(ptr_rd.data), Signal.like(fan_rd.data)
+                m.d.sync += [ptr_q.eq(ptr_rd.data), fan_q.eq(fan_rd.data)]
                 emit("GCR_HEAD", header, 4, 0, "GCR_ECHO")
                 emit("GCR_ECHO", Cat(gtab, Const(0, 6), start, cnt[:8]), 4, 0, "GCR_REQ")
                 with m.State("GCR_REQ"):
@@ -804,9 +825,10 @@ class SystemCore(CheckedComponent):
                         m.next = "GCR_S1"
                 with m.State("GCR_S1"):                       # the address into the RAM
                     m.next = "GCR_S2"
-                with m.State("GCR_S2"):
-                    m.d.sync += [emit_val.eq(Mux(gtab == GcTable.POINTERS, ptr_rd.data,
-                                                 fan_rd.data)),
+                with m.State("GCR_S2"):                       # its code into ptr_q, fan_q
+                    m.next = "GCR_S3"
+                with m.State("GCR_S3"):
+                    m.d.sync += [emit_val.eq(Mux(gtab == GcTable.POINTERS, ptr_q, fan_q)),
                                  emit_left.eq(gcb), emit_last.eq(k == cnt - 1), k.eq(k + 1)]
                     m.next = "GCR_E"
                 with m.State("GCR_DATA"):
@@ -833,16 +855,20 @@ class SystemCore(CheckedComponent):
                     m.next = "CONN_P1"
                 with m.State("CONN_P1"):
                     m.next = "CONN_P2"
-                with m.State("CONN_P2"):
-                    m.d.sync += c_pv.eq(ptr_rd.data)
+                with m.State("CONN_P2"):                      # ptr[k] into ptr_q
                     m.next = "CONN_P3"
                 with m.State("CONN_P3"):
-                    with m.If(((k == 0) & (c_pv != 0)) | (c_pv < c_prev)
-                              | (c_pv > g.synapses)):
+                    m.d.sync += c_pv.eq(ptr_q)
+                    with m.If(((k == 0) & (ptr_q != 0)) | (ptr_q < c_prev)
+                              | (ptr_q > g.synapses)):
                         m.next = "BAD_VALUE"
                     with m.Else():
-                        m.d.sync += [c_kk.eq(c_prev), c_first.eq(1)]
+                        m.d.sync += [c_kk.eq(c_prev), c_first.eq(1), fa.eq(c_prev)]
                         m.next = "CONN_FAN"
+                # the fan-out RAM's address ``fa`` is set one state ahead (to the synapse
+                # ``c_kk`` checked next), so that it is in the RAM during CONN_FAN; its output
+                # is compared from the register ``fan_q`` (block RAM clock-to-out and a
+                # compare into the next state did not fit 10 ns on ECP5)
                 with m.State("CONN_FAN"):                     # the synapses of MC k - 1
                     with m.If(c_kk == c_pv):
                         m.d.sync += c_prev.eq(c_pv)
@@ -852,16 +878,15 @@ class SystemCore(CheckedComponent):
                             m.d.sync += k.eq(k + 1)
                             m.next = "CONN_PTR"
                     with m.Else():
-                        m.d.sync += fa.eq(c_kk)
                         m.next = "CONN_F1"
-                with m.State("CONN_F1"):
+                with m.State("CONN_F1"):                      # GC index fa into fan_q
                     m.next = "CONN_F2"
                 with m.State("CONN_F2"):
-                    m.d.sync += c_last.eq(fan_rd.data)
-                    with m.If(~c_first & (fan_rd.data <= c_last)):
+                    m.d.sync += c_last.eq(fan_q)
+                    with m.If(~c_first & (fan_q <= c_last)):
                         m.next = "BAD_VALUE"
                     with m.Else():
-                        m.d.sync += [c_first.eq(0), c_kk.eq(c_kk + 1)]
+                        m.d.sync += [c_first.eq(0), c_kk.eq(c_kk + 1), fa.eq(c_kk + 1)]
                         m.next = "CONN_FAN"
                 with m.State("CONN_OK"):
                     m.d.comb += [gcl.cmd.valid.eq(1), gcl.cmd.payload.eq(GCLayer.CONNECT)]
@@ -1004,6 +1029,12 @@ class SystemCore(CheckedComponent):
                     with m.If(tx.ready):
                         m.d.sync += k.eq(k + 1)
                         m.next = "PART_BODY"
+        # one flip-flop per state (Yosys leaves a state register with an initial value alone
+        # unless told): the next-state logic of ~170 binary-coded states was the critical
+        # path of the GC build on the ECP5. Yosys drops the initial value of a recoded state
+        # register; the board top holds the domain in reset after configuration (until the
+        # PLL locks, then POR_US more), so the executor starts in IDLE all the same
+        executor.state.attrs["fsm_encoding"] = "one-hot"
         return m
 
 
