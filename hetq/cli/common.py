@@ -235,8 +235,8 @@ def add_mc_array_options(parser, *, mcs=False):
         parser.add_argument("--mcs", type=positive_int, default=None,
                             help=f"MCs (default {d.mcs})")
     parser.add_argument("--lanes", type=positive_int, default=None,
-                        help=f"MC updates per clock, a power of two dividing the MCs "
-                             f"(default {d.lanes})")
+                        help=f"mc-array: MC updates per clock, a power of two dividing the "
+                             f"MCs; gc-layer: GC lanes, 1 .. min(64, GCs) (default {d.lanes})")
     parser.add_argument("--hold", type=positive_int, default=None,
                         help=f"steps a sample is held (multiple of 50; default {d.hold})")
     parser.add_argument("--rinse", type=non_negative_int, default=None,
