@@ -17,7 +17,7 @@ from ...hdl.gc_layer import GCLayer
 from ..kit.amaranth_sim import idle_cycles, simulate
 from .stimulus import expected_gc, host_tables
 
-__all__ = ["GCBenchResult", "run_gc_amaranth", "send"]
+__all__ = ["GCBenchResult", "run_gc_amaranth", "run_and_check", "send", "read_weights"]
 
 
 @dataclass
@@ -46,6 +46,22 @@ async def send(ctx, port, payload):
             break
     ctx.set(port.valid, 0)
     return n
+
+
+async def read_weights(ctx, dut, requests):
+    """Read one weight per request (a synapse index, or a lane's request) through
+    ``weight_rq``/``weight_rs``; returns the codes."""
+    ws = []
+    ctx.set(dut.weight_rs.ready, 1)
+    for rq in requests:
+        await send(ctx, dut.weight_rq, rq)
+        while True:
+            _, _, valid, w = await ctx.tick().sample(dut.weight_rs.valid, dut.weight_rs.payload)
+            if valid:
+                ws.append(int(w))
+                break
+    ctx.set(dut.weight_rs.ready, 0)
+    return ws
 
 
 def _signed(x, bits):
@@ -144,18 +160,7 @@ def run_gc_amaranth(stim, *, seed=0, stall=0.0, out_stall=0.0, exp=None, timeout
                 rows += 1
                 if iic_sink:
                     await drain_iic(ctx, rows)
-            ws = []
-            ctx.set(dut.weight_rs.ready, 1)
-            for k in range(n_syn):
-                await send(ctx, dut.weight_rq, tables.read[k])
-                while True:
-                    _, _, valid, w = await ctx.tick().sample(dut.weight_rs.valid,
-                                                             dut.weight_rs.payload)
-                    if valid:
-                        ws.append(int(w))
-                        break
-            ctx.set(dut.weight_rs.ready, 0)
-            res["weights"].append(ws)
+            res["weights"].append(await read_weights(ctx, dut, tables.read))
             words = [ctx.get(mems["gc"].data[i]) for mems, i in gc_at]
             res["gc_v"].append([_signed(int(x), vbits) for x in words])
             res["gc_r"].append([bool(int(x) >> vbits) for x in words])
@@ -218,3 +223,12 @@ def check_gc(stim, res, exp):
     if res.iic is not None:
         np.testing.assert_equal(res.iic, exp.iic)
     assert not res.error
+
+
+def run_and_check(stim, **kwargs):
+    """:func:`run_gc_amaranth` (``kwargs``) then :func:`check_gc` against the model; returns
+    ``(expectation, result)``."""
+    exp = expected_gc(stim)
+    res = run_gc_amaranth(stim, exp=exp, **kwargs)
+    check_gc(stim, res, exp)
+    return exp, res

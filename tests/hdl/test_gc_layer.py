@@ -10,7 +10,7 @@ import pytest
 
 from hetq.golden.fixed.gc_layer import GCLayerConfig, fanout_lists
 from hetq.hdl.gc_layer import GCLayer
-from hetq.sim.gc_layer.amaranth_bench import check_gc, run_gc_amaranth
+from hetq.sim.gc_layer.amaranth_bench import check_gc, run_and_check, run_gc_amaranth
 from hetq.sim.gc_layer.stimulus import expected_gc, make_gc_stimulus
 
 
@@ -20,11 +20,7 @@ def small(**kwargs):
     return GCLayerConfig(**args)
 
 
-def run(stim, **kwargs):
-    exp = expected_gc(stim)
-    res = run_gc_amaranth(stim, exp=exp, **kwargs)
-    check_gc(stim, res, exp)
-    return exp, res
+run = run_and_check
 
 
 @pytest.mark.parametrize("seed, learn, stall, out_stall", [

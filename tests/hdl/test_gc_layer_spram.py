@@ -11,7 +11,7 @@ import pytest
 
 from hetq.golden.fixed.gc_layer import GCLayerConfig
 from hetq.hdl.gc_layer import GCLayer
-from hetq.sim.gc_layer.amaranth_bench import check_gc, run_gc_amaranth
+from hetq.sim.gc_layer.amaranth_bench import check_gc, run_and_check, run_gc_amaranth
 from hetq.sim.gc_layer.stimulus import expected_gc, make_gc_stimulus
 
 
@@ -21,11 +21,7 @@ def small(**kwargs):
     return GCLayerConfig(**args)
 
 
-def run(stim, **kwargs):
-    exp = expected_gc(stim)
-    res = run_gc_amaranth(stim, exp=exp, **kwargs)
-    check_gc(stim, res, exp)
-    return exp, res
+run = run_and_check
 
 
 def test_learning_clamp_and_back_pressure_against_the_model():
@@ -63,7 +59,7 @@ def test_the_sweep_takes_the_cycles_of_the_block_ram_layer():
 def test_power_up_fills_the_weights_without_connect():
     """The SPRAM's contents are undefined at power-up (the twin's are random): the layer
     walks CONNECT's weight write by itself, so every weight reads back as 25 mV."""
-    from hetq.sim.gc_layer.amaranth_bench import send
+    from hetq.sim.gc_layer.amaranth_bench import read_weights
     from hetq.sim.kit.amaranth_sim import simulate
 
     c = small(synapses=40)
@@ -75,15 +71,7 @@ def test_power_up_fills_the_weights_without_connect():
         for _ in range(c.synapses + 8):
             await ctx.tick()
         assert ctx.get(dut.idle)
-        ctx.set(dut.weight_rs.ready, 1)
-        for k in range(c.synapses):
-            await send(ctx, dut.weight_rq, k)
-            while True:
-                _, _, valid, w = await ctx.tick().sample(dut.weight_rs.valid,
-                                                         dut.weight_rs.payload)
-                if valid:
-                    got.append(int(w))
-                    break
+        got.extend(await read_weights(ctx, dut, range(c.synapses)))
         assert not ctx.get(dut.error)
 
     simulate(dut, [bench])
