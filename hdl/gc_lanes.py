@@ -200,55 +200,59 @@ class LanedGCLayer(CheckedComponent):
         m.d.comb += [lane.learn.eq(self.learn) for lane in lanes]
 
         # -- host writes to one lane, checked against that lane's sizes. A transfer is
-        # taken into a register with its checks (one per lane) and offered to its lane from
-        # there, so no comparison sits in front of the lane's own write logic (one write per
-        # two clocks at most: host writes are rare) -----------------------------------------
+        # taken, with its checks, into a valid flag and a payload register per lane and
+        # offered to its lane from there, so each lane sees its own flip-flops and no
+        # comparison sits in front of its write logic (one write per two clocks at most:
+        # host writes are rare). A transfer no lane may take sets ``error`` ------------------
         p = c.params
+        host_held = []
         for name, bound in (("weight_w", lambda lc: (lc.synapses, p["w_max"] + 1)),
                             ("ptr_w", lambda lc: (lc.mcs + 1, lc.synapses + 1)),
                             ("gc_w", lambda lc: (lc.synapses, lc.gcs))):
             src = getattr(self, name)
             pl = src.payload
-            held = Signal(name=f"{name}_held")
-            held_pl = Signal.like(pl, name=f"{name}_pl")
-            good = Signal(n_lanes, name=f"{name}_good")
-            m.d.comb += src.ready.eq(~held)
-            with m.If(src.valid & ~held):
-                m.d.sync += [held.eq(1), held_pl.eq(pl)]
-                for j, lc in enumerate(self._lane_cfgs):
-                    n_addr, n_data = bound(lc)
-                    m.d.sync += good[j].eq((pl.lane == j) & (pl.addr < n_addr)
-                                           & (pl.data < n_data))
+            held = Signal(n_lanes, name=f"{name}_held")
+            bad = Signal(name=f"{name}_bad")
+            host_held += [held, bad]
+            m.d.comb += src.ready.eq(~held.any() & ~bad)
+            ok = Cat((pl.lane == j) & (pl.addr < bound(lc)[0]) & (pl.data < bound(lc)[1])
+                     for j, lc in enumerate(self._lane_cfgs))
+            with m.If(src.valid & src.ready):
+                m.d.sync += [held.eq(ok), bad.eq(~ok.any())]
+            with m.If(bad):
+                m.d.sync += [bad.eq(0), error.eq(1)]
             for j, lane in enumerate(lanes):
                 dst = getattr(lane, name)
-                m.d.comb += [dst.valid.eq(held & good[j]), dst.payload.addr.eq(held_pl.addr),
-                             dst.payload.data.eq(held_pl.data)]
+                copy = Signal.like(pl, name=f"{name}_pl{j}")
+                with m.If(src.valid & src.ready):
+                    m.d.sync += copy.eq(pl)
+                m.d.comb += [dst.valid.eq(held[j]), dst.payload.addr.eq(copy.addr),
+                             dst.payload.data.eq(copy.data)]
                 with m.If(dst.valid & dst.ready):
-                    m.d.sync += held.eq(0)
-            with m.If(held & ~good.any()):
-                m.d.sync += [held.eq(0), error.eq(1)]
+                    m.d.sync += held[j].eq(0)
 
-        # -- weight reads: one at a time (the request registered with its checks, as the
-        # writes), answered by the lane asked ------------------------------------------------
+        # -- weight reads: one at a time, the request taken with its checks into a flag and
+        # an address register per lane (as the writes), answered by the lane asked ----------
         rq, rs = self.weight_rq, self.weight_rs
         rq_pending = Signal()                          # from the request to the answer
-        rq_held = Signal()
-        rq_addr = Signal.like(rq.payload.addr)
-        good = Signal(n_lanes)
+        rq_held = Signal(n_lanes)
         m.d.comb += rq.ready.eq(~rq_pending)
+        ok = Cat((rq.payload.lane == j) & (rq.payload.addr < lc.synapses)
+                 for j, lc in enumerate(self._lane_cfgs))
         with m.If(rq.valid & ~rq_pending):
-            m.d.sync += [rq_pending.eq(1), rq_held.eq(1)]
-            ok = Cat((rq.payload.lane == j) & (rq.payload.addr < lc.synapses)
-                     for j, lc in enumerate(self._lane_cfgs))
+            m.d.sync += rq_pending.eq(1)
             with m.If(ok.any()):
-                m.d.sync += [good.eq(ok), rq_addr.eq(rq.payload.addr)]
+                m.d.sync += rq_held.eq(ok)
             with m.Else():                             # answered by lane 0, synapse 0
-                m.d.sync += [good.eq(1), rq_addr.eq(0), error.eq(1)]
+                m.d.sync += [rq_held.eq(1), error.eq(1)]
         for j, lane in enumerate(lanes):
-            m.d.comb += [lane.weight_rq.valid.eq(rq_held & good[j]),
+            rq_addr = Signal.like(rq.payload.addr, name=f"rq_addr{j}")
+            with m.If(rq.valid & ~rq_pending):
+                m.d.sync += rq_addr.eq(Mux(ok.any(), rq.payload.addr, 0))
+            m.d.comb += [lane.weight_rq.valid.eq(rq_held[j]),
                          lane.weight_rq.payload.eq(rq_addr)]
             with m.If(lane.weight_rq.valid & lane.weight_rq.ready):
-                m.d.sync += rq_held.eq(0)
+                m.d.sync += rq_held[j].eq(0)
         for j, lane in enumerate(lanes):
             with m.If(lane.weight_rs.valid):
                 m.d.comb += [rs.valid.eq(1), rs.payload.eq(lane.weight_rs.payload),
@@ -256,7 +260,7 @@ class LanedGCLayer(CheckedComponent):
         with m.If(rs.valid & rs.ready):
             m.d.sync += rq_pending.eq(0)
 
-        none_held = Cat(getattr(self, n).ready for n in ("weight_w", "ptr_w", "gc_w")).all()
+        none_held = ~Cat(*host_held).any()
 
         # -- the GC spikes merged: lane j's next spike (s, i) is GC i * lanes + j of step s.
         # It goes out when it is the first, in (step, GC) order, of every lane's next spike,
