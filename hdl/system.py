@@ -272,6 +272,15 @@ class SystemCore(CheckedComponent):
             # readout from the same stream
             mc_ph_w, mc_in_w = ro["mc", "ph"][0], ro["mc", "in"][0]
             gc_ph_w, gc_in_w = ro["gc", "ph"][0], ro["gc", "in"][0]
+            # an MC spike's readout write, a clock after the handshake (the layer's ready
+            # is late in the clock): its MC, phase and in-window bit in registers
+            mw_v, mw_in = Signal(), Signal()
+            mw_mc = Signal.like(array.o.payload.mc)
+            mw_ph = Signal.like(mc_ph_w.data)
+            m.d.sync += mw_v.eq(0)
+            with m.If(mw_v):
+                m.d.comb += [mc_ph_w.addr.eq(mw_mc), mc_ph_w.data.eq(mw_ph), mc_ph_w.en.eq(1),
+                             mc_in_w.addr.eq(mw_mc), mc_in_w.data.eq(1), mc_in_w.en.eq(mw_in)]
             with m.If(to_net):
                 m.d.comb += [gcl.i.valid.eq(array.o.valid), array.o.ready.eq(gcl.i.ready),
                              gcl.i.payload.mc.eq(array.o.payload.mc),
@@ -282,10 +291,8 @@ class SystemCore(CheckedComponent):
                                      m_mod.eq(Mux(m_mod == CYCLE - 1, 0, m_mod + 1)),
                                      m_in.eq(in_window(m_rel + 1))]
                     with m.Else():
-                        m.d.comb += [mc_ph_w.addr.eq(array.o.payload.mc),
-                                     mc_ph_w.data.eq(m_mod + 1), mc_ph_w.en.eq(1),
-                                     mc_in_w.addr.eq(array.o.payload.mc), mc_in_w.data.eq(1),
-                                     mc_in_w.en.eq(m_in)]
+                        m.d.sync += [mw_v.eq(1), mw_mc.eq(array.o.payload.mc),
+                                     mw_ph.eq(m_mod + 1), mw_in.eq(m_in)]
             # the GC spikes: the tracker steps up to each spike's step, then takes it
             g_step = Signal(16)
             m.d.comb += g_step.eq(gcl.o.payload.step[:16] - g_base)
