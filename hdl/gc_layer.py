@@ -724,6 +724,8 @@ class GCLayer(CheckedComponent):
         n1_v, n2_v = Signal(), Signal()
         walk_end = max(c.mcs, c.gcs, c.synapses)
         cmd_done = Signal()                            # registered: n == walk_end + 1
+        # registered too, for the command's walk: n < gcs, n < mcs, n < synapses
+        n_gcs, n_mcs, n_syn = (Signal(init=1, name=f"n_lt_{k}") for k in ("gcs", "mcs", "syn"))
 
         # -- the step engine ---------------------------------------------------------------------
         f_src = Signal(mbits + 1)                      # the sweep's next MC to fetch
@@ -759,7 +761,8 @@ class GCLayer(CheckedComponent):
                 with m.If(self.cmd.valid):
                     m.d.comb += self.cmd.ready.eq(1)
                     m.d.sync += [op.eq(self.cmd.payload), n.eq(0), n1_v.eq(0), n2_v.eq(0),
-                                 cmd_done.eq(0), frozen.eq(1)]
+                                 cmd_done.eq(0), frozen.eq(1), n_gcs.eq(1), n_mcs.eq(1),
+                                 n_syn.eq(1)]
                     if c.iic:                          # RESET and CONNECT drop the emission
                         with m.If((self.cmd.payload == self.RESET)
                                   | (self.cmd.payload == self.CONNECT)):
@@ -931,30 +934,32 @@ class GCLayer(CheckedComponent):
 
             with m.State("CMD"):
                 m.d.comb += iss_k.eq(n)                # the weight read of CLAMP
-                m.d.sync += [n.eq(n + 1), n1.eq(n), n1_v.eq(n < c.synapses), n2.eq(n1),
-                             n2_v.eq(n1_v), cmd_done.eq(n == walk_end)]
+                m.d.sync += [n.eq(n + 1), n1.eq(n), n1_v.eq(n_syn), n2.eq(n1),
+                             n2_v.eq(n1_v), cmd_done.eq(n == walk_end),
+                             n_gcs.eq(n + 1 < c.gcs), n_mcs.eq(n + 1 < c.mcs),
+                             n_syn.eq(n + 1 < c.synapses)]
                 neurons = (op == self.RESET) | (op == self.CONNECT)
                 connect = op == self.CONNECT
                 with m.If(neurons):
-                    with m.If(n < c.gcs):
+                    with m.If(n_gcs):
                         m.d.comb += [wr["gc"].addr.eq(n), wr["gc"].data.eq(Cat(Const(g_rest, signed(vbits)), Const(0, 1))),
                                      wr["gc"].en.eq(1), wr["acc"].addr.eq(n),
                                      wr["acc"].data.eq(0), wr["acc"].en.eq(1),
                                      wr["post"].addr.eq(n), wr["post"].data.eq(0),
                                      wr["post"].en.eq(connect)]
-                    with m.If(n < c.mcs):
+                    with m.If(n_mcs):
                         m.d.comb += [wr["dlv"].addr.eq(n), wr["dlv"].data.eq(0),
                                      wr["dlv"].en.eq(1), wr["pre"].addr.eq(n),
                                      wr["pre"].data.eq(0), wr["pre"].en.eq(connect)]
-                    with m.If(n < c.synapses):
+                    with m.If(n_syn):
                         m.d.comb += [wr["w"].addr.eq(n), wr["w"].data.eq(p["w_init"]),
                                      wr["w"].en.eq(connect)]
                     if c.iic:                          # the last spikes (and with CONNECT
-                        with m.If(n < c.gcs):          # the blocking durations) cleared
+                        with m.If(n_gcs):          # the blocking durations) cleared
                             m.d.comb += [wr["src"].addr.eq(n), wr["src"].data.eq(0),
                                          wr["src"].en.eq(1), wr["blk"].addr.eq(n),
                                          wr["blk"].data.eq(0), wr["blk"].en.eq(connect)]
-                        with m.If(n < c.mcs):
+                        with m.If(n_mcs):
                             m.d.comb += [wr["dst"].addr.eq(n), wr["dst"].data.eq(0),
                                          wr["dst"].en.eq(1)]
                 with m.Else():                         # CLAMP: read n (in S2), write n - 2
