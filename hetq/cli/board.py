@@ -296,8 +296,13 @@ def cmd_bench(args):
     from .common import system_design
 
     config, _, _ = system_design(args)
+    if config.gc is not None:
+        return _bench_network(args, config)
+    if args.windows is not None:
+        raise ValueError("--windows times the GC system's windows: give --gc")
     print(f"design: {config}", flush=True)
-    runs = [(SIM_DIVISOR, args.samples), (config.uart.divisor, args.board_samples)]
+    runs = [(SIM_DIVISOR, 400 if args.samples is None else args.samples),
+            (config.uart.divisor, 100 if args.board_samples is None else args.board_samples)]
     rows = []
     for divisor, n in runs:
         if n == 0:
@@ -321,6 +326,36 @@ def cmd_bench(args):
                   f"{r.board_samples_per_s:,.0f} samples/s of the link's "
                   f"{config.link_samples_per_s():,.0f} ({100 * r.efficiency:.1f}%), with a host "
                   f"that keeps {config.slots} requests in flight")
+
+
+def _bench_network(args, config):
+    from ..sim.board.bench import NETWORK_REQUESTS, bench_network
+
+    for flag in ("--samples", "--board-samples"):
+        if getattr(args, flag[2:].replace("-", "_")) is not None:
+            raise ValueError(f"{flag} counts the link's samples of a system without a GC "
+                             "layer; with --gc the bench times --windows")
+    repeats = 3 if args.windows is None else args.windows
+    if repeats < 1:
+        raise ValueError("--windows must be at least 1")
+    print(f"design: {config}", flush=True)
+    try:
+        with progress(repeats * len(NETWORK_REQUESTS), "windows", args.quiet) as update:
+            fig = bench_network(config, args.build_dir, repeats=repeats, prop=args.prop,
+                                progress=update)
+    except RuntimeError as e:
+        raise CommandError(str(e)) from None
+    mhz = config.clock_hz / 1e6
+    work = fig.synapses_used + fig.gcs
+    print(f"{fig.steps} steps per window; a random connectivity of {fig.synapses_used} "
+          f"synapses (synapses in use + GCs = {work:,}); cycles from the last request byte to "
+          f"the first reply bit, each request alone, {repeats} times")
+    print(f"{'request':<8} {'cycles (min-max)':>21} {'per step':>9} {f'ms at {mhz:g} MHz':>14} "
+          f"{'windows/s':>9}")
+    for name in NETWORK_REQUESTS:
+        t = fig.latency[name]
+        print(f"{name:<8} {f'{min(t):,}-{max(t):,}':>21} {fig.per_step(name):>9,.1f} "
+              f"{1e3 * min(t) / config.clock_hz:>14.2f} {fig.windows_per_s(name):>9.1f}")
 
 
 def _link_options(p):
@@ -366,16 +401,21 @@ def add_commands(subparsers):
     s.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("bench", help="link figures on the simulated board: its speed, the "
-                                     "link's use and the reply latency")
+                                     "link's use and the reply latency; with --gc the "
+                                     "cycles of the network's windows")
     p.add_argument("--board", choices=["icebreaker", "ulx3s"], default="ulx3s",
                    help="whose system (default ulx3s)")
     p.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D")
     p.add_argument("--baud", type=positive_int, default=None)
     p.add_argument("--clock", type=float, default=None, metavar="MHZ")
-    p.add_argument("--samples", type=non_negative_int, default=400,
+    p.add_argument("--samples", type=non_negative_int, default=None,
                    help=f"samples at the simulation's divisor ({SIM_DIVISOR}; default 400)")
-    p.add_argument("--board-samples", type=non_negative_int, default=100,
+    p.add_argument("--board-samples", type=non_negative_int, default=None,
                    help="samples with the UART at the board's own divisor (default 100)")
+    add_gc_options(p)
+    p.add_argument("--windows", type=non_negative_int, default=None, metavar="K",
+                   help="with --gc: time TRAIN and SAMPLE windows, each K times "
+                        "(default 3), on a random connectivity of probability --prop")
     p.add_argument("--build-dir", default="build/board-sim", metavar="DIR")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench, weights=None,          # random tables are loaded

@@ -1,6 +1,8 @@
-"""Figures of the board system's link, measured on the simulated board (``hetq board bench``):
-the simulation's speed, and, with the UART at the board's own divisor, the cycles per sample
-against the bound the baud rate and the packet sizes allow, and the reply latency."""
+"""Figures of the board system, measured on the simulated board (``hetq board bench``): the
+link's (the simulation's speed, and, with the UART at the board's own divisor, the cycles per
+sample against the bound the baud rate and the packet sizes allow, and the reply latency);
+and, for a system with the GC layer, the network's: the cycles of a TRAIN and a SAMPLE
+window."""
 
 import time
 from dataclasses import dataclass
@@ -9,7 +11,8 @@ import numpy as np
 
 from .verilator import SIM_DIVISOR, SimulatedBoard, build_sim_board, sim_config
 
-__all__ = ["LinkFigures", "bench_link", "measure_link", "wire_bytes"]
+__all__ = ["LinkFigures", "NetworkFigures", "bench_link", "bench_network", "measure_link",
+           "measure_network", "wire_bytes"]
 
 
 def wire_bytes(decoded):
@@ -108,3 +111,90 @@ def measure_link(board, config, *, samples=400, seed=0, repeats=5, progress=None
     return LinkFigures(divisor=config.uart.divisor, samples=samples, seconds=seconds,
                        cycles=c1 - c0, bound_cycles=10 * wire_bytes(decoded) * config.uart.divisor,
                        latency=latency, clock_hz=config.clock_hz)
+
+
+#: The requests :func:`measure_network` times, in this order. Both answer after their window
+#: (TRAIN with its acknowledgement, SAMPLE with the phases), so the latency is the window's
+#: cost. RASTER is not among them: its reply frames go out as its events come (60 a frame).
+NETWORK_REQUESTS = ("TRAIN", "SAMPLE")
+
+
+@dataclass
+class NetworkFigures:
+    """One run of :func:`bench_network`: each of :data:`NETWORK_REQUESTS` sent alone
+    ``repeats`` times on a board with a GC layer."""
+
+    latency: dict                # request name -> cycles, last request byte -> first reply
+    steps: int                   # bit (list of repeats); steps per window (hold + rinse)
+    synapses_used: int           # connections of the loaded connectivity
+    gcs: int
+    clock_hz: int
+
+    def per_step(self, name):
+        """The fewest cycles of request ``name`` over the window's steps."""
+        return min(self.latency[name]) / self.steps
+
+    def windows_per_s(self, name):
+        """Windows per second of request ``name`` on a board at ``clock_hz`` (from the
+        fewest cycles; the reply's time on the line not included)."""
+        return self.clock_hz / min(self.latency[name])
+
+
+def bench_network(config, build_dir, *, repeats=3, prop=None, seed=0, progress=None):
+    """Build the simulated board of ``config`` (a system with a GC layer), load random MC
+    weights and a random connectivity of probability ``prop`` (default 1/D, as ``hetq run``)
+    and :func:`measure_network` on it; returns :class:`NetworkFigures`. ValueError for a
+    system without a GC layer, before anything is built."""
+    from ...boards.client import Board
+    from ...boards.operations import board_connectivity
+
+    if config.gc is None:
+        raise ValueError("the network's figures need a system with a GC layer (--gc)")
+    sim = sim_config(config)
+    mask, _ = board_connectivity(sim, prop=prop, seed=seed)
+    exe = build_sim_board(sim, build_dir)
+    rng = np.random.default_rng(seed)
+    with SimulatedBoard(exe) as board:
+        host = Board(board.url, timeout=600.0)
+        try:
+            host.load_weights(rng.integers(0, 1 << sim.quantizer.fmt.weight_bits,
+                                           sim.quantizer.mcs))
+            host.connect(mask)
+        finally:
+            host.close()
+        return measure_network(board, sim, repeats=repeats, seed=seed, progress=progress)
+
+
+def measure_network(board, config, *, repeats=3, seed=0, progress=None):
+    """Send each of :data:`NETWORK_REQUESTS` alone ``repeats`` times (random sensor codes)
+    to the running simulated ``board`` of ``config``, with its tables and connectivity as
+    they are, and take the cycles from the last request byte to the first reply bit; returns
+    :class:`NetworkFigures`. RuntimeError when a request is not answered by exactly one
+    measured reply."""
+    from ...boards.client import Board
+    from ...golden.fixed.link import Cmd, pack_codes
+
+    q, gc = config.quantizer, config.gc
+    rng = np.random.default_rng(seed)
+    latency = {}
+    host = Board(board.url, timeout=600.0)
+    try:
+        used = int(host.connectivity().sum())
+        for name in NETWORK_REQUESTS:
+            times = latency[name] = []
+            for _ in range(repeats):
+                x = rng.integers(0, 1 << q.fmt.sensor_bits, q.sensors)
+                f0 = board.figures()
+                host.transact([(Cmd[name], pack_codes(x, q.fmt.sensor_bits))], window=1)
+                f1 = board.figures()
+                if f1["replies"] != f0["replies"] + 1:
+                    raise RuntimeError(f"{name} alone gave {f1['replies'] - f0['replies']} "
+                                       "measured replies, not 1")
+                times.append(f1["latency_total"] - f0["latency_total"])
+                if progress is not None:
+                    progress(1)
+    finally:
+        host.close()
+    return NetworkFigures(latency=latency, steps=config.array.window, synapses_used=used,
+                          gcs=gc.gcs, clock_hz=config.clock_hz)
+

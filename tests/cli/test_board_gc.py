@@ -168,3 +168,17 @@ def test_info_names_the_gc_layer(url, capsys):
     out = capsys.readouterr().out
     assert "hetq link v2: 2 sensors x D = 4 (8 MCs)" in out
     assert "GC layer: 32 GCs, 64 synapses, 32-bit stamps, GC->MC path not built" in out
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["--windows", "2"], "--windows times the GC system's windows: give --gc"),
+    (["-D", "4", "--gc", "32", "--samples", "10"], "--samples counts the link's samples of a "
+                                                   "system without a GC layer"),
+    (["-D", "4", "--gc", "32", "--board-samples", "5"], "--board-samples counts the link's"),
+    (["-D", "4", "--gc", "32", "--windows", "0"], "--windows must be at least 1"),
+])
+def test_bench_refuses_options_that_do_not_apply(argv, text, capsys, tmp_path):
+    """Refused before anything is built (``tests/sim/test_board_gc.py`` times the windows)."""
+    assert main(["board", "bench", "--build-dir", str(tmp_path), *argv]) == 1
+    assert text in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -79,3 +79,30 @@ def test_train_and_compare_through_the_rtl(gc_sim, tmp_path, capsys):
     np.testing.assert_equal(res["mc_gc_weights"], net.mc_gc_weights)
     # the fold did something: GCs fired, weights learned to 30 mV and were clamped
     assert np.count_nonzero(res["gc_phase"]) and (res["mc_gc_weights"] == 30).any()
+
+
+def test_network_window_cycles(gc_board):
+    """``measure_network`` (``hetq board bench --gc``): a TRAIN window costs every synapse in
+    use and every GC at each step, plus a bounded constant; SAMPLE visits only the lists of
+    the MCs that fired."""
+    from hetq.boards.client import Board
+    from hetq.boards.operations import board_connectivity
+    from hetq.sim.board.bench import measure_network
+
+    board, sim = gc_board
+    mask, _ = board_connectivity(sim, seed=3)
+    host = Board(board.url, timeout=60.0)
+    try:
+        rng = np.random.default_rng(3)
+        host.load_weights(rng.integers(0, 1 << sim.quantizer.fmt.weight_bits, sim.quantizer.mcs))
+        host.connect(mask)
+    finally:
+        host.close()
+    fig = measure_network(board, sim, repeats=2, seed=3)
+    assert fig.synapses_used == mask.sum() and fig.steps == sim.array.window == 300
+    work = fig.synapses_used + sim.gc.gcs
+    for t in fig.latency["TRAIN"]:
+        assert work * fig.steps <= t <= (work + 64) * fig.steps
+    assert max(fig.latency["SAMPLE"]) < min(fig.latency["TRAIN"]) / 3
+    assert set(fig.latency) == {"TRAIN", "SAMPLE"}
+    assert fig.windows_per_s("SAMPLE") == sim.clock_hz / min(fig.latency["SAMPLE"])
