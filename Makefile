@@ -36,11 +36,16 @@ demo: install
 bench: install
 	$(BIN)/hetq bench golden
 
+# pytest-xdist: a worker per CPU, each test file (and the simulated-board files together) on
+# one worker (tests/conftest.py); JOBS=0 runs in this process
+JOBS ?= auto
+PYTEST = $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+
 test: install system-deps
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-all: install system-deps
-	$(BIN)/python -m pytest -m ""
+	$(PYTEST) -m ""
 
 clean:
 	rm -rf build .pytest_cache

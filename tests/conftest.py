@@ -1,4 +1,8 @@
-"""Fixtures shared by test folders: simulated boards (Verilator), built once per session."""
+"""Fixtures shared by test folders: simulated boards (Verilator), built once per session; and
+the grouping of tests for pytest-xdist's workers (``make test`` runs ``-n auto --dist
+loadgroup``)."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,3 +100,18 @@ def ulx3s_board(tmp_path_factory):
     yield board, sim, w
     board.stop()
 
+
+
+#: The test files that share this session's simulated boards: one worker runs them all, so
+#: each board is built once.
+BOARD_FILES = ("tests/sim/test_board.py", "tests/sim/test_board_gc.py", "tests/cli/test_board.py")
+
+
+@pytest.hookimpl(tryfirst=True)                 # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Every test file one ``xdist_group`` (its module fixtures are made once, by the worker
+    that runs it), the files of :data:`BOARD_FILES` one group together. Without xdist the
+    marks do nothing."""
+    for item in items:
+        rel = Path(item.path).resolve().relative_to(config.rootpath.resolve()).as_posix()
+        item.add_marker(pytest.mark.xdist_group("boards" if rel in BOARD_FILES else rel))
