@@ -415,21 +415,27 @@ class GCLayer(CheckedComponent):
         credits = Signal(range(self.WALK_QUEUE + 1), init=self.WALK_QUEUE)
         w_v, w_mc = Signal(), Signal(mbits)            # the walker: MC, next synapse, end
         w_k, w_end = Signal(kbits + 1), Signal(kbits + 1)
-        w_last, w_take = Signal(), Signal()
-        m.d.comb += [w_last.eq(w_k + 1 >= w_end),
-                     w_take.eq(walk_q.r_rdy & (~w_v | w_last)), walk_q.r_en.eq(w_take)]
+        w_take = Signal()
+        # registered with w_k: w_k < w_end (a synapse to issue) and w_k + 1 >= w_end (the
+        # list's last), so no comparison sits between the walker and the memories' ports
+        w_has, w_last = Signal(), Signal(init=1)
+        m.d.comb += [w_take.eq(walk_q.r_rdy & (~w_v | w_last)), walk_q.r_en.eq(w_take)]
         m.d.sync += credits.eq(credits - f_iss + w_take)
+        q_mc, q_k, q_end = (Signal(mbits), Signal(kbits + 1), Signal(kbits + 1))
+        m.d.comb += Cat(q_mc, q_k, q_end).eq(walk_q.r_data)
         with m.If(w_take):
-            m.d.sync += [w_v.eq(1), Cat(w_mc, w_k, w_end).eq(walk_q.r_data)]
+            m.d.sync += [w_v.eq(1), w_mc.eq(q_mc), w_k.eq(q_k), w_end.eq(q_end),
+                         w_has.eq(q_k < q_end), w_last.eq(q_k + 1 >= q_end)]
         with m.Elif(w_last):
             m.d.sync += w_v.eq(0)
         with m.Else():
-            m.d.sync += w_k.eq(w_k + 1)
+            m.d.sync += [w_k.eq(w_k + 1), w_has.eq(w_k + 1 < w_end),
+                         w_last.eq(w_k + 2 >= w_end)]
         can_fetch = Signal()
         walk_idle = Signal()                           # nothing fetched, queued or walked
         m.d.comb += [can_fetch.eq(credits != 0),
                      walk_idle.eq((credits == self.WALK_QUEUE) & ~w_v),
-                     iss.eq(w_v & (w_k < w_end)), iss_ev.eq(~learn), iss_k.eq(w_k)]
+                     iss.eq(w_v & w_has), iss_ev.eq(~learn), iss_k.eq(w_k)]
         m.d.comb += [rd["w"].addr.eq(iss_k), rd["fan"].addr.eq(iss_k),
                      rd["pre"].addr.eq(w_mc), rd["dlv"].addr.eq(w_mc)]
 
