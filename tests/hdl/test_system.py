@@ -182,11 +182,12 @@ def test_a_gc_layer_in_lanes_is_refused():
         SystemCore(config)
 
 
-#: A small build with the GC->MC path: 100-step holds, so that GCs act on the MCs of the
-#: readout cycle (the second of the hold).
+#: A small build with the GC->MC path, 50-step holds and no rinse: the currents a window owes
+#: the next (from the GCs of its last cycle; after a rinse of 50 steps they are all 0) act on
+#: the MCs before they fire in the next window's readout cycle.
 GC_IIC = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
-                      array=MCArrayConfig(mcs=8, hold=100, rinse=50, inhibition=True),
-                      gc=GCLayerConfig(mcs=8, gcs=32, synapses=32, hold=100, rinse=50, iic=True))
+                      array=MCArrayConfig(mcs=8, hold=50, rinse=0, inhibition=True),
+                      gc=GCLayerConfig(mcs=8, gcs=32, synapses=32, hold=50, rinse=0, iic=True))
 
 
 def test_gc_mc_path_session_replies_equal_the_model():
@@ -195,21 +196,34 @@ def test_gc_mc_path_session_replies_equal_the_model():
     owed), its bad weights refused: every reply frame byte-equal to the device model's, and
     the SAMPLE replies (MC and GC parts) differ from those of weight 0."""
     config = GC_IIC
-    codes = (-20 << 16, -40 << 16)
+    codes = (-40 << 16, -10 << 16)
 
-    def session(iic):
-        rng = np.random.default_rng(28)                      # a seed whose GCs inhibit
+    def session(iic, late=False):
+        rng = np.random.default_rng(75)                      # a seed whose GCs inhibit
         weights = initial_weights(config.quantizer, rng)
         reqs = gc_session(rng, config, train=1, samples=1, power_on=False, raster=False,
                           iic=iic)
         model = DeviceModel(config, weights=weights)
-        return weights, reqs, model_replies_seq(model, reqs), model
+        replies = []
+        for seq, cmd, payload in reqs:
+            old = model.layer.iic_weight
+            model.counters["good_frames"] += 1
+            replies.append(model.execute(seq, cmd, payload))
+            if late and old and model.layer.iic_weight != old:
+                # the wrong design: the currents still owed past the layer's 4-deep emission
+                # FIFO made with the new weight
+                o = model.layer.state.o_gm
+                o[4:] = o[4:] // old * model.layer.iic_weight
+        return weights, reqs, replies, model
 
     weights, reqs, expected, model = session(codes)
     _, _, zero, _ = session((0, 0))
     samples = [k for k, (_, cmd, payload) in enumerate(reqs)
                if cmd == Cmd.SAMPLE and len(payload) == 2 * config.quantizer.sensors]
     assert len(samples) == 4 and model.layer.iic_weight == codes[1]
+    # the weight changed before the last SAMPLE: the currents owed to its first step were
+    # made with the old weight; made with the new one, the reply would differ
+    assert session(codes, late=True)[2][samples[-1]] != expected[samples[-1]]
     for k in samples:                   # the weight acts on the MC phases and the GC phases
         assert [a != b for a, b in zip(expected[k], zero[k])] == [True, True], k
     flat = [f for frames in expected for f in frames]
