@@ -318,8 +318,7 @@ class SystemCore(CheckedComponent):
                                  gc_in_w.data.eq(1), gc_in_w.en.eq(g_in)]
             m.d.comb += gcl.learn.eq(learn)
             # the GC table writes (WRITE_GC): address and code from registers, whatever the
-            # state (only the valid and enable signals come from the executor's state);
-            # READ_GC's address (``gaddr``) is a register too
+            # state (only the valid and enable signals come from the executor's state)
             gaddr = Signal(16)
             for payload in (gcl.weight_w.payload, gcl.ptr_w.payload, gcl.gc_w.payload, ptr_wr,
                             fan_wr):
@@ -783,7 +782,6 @@ class SystemCore(CheckedComponent):
                     with m.Elif(gc_writing):
                         m.next = "GC_VALUES"
                     with m.Else():
-                        m.d.sync += gaddr.eq(start)           # the first code's address
                         m.next = "GCR_HEAD"
                 # writes: every code checked against its table's limit, then written
                 fetch("GC_VALUES", gcb, "GC_VALUES_CMP")
@@ -850,7 +848,7 @@ class SystemCore(CheckedComponent):
                 with m.State("GCR_REQ"):
                     with m.If(gsel[GcTable.WEIGHTS]):
                         m.d.comb += [gcl.weight_rq.valid.eq(1),
-                                     gcl.weight_rq.payload.eq(gaddr)]
+                                     gcl.weight_rq.payload.eq(start + k)]
                         with m.If(gcl.weight_rq.ready):
                             m.next = "GCR_DATA"
                     if g.iic:
@@ -859,7 +857,7 @@ class SystemCore(CheckedComponent):
                                          emit_last.eq(1), k.eq(k + 1)]
                             m.next = "GCR_E"
                     with m.Else():
-                        m.d.sync += [pa.eq(gaddr), fa.eq(gaddr)]
+                        m.d.sync += [pa.eq(start + k), fa.eq(start + k)]
                         m.next = "GCR_S1"
                 with m.State("GCR_S1"):                       # the address into the RAM
                     m.next = "GCR_S2"
@@ -884,9 +882,6 @@ class SystemCore(CheckedComponent):
                             with m.If(emit_last):
                                 m.next = "DONE"
                             with m.Else():
-                                # the next code's address in a register: no adder before
-                                # the layer's read port
-                                m.d.sync += gaddr.eq(start + k)
                                 m.next = "GCR_REQ"
 
                 # -- CONNECT: the fan-out tables checked (ptr[0] = 0, never decreasing,
