@@ -232,8 +232,6 @@ class SystemCore(CheckedComponent):
             repeat = Signal()                          # replaying the last window's reply
             # GC table requests
             gtab = Signal(2)
-            gsel = Signal(4)                           # gtab one-hot (no decoding on the
-                                                       # paths into the layer's ports)
             gcb = Signal(2)                            # bytes per code
             glimit = Signal(24)
             # the window's step trackers: MCs counted by the array's end markers, GCs by the
@@ -752,8 +750,7 @@ class SystemCore(CheckedComponent):
                 gsize = Signal(range(max(sizes.values()) + 1))
                 with m.State("GC_CHECK"):
                     table, first, number = val[:8], val[8:24], val[24:32]
-                    m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0), gtab.eq(table[:2]),
-                                 gsel.eq(Cat(*(table[:2] == t for t in range(4))))]
+                    m.d.sync += [start.eq(first), cnt.eq(number), k.eq(0), gtab.eq(table[:2])]
                     with m.If(table > max(tables)):
                         m.next = "BAD_ADDRESS"
                     with m.Else():
@@ -793,7 +790,7 @@ class SystemCore(CheckedComponent):
                         nb = 8 * code_bytes(fmt.current_bits)
                         iic_bad = (val != 0) & (~val[nb - 1] | (val[:nb] < (1 << nb)
                                                                 + fmt.current_min))
-                        m.d.sync += over.eq(Mux(gsel[GcTable.IIC], iic_bad, val > glimit))
+                        m.d.sync += over.eq(Mux(gtab == GcTable.IIC, iic_bad, val > glimit))
                     else:
                         m.d.sync += over.eq(val > glimit)
                     m.next = "GC_VALUES_CHECK"
@@ -812,25 +809,27 @@ class SystemCore(CheckedComponent):
                     m.next = "GC_PUT"
                 with m.State("GC_PUT"):                       # (addresses and data: above)
                     took = Signal()
-                    with m.If(gsel[GcTable.WEIGHTS]):
-                        m.d.comb += [gcl.weight_w.valid.eq(1), took.eq(gcl.weight_w.ready)]
-                    with m.If(gsel[GcTable.POINTERS]):
-                        m.d.comb += [gcl.ptr_w.valid.eq(1), took.eq(gcl.ptr_w.ready),
-                                     ptr_wr.en.eq(gcl.ptr_w.ready)]
-                    with m.If(gsel[GcTable.TARGETS]):
-                        m.d.comb += [gcl.gc_w.valid.eq(1), took.eq(gcl.gc_w.ready),
-                                     fan_wr.en.eq(gcl.gc_w.ready)]
-                    if g.iic:
-                        with m.If(gsel[GcTable.IIC]):
-                            code = val[:fmt.current_bits].as_signed()
-                            m.d.comb += [gcl.iic_w.valid.eq(1), gcl.iic_w.payload.eq(code),
-                                         took.eq(gcl.iic_w.ready)]
-                            with m.If(gcl.iic_w.ready):
-                                m.d.sync += iic_reg.eq(code)
+                    with m.Switch(gtab):
+                        with m.Case(GcTable.WEIGHTS):
+                            m.d.comb += [gcl.weight_w.valid.eq(1),
+                                         took.eq(gcl.weight_w.ready)]
+                        with m.Case(GcTable.POINTERS):
+                            m.d.comb += [gcl.ptr_w.valid.eq(1), took.eq(gcl.ptr_w.ready),
+                                         ptr_wr.en.eq(gcl.ptr_w.ready)]
+                        if g.iic:
+                            with m.Case(GcTable.IIC):
+                                code = val[:fmt.current_bits].as_signed()
+                                m.d.comb += [gcl.iic_w.valid.eq(1), gcl.iic_w.payload.eq(code),
+                                             took.eq(gcl.iic_w.ready)]
+                                with m.If(gcl.iic_w.ready):
+                                    m.d.sync += iic_reg.eq(code)
+                        with m.Default():
+                            m.d.comb += [gcl.gc_w.valid.eq(1), took.eq(gcl.gc_w.ready),
+                                         fan_wr.en.eq(gcl.gc_w.ready)]
                     with m.If(took):
                         m.d.sync += k.eq(k + 1)
                         with m.If(k == cnt - 1):
-                            with m.If(gsel[GcTable.POINTERS] | gsel[GcTable.TARGETS]):
+                            with m.If((gtab == GcTable.POINTERS) | (gtab == GcTable.TARGETS)):
                                 m.d.sync += connected.eq(0)    # until the next CONNECT
                             m.next = "ACK"
                         with m.Else():
@@ -846,13 +845,13 @@ class SystemCore(CheckedComponent):
                 emit("GCR_HEAD", header, 4, 0, "GCR_ECHO")
                 emit("GCR_ECHO", Cat(gtab, Const(0, 6), start, cnt[:8]), 4, 0, "GCR_REQ")
                 with m.State("GCR_REQ"):
-                    with m.If(gsel[GcTable.WEIGHTS]):
+                    with m.If(gtab == GcTable.WEIGHTS):
                         m.d.comb += [gcl.weight_rq.valid.eq(1),
                                      gcl.weight_rq.payload.eq(start + k)]
                         with m.If(gcl.weight_rq.ready):
                             m.next = "GCR_DATA"
                     if g.iic:
-                        with m.Elif(gsel[GcTable.IIC]):       # one code, sign-extended
+                        with m.Elif(gtab == GcTable.IIC):     # one code, sign-extended
                             m.d.sync += [emit_val.eq(iic_reg), emit_left.eq(gcb),
                                          emit_last.eq(1), k.eq(k + 1)]
                             m.next = "GCR_E"
@@ -864,7 +863,7 @@ class SystemCore(CheckedComponent):
                 with m.State("GCR_S2"):                       # its code into ptr_q, fan_q
                     m.next = "GCR_S3"
                 with m.State("GCR_S3"):
-                    m.d.sync += [emit_val.eq(Mux(gsel[GcTable.POINTERS], ptr_q, fan_q)),
+                    m.d.sync += [emit_val.eq(Mux(gtab == GcTable.POINTERS, ptr_q, fan_q)),
                                  emit_left.eq(gcb), emit_last.eq(k == cnt - 1), k.eq(k + 1)]
                     m.next = "GCR_E"
                 with m.State("GCR_DATA"):
