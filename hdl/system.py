@@ -829,7 +829,10 @@ class SystemCore(CheckedComponent):
                     with m.If(took):
                         m.d.sync += k.eq(k + 1)
                         with m.If(k == cnt - 1):
-                            with m.If((gtab == GcTable.POINTERS) | (gtab == GcTable.TARGETS)):
+                            fanout = gtab != GcTable.WEIGHTS          # pointers, GC indices
+                            if g.iic:
+                                fanout = fanout & (gtab != GcTable.IIC)
+                            with m.If(fanout):
                                 m.d.sync += connected.eq(0)    # until the next CONNECT
                             m.next = "ACK"
                         with m.Else():
