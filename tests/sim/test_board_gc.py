@@ -52,27 +52,38 @@ def _board_sim(options, build_dir):
             proc.wait()
 
 
-def test_train_and_compare_through_the_rtl(gc_sim, tmp_path, capsys):
-    url, lines = gc_sim
-    assert any("gc=GCLayerConfig(mcs=32, gcs=32, synapses=256" in line for line in lines)
+def fold_files(tmp_path):
+    """6 test and 6 training samples of 8 sensors (two strong ones: the MCs fire) and their
+    uniform weights (D = 4) in ``tmp_path``."""
     rng = np.random.default_rng(7)
     for name, n in (("data", 6), ("train", 6)):
         x = rng.random((n, 8)) * rng.choice([1e-2, 1.0], (n, 1))
-        x[:, :2] += 1.0                            # two strong sensors: the MCs fire
+        x[:, :2] += 1.0
         np.save(tmp_path / f"{name}.npy", x)
     assert main(["calibrate", str(tmp_path / "data.npy"), "--mode", "uniform", "-D", "4",
                  "-o", str(tmp_path / "w.npz")]) == 0
+
+
+def run_and_compare(url, tmp_path, capsys, options):
+    """``hetq board run`` of :func:`fold_files`'s fold with ``options``, then ``hetq board
+    compare`` (exit 0): ``(result, run's output, compare's output)``."""
+    fold_files(tmp_path)
     out = tmp_path / "board.npz"
     assert main(["board", "run", str(tmp_path / "data.npy"), "--port", url, "--weights",
-                 str(tmp_path / "w.npz"), "--train", str(tmp_path / "train.npy"), "--gc", "32",
+                 str(tmp_path / "w.npz"), "--train", str(tmp_path / "train.npy"), *options,
                  "-q", "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "6 samples, 32 MCs from the board" in text and "after 6 training samples" in text
-    res = np.load(out)
     assert main(["board", "compare", str(out), "--data", str(tmp_path / "data.npy"),
                  "--weights", str(tmp_path / "w.npz"), "--train",
                  str(tmp_path / "train.npy")]) == 0
-    text = capsys.readouterr().out
+    return np.load(out), text, capsys.readouterr().out
+
+
+def test_train_and_compare_through_the_rtl(gc_sim, tmp_path, capsys):
+    url, lines = gc_sim
+    assert any("gc=GCLayerConfig(mcs=32, gcs=32, synapses=256" in line for line in lines)
+    res, run, text = run_and_compare(url, tmp_path, capsys, ["--gc", "32"])
+    assert "6 samples, 32 MCs from the board" in run and "after 6 training samples" in run
     assert "192 GC phases: 0 differ; MC->GC weights: 0 differ; connectivity: 0 differ" in text
     assert text.rstrip().endswith("mismatches: 0")
     # independently of `board compare`: the fixed-point network on the same fold
@@ -104,23 +115,7 @@ def test_the_gc_mc_weight_through_the_rtl(iic_sim, tmp_path, capsys):
     FixedNetwork with that weight (not those of weight 0), and ``board compare`` 0 mismatches."""
     url, lines = iic_sim
     assert any("inhibition=True" in line and "iic=True" in line for line in lines)
-    rng = np.random.default_rng(7)
-    for name, n in (("data", 6), ("train", 6)):
-        x = rng.random((n, 8)) * rng.choice([1e-2, 1.0], (n, 1))
-        x[:, :2] += 1.0
-        np.save(tmp_path / f"{name}.npy", x)
-    assert main(["calibrate", str(tmp_path / "data.npy"), "--mode", "uniform", "-D", "4",
-                 "-o", str(tmp_path / "w.npz")]) == 0
-    out = tmp_path / "board.npz"
-    assert main(["board", "run", str(tmp_path / "data.npy"), "--port", url, "--weights",
-                 str(tmp_path / "w.npz"), "--train", str(tmp_path / "train.npy"), "--iic", "-5",
-                 "-q", "-o", str(out)]) == 0
-    capsys.readouterr()
-    res = np.load(out)
-    assert main(["board", "compare", str(out), "--data", str(tmp_path / "data.npy"),
-                 "--weights", str(tmp_path / "w.npz"), "--train",
-                 str(tmp_path / "train.npy")]) == 0
-    text = capsys.readouterr().out
+    res, _, text = run_and_compare(url, tmp_path, capsys, ["--iic", "-5"])
     assert "GC->MC weight -5 mV: the board's weight code agrees" in text
     assert text.rstrip().endswith("mismatches: 0")
     refs = {}
