@@ -25,7 +25,8 @@ from ..golden.fixed.link import (EVENTS_PER_FRAME, GC_PHASE_BITS, GC_PHASES_PER_
 from ..golden.fixed.mc_array import MCArrayConfig
 from ..golden.fixed.normaliser import check_sensor_ints, to_sensor_ints
 from ..golden.fixed.quantizer import DATAPATHS, QuantizerConfig, weight_table
-from ..golden.fixed.system import SystemConfig, gc_table_bits, gc_table_size, info_fields
+from ..golden.fixed.system import (SystemConfig, gc_table_bits, gc_table_size, gc_tables,
+                                   iic_field, iic_of_field, info_fields)
 
 __all__ = ["Board", "LinkError", "LinkStats", "BoardInfo", "config_from_info",
            "sensor_codes"]
@@ -423,11 +424,20 @@ class Board:
                             f"protocol version {self._info.fields['version']})")
         return gc
 
+    def _gc_table(self, table, what):
+        """``table`` as a GcTable of the board's; LinkError, before anything is sent, if the
+        board has no GC layer or not that table (the GC->MC weight without the path)."""
+        table = GcTable(table)
+        self._gc(what)
+        if table not in gc_tables(self.config):
+            raise LinkError(f"{what}: the board has no GC table {table.name} (its INFO says "
+                            f"iic = 0: built without the GC->MC path)")
+        return table
+
     def write_gc_table(self, table, codes):
         """Write a whole GC table (:class:`~hetq.golden.fixed.link.GcTable`; ``codes`` as many
-        integers as it has entries) in chunks, in order."""
-        table = GcTable(table)
-        self._gc("writing the GC tables")
+        integers as it has entries, as the link carries them) in chunks, in order."""
+        table = self._gc_table(table, "writing the GC tables")
         size = gc_table_size(self.config, table)
         codes = np.asarray(codes, dtype=np.int64).reshape(-1)
         if codes.shape != (size,):
@@ -443,9 +453,8 @@ class Board:
         return codes
 
     def read_gc_table(self, table):
-        """A whole GC table as int64 codes."""
-        table = GcTable(table)
-        self._gc("reading the GC tables")
+        """A whole GC table as int64 codes (as the link carries them)."""
+        table = self._gc_table(table, "reading the GC tables")
         size = gc_table_size(self.config, table)
         bits = 8 * code_bytes(gc_table_bits(self.config, table))
         reqs = [(Cmd.READ_GC, struct.pack("<BHB", table, lo, min(WRITE_CHUNK, size - lo)))
@@ -476,6 +485,36 @@ class Board:
                 raise LinkError(f"the GC {table.name.lower()} table reads back differently")
         self._one(Cmd.CONNECT)
         return mask
+
+    def _iic_path(self):
+        gc = self._gc("the GC->MC weight")
+        if not gc.iic:
+            raise LinkError("the GC->MC weight needs a board built with the GC->MC path; this "
+                            "one's INFO says it is not (iic = 0): build it with `hetq build "
+                            "system --gc N --iic` (or simulate `hetq board sim --gc N --iic`)")
+        return gc
+
+    def set_iic_weight(self, code):
+        """Set the GC->MC weight code (SQ(Ie.Fc), ``fmt.current_min`` .. 0;
+        :func:`~hetq.golden.fixed.network.iic_code` converts mV) and read it back: the MCs take
+        ``code * (on - rebound)`` from the next window on (docs/protocol.md section 11).
+        LinkError, before anything is sent, on a board without the GC->MC path; ValueError
+        for a code out of range; LinkError if it reads back differently."""
+        gc = self._iic_path()
+        fmt = gc.fmt
+        if int(code) != code or not fmt.current_min <= code <= 0:
+            raise ValueError(f"the GC->MC weight code must be an integer in "
+                             f"[{fmt.current_min}, 0], not {code!r}")
+        self.write_gc_table(GcTable.IIC, [iic_field(code, fmt)])
+        got = self.iic_weight()
+        if got != code:
+            raise LinkError(f"the GC->MC weight reads back as {got}, not {int(code)}")
+        return got
+
+    def iic_weight(self):
+        """The board's GC->MC weight code (0 at power-up)."""
+        gc = self._iic_path()
+        return iic_of_field(self.read_gc_table(GcTable.IIC)[0], gc.fmt)
 
     def connectivity(self):
         """The board's MC->GC mask (bool (gcs, mcs)) from its fan-out tables."""

@@ -34,13 +34,13 @@ BOARD_DEFAULTS = {
 }
 
 
-def gc_config(quantizer, array, gcs=None, prop=None, spram=False):
+def gc_config(quantizer, array, gcs=None, prop=None, spram=False, iic=False):
     """The :class:`~hetq.golden.fixed.gc_layer.GCLayerConfig` of a system's GC layer behind
     the MC ``array`` of ``quantizer``: ``gcs`` GCs (default :data:`GCS_PER_MC` per MC) with
     room for the synapses of a random connectivity of probability ``prop`` (default 1/D, as
     ``hetq run``): ``mcs * round(prop * gcs)``; ``spram``: its synapse tables in the
-    iCE40UP's SPRAM (GCLayerConfig). ValueError for a probability that connects
-    nothing or more synapses than the link addresses."""
+    iCE40UP's SPRAM (GCLayerConfig); ``iic``: with the GC->MC path. ValueError for a
+    probability that connects nothing or more synapses than the link addresses."""
     from ..golden.fixed.gc_layer import GCLayerConfig
     from ..golden.fixed.system import MAX_SYNAPSES
     from ..golden.network.connectivity import check_prop, default_prop
@@ -52,11 +52,12 @@ def gc_config(quantizer, array, gcs=None, prop=None, spram=False):
         raise ValueError(f"{gcs} GCs at connection probability {prop:g} need {synapses} "
                          f"synapses; the link addresses at most {MAX_SYNAPSES}")
     return GCLayerConfig(mcs=quantizer.mcs, gcs=gcs, synapses=synapses, hold=array.hold,
-                         rinse=array.rinse, fmt=quantizer.fmt, spram=bool(spram))
+                         rinse=array.rinse, fmt=quantizer.fmt, spram=bool(spram),
+                         iic=bool(iic))
 
 
 def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=None,
-                 datapath=None, rasters=None, gcs=None, prop=None, spram=None):
+                 datapath=None, rasters=None, gcs=None, prop=None, spram=None, iic=None):
     """The :class:`SystemConfig` ``hetq build system`` builds for ``board`` (and ``hetq board
     sim`` simulates): 8 sensors x D = 32 by default, the board's PLL clock (the frequency the
     PLL makes nearest ``clock_mhz``), 3 Mbaud, the board's quantizer datapath
@@ -64,9 +65,9 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     the MC array where the board holds it (``rasters``; the iCEBreaker's UP5K does not), and
     with ``gcs`` (an int, or ``"auto"`` for :data:`GCS_PER_MC` per MC) a GC layer behind it
     (:func:`gc_config`, ``prop`` its connection probability, ``spram`` its synapse tables in
-    the SPRAM, iCEBreaker only; protocol version 2).
+    the SPRAM, iCEBreaker only, ``iic`` the GC->MC path into the MC array; protocol version 2).
     ValueError for an unknown board or datapath, a clock the PLL cannot make or a baud rate
-    the clock cannot meet, and for ``prop`` without ``gcs``."""
+    the clock cannot meet, and for ``prop``, ``spram`` or ``iic`` without ``gcs``."""
     from .top import board_pll
 
     if board not in BOARD_DEFAULTS:
@@ -82,6 +83,11 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
         raise ValueError("the connection probability (--prop) sizes a GC layer: give --gc")
     if spram and gcs is None:
         raise ValueError("--spram places the GC layer's synapse tables: give --gc")
+    if iic and gcs is None:
+        raise ValueError("--iic builds the GC->MC path from the GC layer: give --gc")
+    if iic and spram:
+        raise ValueError("--iic and --spram: the GC layer's SPRAM tables and its GC->MC path "
+                         "are not verified together; build one of them")
     if spram and board != "icebreaker":
         raise ValueError(f"--spram applies to the iCEBreaker (the iCE40UP's SPRAM), not the "
                          f"{board}")
@@ -91,7 +97,7 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
         quantizer = QuantizerConfig(**q)
         array = SystemConfig(quantizer=quantizer).array
         kwargs["gc"] = gc_config(quantizer, array, None if gcs == "auto" else gcs, prop,
-                                 spram=bool(spram))
+                                 spram=bool(spram), iic=bool(iic))
     return SystemConfig(quantizer=QuantizerConfig(**q), clock_hz=clock, **kwargs)
 
 
@@ -181,26 +187,41 @@ def board_connectivity(config, *, connectivity=None, n_gc=None, prop=None, seed=
 
 
 def run_network_on_board(board, samples, *, train=None, connectivity=None, n_gc=None,
-                         prop=None, seed=None, progress=None):
+                         prop=None, seed=None, iic=None, progress=None):
     """What ``hetq board run`` writes: the arrays of :func:`run_samples`, and on a board with
     a GC layer the fold of ``hetq run``: the mask (:func:`board_connectivity`) loaded
     (CONNECT: weights 25 mV, the layer reset), with ``train`` a window per training sample with
-    learning on and the clamp, then ``samples``; adds ``gc_phase`` (int16, samples x GCs),
+    learning on and the clamp, then the GC->MC weight ``iic`` (mV, <= 0, as ``hetq run
+    --iic``; it needs ``train`` and a board built with the path; on such a board it is set to
+    0 when not given), then ``samples``; adds ``gc_phase`` (int16, samples x GCs),
     ``mc_gc_weights`` (mV, float32, GCs x MCs, read back from the board) and ``connectivity``
     (bool, GCs x MCs, read back), with ``train`` ``train_sensor_codes`` (what was sent),
-    and returns ``(arrays, details)`` with ``details`` the connection probability, the seed
-    and the training samples' sensor codes. On a board without a GC
-    layer the GC options are refused (ValueError) before anything is sent."""
+    and returns ``(arrays, details)`` with ``details`` the connection probability, the seed,
+    the training samples' sensor codes and, on a board with the GC->MC path, ``iic_code``
+    (the weight code read back). On a board without a GC layer the GC options are refused
+    (ValueError) before anything is sent, as ``iic`` without training or on a board without
+    the path."""
+    from ..golden.fixed.network import iic_code
+
     config = board.config
+    if iic is not None and train is None:
+        raise ValueError("--iic acts only after training: without --train no GC->MC "
+                         "inhibition is learned and the weight has no effect")
     if config.gc is None:
         for name, value in (("--train", train), ("--connectivity", connectivity),
-                            ("--gc", n_gc), ("--prop", prop), ("--seed", seed)):
+                            ("--gc", n_gc), ("--prop", prop), ("--seed", seed),
+                            ("--iic", iic)):
             if value is not None:
                 raise ValueError(f"{name} needs a board with a GC layer; this one has none "
                                  f"(protocol version {config.version})")
         return run_samples(board, samples, progress=progress), {"prop": None}
     if seed is not None and connectivity is not None:
         raise ValueError("--seed seeds the random connectivity, not --connectivity")
+    if iic is not None and not config.gc.iic:
+        raise ValueError(f"--iic {iic:g}: the board has no GC->MC path (its INFO says iic = "
+                         f"0); build it with `hetq build system --gc N --iic` (or simulate "
+                         f"`hetq board sim --gc N --iic`)")
+    code = None if iic is None else iic_code(iic, config.gc.fmt)
     mask, prop = board_connectivity(config, connectivity=connectivity, n_gc=n_gc, prop=prop,
                                     seed=0 if seed is None else seed)
     board.connect(mask)
@@ -208,6 +229,8 @@ def run_network_on_board(board, samples, *, train=None, connectivity=None, n_gc=
     if train is not None:
         details["train_codes"] = board.train(train, progress=progress)
         board.clamp()
+    if config.gc.iic:                                   # never a weight left from before
+        details["iic_code"] = board.set_iic_weight(0 if code is None else code)
     fmt = config.quantizer.fmt
     codes, x, mc, gc = board.sample_network(samples, progress=progress)
     got = board.connectivity()
@@ -239,12 +262,14 @@ class BoardComparison:
     gc_phase_mismatches: int = 0
     weight_mismatches: int = 0
     connectivity_mismatches: int = 0
+    iic: float = 0.0
+    iic_mismatches: int = 0
 
     @property
     def mismatches(self):
         return (self.phase_mismatches + self.et_mismatches + self.code_mismatches
                 + self.gc_phase_mismatches + self.weight_mismatches
-                + self.connectivity_mismatches)
+                + self.connectivity_mismatches + self.iic_mismatches)
 
     @property
     def same_tables(self):
@@ -252,7 +277,7 @@ class BoardComparison:
 
 
 def compare_results(result, samples, codes, table=None, *, weights=None, train=None,
-                    connectivity=None):
+                    connectivity=None, iic=0.0):
     """Compare ``result`` (the arrays of :func:`run_samples` or :func:`run_network_on_board`)
     with the fixed-point model of the board's configuration (from its info reply) with the
     weight ``codes`` (and ``table``) on ``samples`` (converted to sensor codes exactly as the
@@ -261,8 +286,11 @@ def compare_results(result, samples, codes, table=None, *, weights=None, train=N
     A result with GC phases is compared with :class:`~hetq.golden.fixed.network.FixedNetwork`
     of the float ``weights`` (whose codes are ``codes``) on the same fold: ``connectivity``
     (the mask the board was given; checked against the result's), fit on ``train`` (None: no
-    training) and the clamp, then ``samples``: the MC and GC phases, the normalised inputs,
-    the MC->GC weights and the connectivity."""
+    training) and the clamp, with the GC->MC weight ``iic`` (mV, as the board run's), then
+    ``samples``: the MC and GC phases, the normalised inputs, the MC->GC weights, the
+    connectivity and, on a board with the GC->MC path, the weight code the board read back
+    (the result's ``params`` ``iic_code``) against :func:`~hetq.golden.fixed.network.iic_code`
+    of ``iic``."""
     try:
         fields = json.loads(str(result["board_info"]))
     except (KeyError, ValueError):
@@ -280,12 +308,13 @@ def compare_results(result, samples, codes, table=None, *, weights=None, train=N
     if "gc_phase" in result:
         if config.gc is None:
             raise ValueError("the board result has GC phases but its board_info no GC layer")
-        gc = _network_reference(result, config, samples, codes, weights, train, connectivity)
+        gc = _network_reference(result, config, samples, codes, weights, train, connectivity,
+                                iic)
         want = gc.pop("mc_phase")
     else:
-        if train is not None or connectivity is not None:
-            raise ValueError("the board result has no GC layer: --train and --connectivity "
-                             "do not apply")
+        if train is not None or connectivity is not None or iic:
+            raise ValueError("the board result has no GC layer: --train, --connectivity and "
+                             "a GC->MC weight do not apply")
         want = QuantizerModel(q, weights=codes, table=table).process(sent).phase
     phase = np.asarray(result["mc_phase"])
     bad = np.argwhere(phase != want)
@@ -314,14 +343,27 @@ def _mismatches(result, key, want):
     return int(np.count_nonzero(got != want))
 
 
-def _network_reference(result, config, samples, codes, weights, train, connectivity):
-    from ..golden.fixed.network import FixedNetwork
+def _network_reference(result, config, samples, codes, weights, train, connectivity, iic):
+    from ..golden.fixed.network import FixedNetwork, iic_code
 
     if weights is None or connectivity is None:
         raise ValueError("comparing GC phases needs the float weights and the connectivity "
                          "the board was given")
+    want_code = iic_code(iic, config.quantizer.fmt)
+    if config.gc.iic:
+        try:
+            got_code = json.loads(str(result["params"]))["iic_code"]
+        except (KeyError, ValueError, TypeError):
+            raise ValueError("the board result of a board with the GC->MC path records no "
+                             "iic_code (write it with `hetq board run`)") from None
+        iic_mismatches = int(got_code != want_code)
+    elif want_code:
+        raise ValueError(f"a GC->MC weight of {iic:g} mV on a board without the GC->MC path")
+    else:
+        iic_mismatches = 0
     mask = np.asarray(connectivity, dtype=bool)
-    net = FixedNetwork(weights, n_gc=config.gc.gcs, connectivity=mask, fmt=config.quantizer.fmt)
+    net = FixedNetwork(weights, n_gc=config.gc.gcs, connectivity=mask, iic_weight=iic,
+                       fmt=config.quantizer.fmt)
     if not np.array_equal(net.weight_codes, codes):
         raise ValueError("the float weights are not those of the weight codes")
     a = config.array
@@ -331,4 +373,5 @@ def _network_reference(result, config, samples, codes, weights, train, connectiv
     return {"mc_phase": out.mc_phase, "gc_phases": int(out.gc_phase.size),
             "gc_phase_mismatches": _mismatches(result, "gc_phase", out.gc_phase),
             "weight_mismatches": _mismatches(result, "mc_gc_weights", net.mc_gc_weights),
-            "connectivity_mismatches": _mismatches(result, "connectivity", mask)}
+            "connectivity_mismatches": _mismatches(result, "connectivity", mask),
+            "iic": float(iic), "iic_mismatches": iic_mismatches}

@@ -37,7 +37,7 @@ from ..golden.fixed.gc_layer import (BLOCK_MAX, CURRENT_INT, DELAY, GC_RELEASE_P
                                      stdp_tables)
 from .kit import CheckedComponent, RegisteredRead, index_bits, write_layout
 
-__all__ = ["GCLayer", "MCGCLayer", "mc_spike_layout", "gc_spike_layout",
+__all__ = ["GCLayer", "MCGCLayer", "CurrentPacker", "mc_spike_layout", "gc_spike_layout",
            "command_layout", "gc_state_layout", "delay_depth"]
 
 
@@ -161,7 +161,8 @@ class GCLayer(CheckedComponent):
         learning and in the model's step 0. The next step starts once it is issued.
     iic_w : ``In(stream.Signature(signed(fmt.current_bits)))``, with ``iic``
         The GC->MC weight code (reset 0), taken between steps; a code above 0 is dropped and
-        sets ``error``.
+        sets ``error``. The currents of a step are made with the weight of that step (a
+        weight taken while they are still owed does not change them), as the model's.
     """
 
     RESET, CONNECT, CLAMP = 0, 1, 2
@@ -350,6 +351,7 @@ class GCLayer(CheckedComponent):
             ebits = c.fmt.current_bits
             t_fresh = Signal(init=1)
             iic_w = Signal(signed(ebits))
+            e_w = Signal(signed(ebits))                # the weight of the step emitted
             e_pend = Signal(init=1)                    # an emission of mcs codes is owed
             e_zero = Signal(init=1)                    # ... and its codes are all 0
             e_flush = Signal()                         # a command drops the emission
@@ -695,7 +697,7 @@ class GCLayer(CheckedComponent):
             m.d.sync += [e1_v.eq(e_iss & ~e_flush), e1_z.eq(e_zero | (e_m >= c.gcs)),
                          e2_v.eq(e1_v & ~e_flush),
                          e2_c.eq(Mux(e1_z, 0, rd["cnt"].data.as_signed())),
-                         e3_v.eq(e2_v & ~e_flush), e3_p.eq(e2_c * iic_w)]
+                         e3_v.eq(e2_v & ~e_flush), e3_p.eq(e2_c * e_w)]
             e2_p = e3_p
             e_val = Signal(signed(ebits))
             fmt = c.fmt
@@ -929,7 +931,8 @@ class GCLayer(CheckedComponent):
 
             with m.State("END"):
                 if c.iic:                              # the currents of this step are owed
-                    m.d.sync += [e_pend.eq(1), e_zero.eq(learn | t_fresh), t_fresh.eq(0)]
+                    m.d.sync += [e_pend.eq(1), e_zero.eq(learn | t_fresh), t_fresh.eq(0),
+                                 e_w.eq(iic_w)]
                 m.d.sync += [
                     t.eq(t + 1),
                     phase.eq(Mux(phase == CYCLE - 1, 0, phase + 1)),
@@ -1091,18 +1094,68 @@ class MCGCLayer(CheckedComponent):
         return m
 
     def _pack(self, m, gl, mc):
-        """The layer's currents, one per MC, into the array's groups of ``lanes``. RESET and
-        CONNECT restart the layer's emission at MC 0, and the packer with it."""
+        """The layer's currents into the array's extra port, the packer restarted with the
+        layer's emission by RESET and CONNECT."""
+        from amaranth.lib import wiring
+        m.submodules.packer = packer = CurrentPacker(self._array)
+        wiring.connect(m, gl.iic, packer.i)
+        wiring.connect(m, packer.o, mc.extra)
+        m.d.comb += packer.restart.eq(CurrentPacker.restarts(self.cmd))
+
+
+class CurrentPacker(CheckedComponent):
+    """The GC layer's GC->MC currents (:attr:`GCLayer.iic`: one code per MC, MC 0 ..
+    ``mcs - 1`` after every step) into the transfers of an :class:`~.mc_array.MCArray`'s
+    ``extra`` port: ``array.lanes`` codes a transfer, zero for the padding MCs of the last
+    group (with one lane, wires only). Used by :class:`MCGCLayer` and the board system.
+
+    Parameters
+    ----------
+    array : MCArrayConfig
+        With ``inhibition`` (the ``extra`` port).
+
+    Members
+    -------
+    i : ``In(stream.Signature(signed(fmt.current_bits)))``
+        The layer's ``iic`` stream.
+    o : ``Out(stream.Signature(mc_array.extra_layout(array)))``
+        To the array's ``extra``.
+    restart : ``In(1)``
+        The next code is MC 0's (RESET and CONNECT restart the layer's emission).
+    """
+
+    @staticmethod
+    def restarts(cmd):
+        """Whether a transfer on a :class:`GCLayer`'s command stream ``cmd`` restarts its
+        emission at MC 0 (RESET and CONNECT): what ``restart`` takes."""
+        return cmd.valid & cmd.ready & ((cmd.payload == GCLayer.RESET)
+                                        | (cmd.payload == GCLayer.CONNECT))
+
+    @classmethod
+    def check(cls, array):
+        from ..golden.fixed.mc_array import MCArrayConfig
+        if not isinstance(array, MCArrayConfig):
+            raise TypeError(f"array must be an MCArrayConfig, not {type(array).__name__}")
+        if not array.inhibition:
+            raise ValueError("the MC array has no extra-current port (inhibition=False)")
+        return array
+
+    def __init__(self, array):
+        from .mc_array import extra_layout
+        self._array = self.check(array)
+        super().__init__({"i": In(stream.Signature(signed(array.fmt.current_bits))),
+                          "o": Out(stream.Signature(extra_layout(array))),
+                          "restart": In(1)})
+
+    def elaborate(self, platform):
+        m = Module()
         lanes, mcs = self._array.lanes, self._array.mcs
+        i, o = self.i, self.o
         if lanes == 1:
-            m.d.comb += [mc.extra.valid.eq(gl.iic.valid), mc.extra.payload[0].eq(gl.iic.payload),
-                         gl.iic.ready.eq(mc.extra.ready)]
-            return
-        restart = Signal()
-        m.d.comb += restart.eq(self.cmd.valid & self.cmd.ready
-                               & ((self.cmd.payload == GCLayer.RESET)
-                                  | (self.cmd.payload == GCLayer.CONNECT)))
-        held = [Signal(signed(self._layer.config.fmt.current_bits), name=f"held{n}")
+            m.d.comb += [o.valid.eq(i.valid), o.payload[0].eq(i.payload),
+                         i.ready.eq(o.ready)]
+            return m
+        held = [Signal(signed(self._array.fmt.current_bits), name=f"held{n}")
                 for n in range(lanes - 1)]
         pos = Signal(range(lanes))                     # the lane of the next code
         mc_n = Signal(range(mcs))                      # its MC
@@ -1110,19 +1163,20 @@ class MCGCLayer(CheckedComponent):
         m.d.comb += last.eq((pos == lanes - 1) | (mc_n == mcs - 1))
         for n in range(lanes):                         # lanes above pos: padding, 0
             with m.If(pos == n):
-                m.d.comb += mc.extra.payload[n].eq(gl.iic.payload)
+                m.d.comb += o.payload[n].eq(i.payload)
             with m.Elif(pos > n):
-                m.d.comb += mc.extra.payload[n].eq(held[min(n, lanes - 2)])
+                m.d.comb += o.payload[n].eq(held[min(n, lanes - 2)])
         with m.If(last):
-            m.d.comb += [mc.extra.valid.eq(gl.iic.valid), gl.iic.ready.eq(mc.extra.ready)]
+            m.d.comb += [o.valid.eq(i.valid), i.ready.eq(o.ready)]
         with m.Else():
-            m.d.comb += gl.iic.ready.eq(1)
-        take = gl.iic.valid & gl.iic.ready
-        with m.If(restart):
+            m.d.comb += i.ready.eq(1)
+        take = i.valid & i.ready
+        with m.If(self.restart):
             m.d.sync += [pos.eq(0), mc_n.eq(0)]
         with m.Elif(take):
             with m.If(last):
                 m.d.sync += pos.eq(0)
             with m.Else():
-                m.d.sync += [pos.eq(pos + 1), Array(held)[pos].eq(gl.iic.payload)]
+                m.d.sync += [pos.eq(pos + 1), Array(held)[pos].eq(i.payload)]
             m.d.sync += mc_n.eq(Mux(mc_n == mcs - 1, 0, mc_n + 1))
+        return m

@@ -10,7 +10,7 @@ is what a board top (``boards/top.py``) or the simulated board instantiates.
 
 import struct
 
-from amaranth import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -20,8 +20,9 @@ from ..golden.fixed.formats import CYCLE
 from ..golden.fixed.link import (COUNTERS, EVENTS_PER_FRAME, GC_PHASE_BITS,
                                  GC_PHASES_PER_FRAME, Cmd, GcTable, Status, code_bytes,
                                  max_codes)
-from ..golden.fixed.system import INFO_FORMAT, SystemConfig, gc_table_bits, info_payload
-from .gc_layer import GCLayer
+from ..golden.fixed.system import (INFO_FORMAT, SystemConfig, gc_table_bits, gc_table_size,
+                                   gc_tables, info_payload)
+from .gc_layer import CurrentPacker, GCLayer
 from .kit import CheckedComponent, RegisterSlice, index_bits
 from .link import Counters, ReplyFramer, RequestStore, decoded_layout, reply_layout
 from .mc_array import MCArray
@@ -76,7 +77,11 @@ class SystemCore(CheckedComponent):
     ``ends``) and its stream feeds the :class:`~.gc_layer.GCLayer` during TRAIN and SAMPLE;
     the readout of a window (per MC and per GC the phase of its last spike and whether it
     spiked in the last gamma cycle of the hold) is kept in block RAM as the spikes pass, and
-    the fan-out tables a second time for READ_GC and CONNECT's check (docs/board.md).
+    the fan-out tables a second time for READ_GC and CONNECT's check (docs/board.md). With
+    the GC->MC path (``config.gc.iic``) the layer's currents go into the array's extra-current
+    input through a :class:`~.gc_layer.CurrentPacker`, as in :class:`~.gc_layer.MCGCLayer`,
+    during TRAIN and SAMPLE (a RASTER gives the array zeros and leaves the layer's currents
+    owed for its next window), and WRITE_GC sets their weight (GC table ``IIC``).
 
     Parameters
     ----------
@@ -246,6 +251,8 @@ class SystemCore(CheckedComponent):
             # CONNECT's check: ptr[k], ptr[k - 1], the synapse, the last GC index, the first
             c_pv, c_prev, c_kk, c_last = Signal(16), Signal(16), Signal(16), Signal(16)
             c_first = Signal()
+            # the GC->MC weight as the link last wrote it (the layer's copy has no read port)
+            iic_reg = Signal(signed(fmt.current_bits)) if g.iic else None
 
         # the x tap: the normalised inputs of the sample, as they enter the quantizer
         with m.If(quant.x.valid):
@@ -269,7 +276,13 @@ class SystemCore(CheckedComponent):
                 return (rel >= hold - CYCLE) & (rel < hold)
 
             # the network: the array's spikes and end markers into the layer, and the MC
-            # readout from the same stream
+            # readout from the same stream; with the GC->MC path the layer's currents into the
+            # array (during a RASTER the array takes zeros and the layer's wait)
+            if g.iic:
+                m.submodules.iic_packer = packer = CurrentPacker(a)
+                wiring.connect(m, gcl.iic, packer.i)
+                m.d.comb += [packer.restart.eq(CurrentPacker.restarts(gcl.cmd)),
+                             array.extra.valid.eq(1)]
             mc_ph_w, mc_in_w = ro["mc", "ph"][0], ro["mc", "in"][0]
             gc_ph_w, gc_in_w = ro["gc", "ph"][0], ro["gc", "in"][0]
             # an MC spike's readout write, a clock after the handshake (the layer's ready
@@ -285,6 +298,8 @@ class SystemCore(CheckedComponent):
                 m.d.comb += [gcl.i.valid.eq(array.o.valid), array.o.ready.eq(gcl.i.ready),
                              gcl.i.payload.mc.eq(array.o.payload.mc),
                              gcl.i.payload.end.eq(array.o.payload.end)]
+                if g.iic:                          # the layer's currents into the MCs
+                    wiring.connect(m, packer.o, array.extra)
                 with m.If(array.o.valid & gcl.i.ready):
                     with m.If(array.o.payload.end):
                         m.d.sync += [m_rel.eq(m_rel + 1),
@@ -727,11 +742,11 @@ class SystemCore(CheckedComponent):
 
             if gcl is not None:
                 # -- GC tables (version 2): table (u8), start (u16), count (u8), codes ----
-                tables = list(GcTable)
-                sizes = {GcTable.WEIGHTS: g.synapses, GcTable.POINTERS: g.mcs + 1,
-                         GcTable.TARGETS: g.synapses}
+                tables = list(gc_tables(cfg))
+                sizes = {t: gc_table_size(cfg, t) for t in tables}
+                # the GC->MC weight is checked apart (signed): its limit is not used
                 limits = {GcTable.WEIGHTS: gp["w_max"], GcTable.POINTERS: g.synapses,
-                          GcTable.TARGETS: g.gcs - 1}
+                          GcTable.TARGETS: g.gcs - 1, GcTable.IIC: 0}
                 gc_writing = cmd == Cmd.WRITE_GC
                 fetch("GC_HEAD", 4, "GC_CHECK")
                 # the table's figures into registers first (the length a constant times the
@@ -776,7 +791,15 @@ class SystemCore(CheckedComponent):
                 fetch("GC_VALUES", gcb, "GC_VALUES_CMP")
                 over = Signal()                        # the code is above its limit
                 with m.State("GC_VALUES_CMP"):         # the comparison into a register first
-                    m.d.sync += over.eq(val > glimit)
+                    if g.iic:
+                        # the GC->MC weight, two's complement in its field: 0, or negative
+                        # and at least current_min (a comparison with a constant)
+                        nb = 8 * code_bytes(fmt.current_bits)
+                        iic_bad = (val != 0) & (~val[nb - 1] | (val[:nb] < (1 << nb)
+                                                                + fmt.current_min))
+                        m.d.sync += over.eq(Mux(gtab == GcTable.IIC, iic_bad, val > glimit))
+                    else:
+                        m.d.sync += over.eq(val > glimit)
                     m.next = "GC_VALUES_CHECK"
                 with m.State("GC_VALUES_CHECK"):
                     with m.If(over):
@@ -800,13 +823,23 @@ class SystemCore(CheckedComponent):
                         with m.Case(GcTable.POINTERS):
                             m.d.comb += [gcl.ptr_w.valid.eq(1), took.eq(gcl.ptr_w.ready),
                                          ptr_wr.en.eq(gcl.ptr_w.ready)]
+                        if g.iic:
+                            with m.Case(GcTable.IIC):
+                                code = val[:fmt.current_bits].as_signed()
+                                m.d.comb += [gcl.iic_w.valid.eq(1), gcl.iic_w.payload.eq(code),
+                                             took.eq(gcl.iic_w.ready)]
+                                with m.If(gcl.iic_w.ready):
+                                    m.d.sync += iic_reg.eq(code)
                         with m.Default():
                             m.d.comb += [gcl.gc_w.valid.eq(1), took.eq(gcl.gc_w.ready),
                                          fan_wr.en.eq(gcl.gc_w.ready)]
                     with m.If(took):
                         m.d.sync += k.eq(k + 1)
                         with m.If(k == cnt - 1):
-                            with m.If(gtab != GcTable.WEIGHTS):
+                            fanout = gtab != GcTable.WEIGHTS          # pointers, GC indices
+                            if g.iic:
+                                fanout = fanout & (gtab != GcTable.IIC)
+                            with m.If(fanout):
                                 m.d.sync += connected.eq(0)    # until the next CONNECT
                             m.next = "ACK"
                         with m.Else():
@@ -827,6 +860,11 @@ class SystemCore(CheckedComponent):
                                      gcl.weight_rq.payload.eq(start + k)]
                         with m.If(gcl.weight_rq.ready):
                             m.next = "GCR_DATA"
+                    if g.iic:
+                        with m.Elif(gtab == GcTable.IIC):     # one code, sign-extended
+                            m.d.sync += [emit_val.eq(iic_reg), emit_left.eq(gcb),
+                                         emit_last.eq(1), k.eq(k + 1)]
+                            m.next = "GCR_E"
                     with m.Else():
                         m.d.sync += [pa.eq(start + k), fa.eq(start + k)]
                         m.next = "GCR_S1"

@@ -49,8 +49,11 @@ from hetq.golden.fixed.system import (
     SystemConfig,
     gc_table_bits,
     gc_table_size,
+    gc_tables,
+    iic_field,
     info_fields,
 )
+from hetq.golden.fixed.network import iic_code
 from hetq.sim.board.model_port import ModelPort
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text()
@@ -60,6 +63,9 @@ FMT = CONFIG.quantizer.fmt
 #: The build of section 11's examples (version 2).
 GC_CONFIG = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
                          gc=GCLayerConfig(mcs=8, gcs=4, synapses=8))
+#: That build with the GC->MC path (section 11's table 3).
+IIC_CONFIG = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                          gc=GCLayerConfig(mcs=8, gcs=4, synapses=8, iic=True))
 #: What the INFO table's types mean in struct terms.
 STRUCT_TYPES = {"u8": "B", "u16": "H", "u32": "I", "char[4]": "4s"}
 
@@ -761,13 +767,46 @@ def test_gc_info_table_is_info_gc_format():
 def test_gc_tables_table():
     rows = table("table", "selector", "entries")
     assert {int(r["selector"]) for r in rows} == {t.value for t in GcTable}
+    assert gc_tables(GC_CONFIG) == tuple(GcTable)[:3] and gc_tables(IIC_CONFIG) == tuple(GcTable)
     for r in rows:
         t = GcTable(int(r["selector"]))
-        assert int(r["bytes"]) == code_bytes(gc_table_bits(GC_CONFIG, t))
-        size = {"S": GC_CONFIG.gc.synapses, "M + 1": GC_CONFIG.gc.mcs + 1}
-        assert size[r["entries"].split(":")[0].split(",")[0]] == gc_table_size(GC_CONFIG, t)
+        assert int(r["bytes"]) == code_bytes(gc_table_bits(IIC_CONFIG, t))
+        size = {"S": GC_CONFIG.gc.synapses, "M + 1": GC_CONFIG.gc.mcs + 1, "1": 1}
+        entries = r["entries"].split(":")[0].split(",")[0].split(" (")[0]
+        assert size[entries] == gc_table_size(IIC_CONFIG, t)
     weights = [r for r in rows if r["table"] == "weights"][0]
     assert f"(0 .. {GC_CONFIG.gc.params['w_max']})" in weights["values"]
+    iic = [r for r in rows if r["selector"] == str(int(GcTable.IIC))][0]
+    fmt = IIC_CONFIG.gc.fmt
+    low = fmt.current_min
+    assert f"{low / (1 << fmt.drive_frac):g} .. 0 mV ({low} .. 0" in iic["values"]
+    assert f"SQ{fmt.current_int}.{fmt.drive_frac}" in iic["code"]
+    lo_bytes = iic_field(low, fmt).to_bytes(3, "little").hex(" ")
+    assert f"{lo_bytes} .. ff ff ff and 00 00 00" in iic["values"]
+
+
+def test_gc_mc_weight_requests_as_documented():
+    """The table of WRITE_GC and READ_GC requests of the GC->MC weight: each on a fresh
+    device with the path, its status (a refused one changes nothing); the write of -5 mV
+    and the read of a fresh device's weight as the text says."""
+    rows = table("command", "request payload (example build with the GC->MC path)", "status")
+    assert {r["status"] for r in rows} == {"OK", "BAD_LENGTH", "BAD_ADDRESS", "BAD_VALUE"}
+    for r in rows:
+        device = DeviceModel(IIC_CONFIG)
+        payload = hexbytes(r["request payload (example build with the GC->MC path)"])
+        [frame] = device.execute(9, Cmd[r["command"]], payload)
+        _, _, status, answer = decode_frame(cobs.encode(frame), is_reply=True)
+        assert Status(status).name == r["status"], r
+        if r["status"] != "OK":
+            assert device.layer.iic_weight == 0 and answer == b""
+        elif Cmd[r["command"]] == Cmd.WRITE_GC:
+            assert device.layer.iic_weight == iic_code(-5) == -327680
+            assert "-5 mV (code -327680" in section(11)
+        else:
+            assert f"answers `{answer.hex(' ')}`" in " ".join(section(11).split())
+    # a device without the path: BAD_ADDRESS, as the refused-requests table has it
+    [frame] = DeviceModel(GC_CONFIG).execute(9, Cmd.READ_GC, bytes([3, 0, 0, 1]))
+    assert frame[3] == Status.BAD_ADDRESS
     assert f"({GC_CONFIG.gc.params['clamp']})" in section(11)
 
 

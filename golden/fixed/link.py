@@ -74,6 +74,8 @@ class GcTable(IntEnum):
     WEIGHTS = 0          # MC->GC weights, UQ5.Fc codes, one per synapse
     POINTERS = 1         # fan-out pointers ptr[0 .. mcs], u16
     TARGETS = 2          # the GC of each synapse, u16
+    IIC = 3              # the GC->MC weight, one SQ(Ie.Fc) code (two's complement; only
+                         # on a system built with the GC->MC path)
 
 
 class Status(IntEnum):

@@ -27,7 +27,8 @@ from .normaliser import normalise
 from .quantizer import DATAPATHS, QuantizerConfig, QuantizerModel
 
 __all__ = ["SystemConfig", "SYSTEM_STEP_BITS", "MAX_SYNAPSES", "MAX_GCS", "DeviceModel",
-           "INFO_FORMAT", "INFO_GC_FORMAT", "info_payload", "info_fields", "gc_table_bits", "gc_table_size"]
+           "INFO_FORMAT", "INFO_GC_FORMAT", "info_payload", "info_fields", "gc_tables",
+           "gc_table_bits", "gc_table_size", "iic_field", "iic_of_field"]
 
 #: The info reply's payload after the magic (little endian; see docs/protocol.md).
 INFO_FORMAT = "<BBHHBBHHBBBBBBBBBBBBIIBHBBBI"
@@ -47,17 +48,45 @@ MAX_SYNAPSES = (1 << 16) - 1
 MAX_GCS = (1 << 16) - 1
 
 
+def gc_tables(config):
+    """The GC tables (:class:`~.link.GcTable`) of ``config`` (a :class:`SystemConfig` with a
+    GC layer): the weights, the pointers, the GC indices and, with the GC->MC path
+    (``gc.iic``), its weight."""
+    base = (GcTable.WEIGHTS, GcTable.POINTERS, GcTable.TARGETS)
+    return base + (GcTable.IIC,) if config.gc.iic else base
+
+
 def gc_table_bits(config, table):
-    """Bits of one code of a GC table (:class:`~.link.GcTable`) on ``config`` (a
-    :class:`SystemConfig` with a GC layer): weights UQ5.Fc, pointers and GC indices 16."""
+    """Bits of one code of a GC table on ``config``: weights UQ5.Fc, pointers and GC indices
+    16, the GC->MC weight SQ(Ie.Fc) (sent as a two's complement field, :func:`iic_field`)."""
     if table == GcTable.WEIGHTS:
         return GC_WEIGHT_INT + config.gc.fmt.drive_frac
+    if table == GcTable.IIC:
+        return config.gc.fmt.current_bits
     return 16
 
 
 def gc_table_size(config, table):
-    """Entries of a GC table: synapses for weights and GC indices, ``mcs + 1`` pointers."""
+    """Entries of a GC table: synapses for weights and GC indices, ``mcs + 1`` pointers, one
+    GC->MC weight."""
+    if table == GcTable.IIC:
+        return 1
     return config.gc.mcs + 1 if table == GcTable.POINTERS else config.gc.synapses
+
+
+def iic_field(code, fmt):
+    """The GC->MC weight code (SQ(Ie.Fc), ``fmt.current_min`` .. 0) as the link carries it:
+    two's complement in the ``code_bytes(fmt.current_bits)`` bytes of the field."""
+    bits = 8 * code_bytes(fmt.current_bits)
+    return int(code) & ((1 << bits) - 1)
+
+
+def iic_of_field(value, fmt):
+    """The signed number a GC->MC weight field holds (:func:`iic_field`'s inverse; the
+    range, ``fmt.current_min`` .. 0, is the caller's to check)."""
+    bits = 8 * code_bytes(fmt.current_bits)
+    value = int(value)
+    return value - (1 << bits) if value >> (bits - 1) & 1 else value
 
 
 #: The step counter of the system's MC array: the raster events' 16-bit step within a window
@@ -74,10 +103,11 @@ class SystemConfig(BlockConfig):
     ----------
     quantizer : QuantizerConfig
     array : MCArrayConfig, optional
-        Of ``quantizer.mcs`` MCs and the quantizer's format, without inhibition (nothing drives
-        the extra current yet); default the array's defaults at that size with a
+        Of ``quantizer.mcs`` MCs and the quantizer's format, with the extra-current input
+        (``inhibition``) exactly when the GC layer has the GC->MC path (``gc.iic``: the GC
+        layer drives it); default the array's defaults at that size with a
         :data:`SYSTEM_STEP_BITS`-bit step counter (raster events carry the step within their
-        window, so the counter needs no more). Its window (``hold + rinse``) must fit the
+        window, so the counter needs no more) and that ``inhibition``. Its window (``hold + rinse``) must fit the
         raster events' 16-bit step.
     clock_hz : int
         The system clock (the board's PLL output), 48 MHz by default.
@@ -94,9 +124,11 @@ class SystemConfig(BlockConfig):
     gc : GCLayerConfig, optional
         The GC layer behind the MC array (default None: no GC layer, protocol version 1).
         It must have the array's MCs, hold, rinse and format, at most :data:`MAX_GCS` GCs and
-        :data:`MAX_SYNAPSES` synapses (the link's u16 pointers and GC indices), and no
-        GC->MC path (nothing sets its weight yet); it needs the MC array (``rasters``). A
-        system with one speaks protocol version 2 (docs/protocol.md section 11).
+        :data:`MAX_SYNAPSES` synapses (the link's u16 pointers and GC indices); it needs the MC
+        array (``rasters``). With ``iic`` the GC->MC path is built: the layer's currents go
+        into the array's extra-current input and the link sets their weight (GC table
+        :attr:`~.link.GcTable.IIC`, 0 at power-up). A system with a GC layer speaks protocol
+        version 2 (docs/protocol.md section 11).
 
     Raises
     ------
@@ -115,14 +147,15 @@ class SystemConfig(BlockConfig):
 
     def __post_init__(self):
         q = check_instance("quantizer", self.quantizer, QuantizerConfig)
-        array = (MCArrayConfig(mcs=q.mcs, fmt=q.fmt, step_bits=SYSTEM_STEP_BITS)
+        iic = isinstance(self.gc, GCLayerConfig) and self.gc.iic
+        array = (MCArrayConfig(mcs=q.mcs, fmt=q.fmt, step_bits=SYSTEM_STEP_BITS, inhibition=iic)
                  if self.array is None else self.array)
         check_instance("array", array, MCArrayConfig)
         if array.mcs != q.mcs:
             raise ValueError(f"the array has {array.mcs} MCs, the quantizer {q.mcs}")
         if array.fmt != q.fmt:
             raise ValueError("the array and the quantizer must use the same format")
-        if array.inhibition:
+        if array.inhibition and self.gc is None:
             raise ValueError("the system has no GC layer to drive the array's inhibition")
         if array.window > 1 << 16:
             raise ValueError(f"raster windows of {array.window} steps do not fit the 16-bit "
@@ -161,9 +194,10 @@ class SystemConfig(BlockConfig):
         if g.synapses > MAX_SYNAPSES:
             raise ValueError(f"{g.synapses} synapses do not fit the link's u16 fan-out "
                              f"pointers (at most {MAX_SYNAPSES})")
-        if g.iic:
-            raise ValueError("the system has no GC->MC path yet: build the GC layer with "
-                             "iic=False")
+        if g.iic != array.inhibition:
+            raise ValueError(f"the MC array has the extra-current input (inhibition) exactly "
+                             f"when the GC layer has the GC->MC path (iic), which drives it: "
+                             f"inhibition={array.inhibition}, iic={g.iic}")
 
     @classmethod
     def _field_types(cls):
@@ -292,7 +326,11 @@ class DeviceModel:
     ``gc_memory`` the three GC tables as the link addresses them (:class:`~.link.GcTable`:
     weight codes, fan-out pointers, GC indices), ``connected`` whether the fan-out tables
     are those the layer was last connected with. At power-on the pointers are all 0 (no
-    synapse), the GC indices 0, every weight 25 mV, and the layer connected.
+    synapse), the GC indices 0, every weight 25 mV, and the layer connected. With the GC->MC
+    path (``config.gc.iic``) the layer's MCs take its currents (the model's own coupling,
+    :meth:`~.gc_layer.GCLayerModel.run`) with the weight ``layer.iic_weight`` (GC table
+    :attr:`~.link.GcTable.IIC`; 0 at power-on, kept by CONNECT); RASTER runs the array
+    alone, without them.
     """
 
     def __init__(self, config, *, weights=None, table=None):
@@ -526,7 +564,7 @@ class DeviceModel:
         the head's length, the table, the count and the length, the range, the values."""
         if len(payload) < 4:
             return Status.BAD_LENGTH
-        if payload[0] not in GcTable._value2member_map_:
+        if payload[0] not in gc_tables(self.config):
             return Status.BAD_ADDRESS
         table = GcTable(payload[0])
         bits = gc_table_bits(self.config, table)
@@ -539,6 +577,11 @@ class DeviceModel:
             return table, start, count, None
         codes = np.array(self._codes(data, 8 * code_bytes(bits), count), dtype=np.int64)
         g = self.config.gc
+        if table == GcTable.IIC:                   # signed: current_min .. 0
+            codes = np.array([iic_of_field(c, g.fmt) for c in codes], dtype=np.int64)
+            if codes.min() < g.fmt.current_min or codes.max() > 0:
+                return Status.BAD_VALUE
+            return table, start, count, codes
         limit = {GcTable.WEIGHTS: g.params["w_max"], GcTable.POINTERS: g.synapses,
                  GcTable.TARGETS: g.gcs - 1}[table]
         if codes.max() > limit:
@@ -550,6 +593,9 @@ class DeviceModel:
         if isinstance(r, Status):
             return r
         table, start, count, codes = r
+        if table == GcTable.IIC:
+            self.layer.set_iic_weight(int(codes[0]))
+            return b""
         self.gc_memory[table][start:start + count] = codes
         if table != GcTable.WEIGHTS:
             self.connected = False
@@ -561,7 +607,11 @@ class DeviceModel:
             return r
         table, start, count, _ = r
         bits = 8 * code_bytes(gc_table_bits(self.config, table))
-        return payload + pack_codes(self.gc_memory[table][start:start + count], bits)
+        if table == GcTable.IIC:
+            codes = [iic_field(self.layer.iic_weight, self.config.gc.fmt)]
+        else:
+            codes = self.gc_memory[table][start:start + count]
+        return payload + pack_codes(codes, bits)
 
     def _fanout_mask(self):
         """The (gcs, mcs) mask of the fan-out tables, or None unless ``ptr[0] = 0``, the

@@ -9,8 +9,8 @@ import numpy as np
 
 from ..golden.network.model import validate_samples
 from ..io import InputError, check_output, load_samples, save_npz
-from .common import (CommandError, add_gc_options, add_text_options, non_negative_int,
-                     positive_int, progress, say, seed_int, text_options)
+from .common import (CommandError, add_gc_options, add_text_options, check_iic, finite_float,
+                     non_negative_int, positive_int, progress, say, seed_int, text_options)
 
 __all__ = ["add_commands"]
 
@@ -123,6 +123,7 @@ def cmd_run(args):
         raise ValueError("--prop applies to a random connectivity, not to --connectivity")
     if args.seed is not None and args.connectivity is not None:
         raise ValueError("--seed seeds the random connectivity, not --connectivity")
+    check_iic(args.iic, args.train)
     x = _samples(args.data, args)
     train = None if args.train is None else _samples(args.train, args)
     mask = None if args.connectivity is None else _mask(args.connectivity, args)
@@ -141,7 +142,7 @@ def cmd_run(args):
         with progress(n_train + len(x), "board run", args.quiet) as update:
             res, details = _link(lambda: run_network_on_board(
                 b, x, train=train, connectivity=mask, n_gc=args.gc, prop=args.prop,
-                seed=args.seed, progress=update))
+                seed=args.seed, iic=args.iic, progress=update))
         elapsed = time.perf_counter() - t0
         stats = b.stats
     gc = "gc_phase" in res
@@ -154,7 +155,8 @@ def cmd_run(args):
         "connectivity": ("file" if args.connectivity is not None else
                          "random" if gc else None),
         "connectivity_file": None if args.connectivity is None else str(args.connectivity),
-        "prop": details["prop"], "seed": details.get("seed")}))
+        "prop": details["prop"], "seed": details.get("seed"),
+        "iic": 0.0 if args.iic is None else args.iic, "iic_code": details.get("iic_code")}))
     save_npz(args.output, **res)
     util = 100 * np.count_nonzero(res["mc_phase"], axis=1) / res["mc_phase"].shape[1]
     line = (f"{len(x)} samples, {res['mc_phase'].shape[1]} MCs from the board: utilisation "
@@ -164,6 +166,8 @@ def cmd_run(args):
         line += f"; {res['gc_phase'].shape[1]} GCs: {g.mean():.1f}%"
         if n_train:
             line += f" after {n_train} training samples"
+        if args.iic:
+            line += f", GC->MC weight {args.iic:g} mV"
     print(f"{line}; {elapsed:.2f} s ({(n_train + len(x)) / max(elapsed, 1e-9):.1f} samples/s, "
           f"{stats.retries} retries) -> {args.output}")
 
@@ -247,8 +251,9 @@ def cmd_compare(args):
     config = config_from_info(json.loads(str(result["board_info"])))
     weights, codes, table, _, _ = read_tables(args.weights, config)
     train, mask = _fold_of(result, args, config)
+    iic = _result_params(result).get("iic") or 0.0
     rep = compare_results(result, x, codes, table, weights=weights, train=train,
-                          connectivity=mask)
+                          connectivity=mask, iic=iic)
     print(f"{rep.samples} samples, {rep.phases} MC phases: {rep.phase_mismatches} differ from "
           f"the fixed-point model; normalised inputs: {rep.et_mismatches} differ; sensor codes: "
           f"{rep.code_mismatches} differ")
@@ -256,6 +261,9 @@ def cmd_compare(args):
         print(f"{rep.gc_phases} GC phases: {rep.gc_phase_mismatches} differ; MC->GC weights: "
               f"{rep.weight_mismatches} differ; connectivity: {rep.connectivity_mismatches} "
               f"differ")
+        if config.gc.iic:
+            print(f"GC->MC weight {rep.iic:g} mV: the board's weight code "
+                  f"{'differs' if rep.iic_mismatches else 'agrees'}")
     for s, mc, got, want in rep.examples:
         print(f"  sample {s} MC {mc}: board {got}, model {want}")
     if not rep.same_tables:
@@ -457,6 +465,10 @@ def add_commands(subparsers):
                    help="random mask only: every MC projects to round(P*N) GCs (default 1/D)")
     p.add_argument("--seed", type=seed_int, default=None,
                    help="random mask only: seed of numpy.random.default_rng (default 0)")
+    p.add_argument("--iic", type=finite_float, default=None, metavar="W",
+                   help="with --train, a board built with the GC->MC path: its inhibitory "
+                        "weight in mV, <= 0, set after the training and the clamp, as `hetq "
+                        "run --iic` (default 0)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npz")
     add_text_options(p, "samples")

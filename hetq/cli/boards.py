@@ -21,7 +21,8 @@ BUILD_OPTIONS = {
     "--rinse": ("mc-array", "gc-layer"), "--inhibition": ("mc-array", "gc-layer"),
     "--gcs": ("gc-layer",), "--synapses": ("gc-layer",), "--weights": ("system",),
     "--baud": ("system",), "--clock": ("system",), "--rasters": ("system",),
-    "--gc": ("system",), "--prop": ("system",), "--spram": ("gc-layer", "system"),
+    "--gc": ("system",), "--prop": ("system",), "--iic": ("system",),
+    "--spram": ("gc-layer", "system"),
 }
 BLOCKS = ("quantizer", "mc-array", "gc-layer", "system")
 

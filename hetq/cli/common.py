@@ -2,6 +2,7 @@
 progress bar. Command groups import this module and the library, never each other."""
 
 import argparse
+import math
 import sys
 import time
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ __all__ = ["CommandError", "progress", "int_at_least", "positive_int", "non_nega
            "fraction", "sensor_format", "only_for", "given", "quantizer_config",
            "sensor_mc_array_config", "mc_array_config", "add_quantizer_options",
            "add_mc_array_options", "add_system_options", "add_gc_options", "system_design",
-           "int_in", "seed_int",
+           "int_in", "seed_int", "finite_float", "check_iic",
            "add_text_options", "text_options", "say"]
 
 
@@ -306,6 +307,30 @@ def add_system_options(parser):
                              "ULX3S, not on the iCEBreaker, whose UP5K does not hold it)")
 
 
+def finite_float(text):
+    """An argparse type: a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def check_iic(iic, train):
+    """``--iic W`` (the GC->MC weight in mV, or None) with ``--train`` (None or not):
+    ValueError for a positive weight, or a weight without training (of ``hetq run`` and
+    ``hetq board run`` alike)."""
+    if iic is None:
+        return
+    if iic > 0:
+        raise ValueError(f"--iic {iic:g}: the GC->MC weight is inhibitory and must be <= 0")
+    if train is None:
+        raise ValueError("--iic acts only after training: without --train no GC->MC "
+                         "inhibition is learned and the weight has no effect")
+
+
 def gc_count(text):
     """An argparse type for ``--gc``: a number of GCs (1 .. 65535), or ``auto`` (its value
     when given alone: 4 per MC)."""
@@ -314,24 +339,29 @@ def gc_count(text):
 
 def add_gc_options(parser):
     """``--gc [N]`` (a GC layer of N GCs behind the MC array; ``--gc`` alone: 4 per MC; absent:
-    none, protocol version 1) and ``--prop`` (its connection probability, which sizes the
-    synapse memory; default 1/D as ``hetq run``). For ``hetq build system`` and ``hetq board
-    sim`` (:func:`system_design` reads them)."""
+    none, protocol version 1), ``--prop`` (its connection probability, which sizes the
+    synapse memory; default 1/D as ``hetq run``) and ``--iic`` (the GC->MC path built). For
+    ``hetq build system`` and ``hetq board sim`` (:func:`system_design` reads them)."""
     parser.add_argument("--gc", type=gc_count, nargs="?", const="auto", default=None,
                         metavar="N", help="with a GC layer of N GCs (alone: 4 per MC)")
     parser.add_argument("--prop", type=float, default=None, metavar="P",
                         help="with --gc: the connection probability the synapse memory is "
                              "sized for, round(P*N) GCs per MC (default 1/D, as `hetq run`)")
+    parser.add_argument("--iic", action="store_true", default=None,
+                        help="with --gc: build the GC->MC path (the GCs inhibit the MCs with "
+                             "a weight the host sets: `hetq board run --iic W`; 0 at "
+                             "power-up)")
 
 
 def system_design(args):
     """``(SystemConfig, weight codes or None, PhaseTable or None)`` of ``--board``,
     ``--duplication``, ``--datapath``, ``--weights``, ``--baud``, ``--clock`` (and, where the
-    command has them, ``--rasters``, ``--gc`` and ``--prop``: :func:`add_gc_options`)."""
+    command has them, ``--rasters``, ``--gc``, ``--prop`` and ``--iic``:
+    :func:`add_gc_options`)."""
     from ..boards.operations import board_config, read_tables
 
     gc = {"gcs": getattr(args, "gc", None), "prop": getattr(args, "prop", None),
-          "spram": getattr(args, "spram", None) or None}
+          "spram": getattr(args, "spram", None) or None, "iic": getattr(args, "iic", None)}
     duplication = args.duplication
     weights = table = None
     if args.weights is not None:

@@ -4,9 +4,7 @@ Every option either takes effect or is refused with an error naming it; outputs 
 (folder, suffix, not one of the inputs) before any work is done. Output keys: docs/cli.md.
 """
 
-import argparse
 import json
-import math
 import time
 
 import numpy as np
@@ -20,8 +18,8 @@ from ..io import (InputError, check_output, check_output_dir, load_array, load_s
                   load_weights, save_npz)
 from ..pipeline import calibrate_weights, run_network, weight_spec
 from ..protocol import utilisation
-from .common import (add_text_options, non_negative_int, positive_int, progress, say, seed_int,
-                     text_options)
+from .common import (add_text_options, check_iic, finite_float, non_negative_int, positive_int,
+                     progress, say, seed_int, text_options)
 
 __all__ = ["add_commands", "MODE_OPTIONS"]
 
@@ -41,17 +39,6 @@ def _samples(path, text, name=None):
         return validate_samples(data, name=name or f"{path}"), labels
     except ValueError as e:
         raise InputError(f"{path}: {e}" if name else str(e)) from None
-
-
-def _finite(text):
-    """An argparse type: a finite number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
 
 
 
@@ -95,14 +82,10 @@ def _check_run_options(args):
         raise ValueError("--seed seeds the random connectivity (--gc N without "
                          "--connectivity)" + (", not --connectivity" if args.connectivity
                                               else ""))
-    if args.iic is not None and args.iic > 0:
-        raise ValueError(f"--iic {args.iic:g}: the GC->MC weight is inhibitory and must be <= 0")
-    if args.iic is not None and not gc_layer:
+    if args.iic is not None and args.iic <= 0 and not gc_layer:
         raise ValueError("--iic (the GC->MC weight) needs a GC layer: give --gc N or "
                          "--connectivity")
-    if args.iic is not None and args.train is None:
-        raise ValueError("--iic acts only after training: without --train no GC->MC "
-                         "inhibition is learned and the weight has no effect")
+    check_iic(args.iic, args.train)
     if args.train is not None and not gc_layer:
         raise ValueError("--train needs a GC layer: give --gc N or --connectivity")
     validate_schedule(args.steps, args.rinse)
@@ -194,17 +177,17 @@ def add_commands(sub):
                         "section 5)")
     c.add_argument("--duplication", "-D", type=positive_int, required=True, metavar="D",
                    help="MCs per sensor (>= 1)")
-    c.add_argument("--gain", type=_finite, default=None, metavar="G",
+    c.add_argument("--gain", type=finite_float, default=None, metavar="G",
                    help="homogeneous mode only: the weight of every MC, in (0, 1e7] "
                         "(default 25)")
-    c.add_argument("--smoothing", type=_finite, default=None, metavar="S",
+    c.add_argument("--smoothing", type=finite_float, default=None, metavar="S",
                    help=f"adaptive mode only: the fraction of D per Jenks class, in "
                         f"[0, {SMOOTHING_MAX:g}]; 0.25 = the paper's Adaptive, 0.5 = Scaled "
                         f"(default 0.25)")
-    c.add_argument("--payload", type=_finite, default=None, metavar="P",
+    c.add_argument("--payload", type=finite_float, default=None, metavar="P",
                    help="uniform, linear, adaptive: the gain of the weights, i.e. the weight "
                         "of the MC for the largest input, in (0, 1e7] (default 25)")
-    c.add_argument("--limit", type=_finite, default=None, metavar="L",
+    c.add_argument("--limit", type=finite_float, default=None, metavar="L",
                    help="uniform, linear, adaptive: the smallest normalised input the column "
                         "is laid out to cover, in (0, 1]; the largest weight is payload/limit "
                         "(default 0.01)")
@@ -228,10 +211,10 @@ def add_commands(sub):
                         "'connectivity'); sets the number of GCs")
     r.add_argument("--gc", type=positive_int, default=None, metavar="N",
                    help="number of GCs; without --connectivity the mask is drawn at random")
-    r.add_argument("--prop", type=_finite, default=None, metavar="P",
+    r.add_argument("--prop", type=finite_float, default=None, metavar="P",
                    help="random mask only: every MC projects to round(P*N) GCs, P in [0, 1] "
                         "(default 1/D)")
-    r.add_argument("--iic", type=_finite, default=None, metavar="W",
+    r.add_argument("--iic", type=finite_float, default=None, metavar="W",
                    help="with --train: the GC->MC inhibitory weight, <= 0 (default 0, as in "
                         "the paper)")
     r.add_argument("--steps", type=positive_int, default=250,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ...golden.fixed.link import Cmd, max_codes, pack_codes
+from ...golden.fixed.link import Cmd, code_bytes, max_codes, pack_codes
 from ..normaliser.stimulus import edge_samples, random_samples
 
 __all__ = ["random_requests", "model_replies", "gc_session", "model_replies_seq"]
@@ -79,7 +79,7 @@ def model_replies(model, requests, first_seq=0):
     return out
 
 
-def gc_session(rng, config, *, train=4, samples=3, power_on=True, raster=True):
+def gc_session(rng, config, *, train=4, samples=3, power_on=True, raster=True, iic=()):
     """A seeded session of protocol version 2 for ``config`` (a SystemConfig with a GC layer):
     ``(seq, cmd, payload)`` requests. INFO; a TRAIN and a SAMPLE on the power-on layer; bad
     GC requests (each refused: the sizes of the refused-request table of docs/protocol.md
@@ -90,9 +90,13 @@ def gc_session(rng, config, *, train=4, samples=3, power_on=True, raster=True):
     SAMPLEs (one repeated, one sent again with a new seq), a weight written by hand, a
     RASTER (the GC layer untouched), a SAMPLE after it, STATUS. Without ``power_on`` no
     window before the connectivity, without ``raster`` neither the RASTER nor the SAMPLE
-    after it (shorter sessions for slow simulators)."""
+    after it (shorter sessions for slow simulators). With the GC->MC path (``config.gc.iic``)
+    the bad requests include its weight's (positive, below the format, past its one entry),
+    and ``iic`` (weight codes, <= 0) are written after the clamp (and read back), the first
+    before the SAMPLEs, each next one before one more SAMPLE."""
     from ...golden.fixed.gc_layer import fanout_lists
     from ...golden.fixed.link import GcTable
+    from ...golden.fixed.system import gc_tables, iic_field
 
     q, g, fmt = config.quantizer, config.gc, config.quantizer.fmt
     seq = [0]
@@ -113,6 +117,13 @@ def gc_session(rng, config, *, train=4, samples=3, power_on=True, raster=True):
             add(Cmd.WRITE_GC, gc_head(table, start + lo, len(chunk))
                 + b"".join(int(c).to_bytes(nb, "little") for c in chunk))
 
+    def iic_code(code):
+        return iic_field(code, fmt).to_bytes(code_bytes(fmt.current_bits), "little")
+
+    def write_iic(code):
+        add(Cmd.WRITE_GC, gc_head(GcTable.IIC, 0, 1) + iic_code(code))
+        read_gc(GcTable.IIC, 1)
+
     def read_gc(table, size):
         for lo in range(0, size, 60):
             add(Cmd.READ_GC, gc_head(table, lo, min(60, size - lo)))
@@ -129,8 +140,10 @@ def gc_session(rng, config, *, train=4, samples=3, power_on=True, raster=True):
         add(Cmd.SAMPLE, sample_row())
     S, G, M = g.synapses, g.gcs, g.mcs
     w_max = g.params["w_max"]
+    absent = len(gc_tables(config))                     # the first selector not built
     bad = [
-        (Cmd.WRITE_GC, b"\x00\x00\x00"), (Cmd.WRITE_GC, gc_head(3, 0, 1) + b"\x00\x00\x00"),
+        (Cmd.WRITE_GC, b"\x00\x00\x00"),
+        (Cmd.WRITE_GC, gc_head(absent, 0, 1) + b"\x00\x00\x00"),
         (Cmd.WRITE_GC, gc_head(0, 0, 0)), (Cmd.WRITE_GC, gc_head(1, 0, 2) + b"\x00\x00\x00"),
         (Cmd.WRITE_GC, gc_head(0, S - 1, 2) + b"\x00" * 6),
         (Cmd.WRITE_GC, gc_head(1, M, 2) + b"\x00" * 4),
@@ -145,6 +158,13 @@ def gc_session(rng, config, *, train=4, samples=3, power_on=True, raster=True):
         (Cmd.CONNECT, b"\x00"), (Cmd.CLAMP, b"\x00"), (Cmd.TRAIN, b"\x01" * 3),
         (Cmd.SAMPLE, b"\x01" * (2 * q.sensors + 1)),
     ]
+    if g.iic:
+        iic_head = gc_head(GcTable.IIC, 0, 1)
+        bad += [(Cmd.WRITE_GC, iic_head + iic_code(1)),                    # BAD_VALUE
+                (Cmd.WRITE_GC, iic_head + iic_code(fmt.current_min - 1)),  # BAD_VALUE
+                (Cmd.WRITE_GC, gc_head(GcTable.IIC, 1, 1) + iic_code(0)),  # BAD_ADDRESS
+                (Cmd.WRITE_GC, gc_head(GcTable.IIC, 0, 2) + iic_code(0) * 2),
+                (Cmd.READ_GC, gc_head(GcTable.IIC, 0, 2))]                 # BAD_ADDRESS
     for k in rng.permutation(len(bad)):
         add(*bad[int(k)])
     # a random connectivity that fits the synapse memory
@@ -174,11 +194,16 @@ def gc_session(rng, config, *, train=4, samples=3, power_on=True, raster=True):
             add(Cmd.TRAIN, out[-1][2], same=True)       # a retry: the window runs once
     add(Cmd.CLAMP)
     read_gc(GcTable.WEIGHTS, S)
+    if iic:
+        write_iic(iic[0])
     for k in range(samples):
         add(Cmd.SAMPLE, sample_row())
         if k == 0:
             add(Cmd.SAMPLE, out[-1][2], same=True)      # a retry: the same reply
             add(Cmd.SAMPLE, out[-1][2])                 # a new request: the next window
+    for code in iic[1:]:                                # the weight changed between windows
+        write_iic(code)
+        add(Cmd.SAMPLE, sample_row())
     write_gc(GcTable.WEIGHTS, int(rng.integers(0, S)), [w_max])
     if raster:
         add(Cmd.RASTER, sample_row())

@@ -176,3 +176,72 @@ def test_board_config_and_the_cli_helper_build_a_gc_system():
         args.clock = args.baud = args.datapath = None
         config, _, _ = system_design(args)
         assert (config.gc.gcs if config.gc else None) == gcs
+
+
+# -- the GC->MC path ---------------------------------------------------------------------------
+
+IIC_GC = GCLayerConfig(mcs=8, gcs=32, synapses=64, hold=100, rinse=50, iic=True)
+IIC_CONFIG = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                          array=MCArrayConfig(mcs=8, hold=100, rinse=50, inhibition=True),
+                          gc=IIC_GC)
+
+
+def test_the_gc_mc_weight_is_set_read_back_and_acts_as_in_the_fixed_network():
+    from hetq.golden.fixed.network import iic_code
+
+    mask = random_connectivity(IIC_GC.gcs, IIC_GC.mcs, 0.25, np.random.default_rng(3))
+    train, test = data(1, 10), data(2, 12)
+    b, model = board(config=IIC_CONFIG)
+    assert b.info().fields["iic"] == 1 and b.config == IIC_CONFIG
+    assert b.iic_weight() == 0                                  # power-up
+    b.connect(mask)
+    b.train(train)
+    b.clamp()
+    code = iic_code(-5.0)
+    assert b.set_iic_weight(code) == code == b.iic_weight() == model.layer.iic_weight
+    _, _, mc, gc = b.sample_network(test)
+    net = FixedNetwork(weights(), n_gc=IIC_GC.gcs, connectivity=mask, iic_weight=-5.0)
+    net.fit(train, duration=100, rinse=50)
+    out = net.process(test, duration=100, rinse=50)
+    np.testing.assert_equal(mc, out.mc_phase)
+    np.testing.assert_equal(gc, out.gc_phase)
+    plain = FixedNetwork(weights(), n_gc=IIC_GC.gcs, connectivity=mask)
+    plain.fit(train, duration=100, rinse=50)
+    zero = plain.process(test, duration=100, rinse=50)
+    assert (mc != zero.mc_phase).any() and (gc != zero.gc_phase).any()
+    sent = model.counters["good_frames"]
+    for bad in (1, IIC_GC.fmt.current_min - 1, -2.5):
+        with pytest.raises(ValueError, match=r"an integer in \[-4194304, 0\]"):
+            b.set_iic_weight(bad)
+    assert model.counters["good_frames"] == sent and model.layer.iic_weight == code
+
+
+def test_a_board_without_the_path_refuses_the_weight_before_a_byte_is_sent():
+    b, model = board()
+    b.info()
+    sent = model.counters["good_frames"]
+    for call in (lambda: b.set_iic_weight(-5), b.iic_weight):
+        with pytest.raises(LinkError, match=r"built with the GC->MC path; this one's INFO "
+                                            r"says it is not \(iic = 0\)"):
+            call()
+    for call in (lambda: b.write_gc_table(GcTable.IIC, [0]),
+                 lambda: b.read_gc_table(GcTable.IIC)):
+        with pytest.raises(LinkError, match="the board has no GC table IIC"):
+            call()
+    assert model.counters["good_frames"] == sent
+    b, model = board(config=CONFIG.replace(gc=None))
+    with pytest.raises(LinkError, match="needs a GC layer; this board has none"):
+        b.set_iic_weight(-5)
+
+
+def test_board_config_builds_the_path_on_request():
+    from hetq.boards.operations import board_config
+
+    c = board_config("ulx3s", gcs=1024, iic=True)
+    assert c.gc.iic and c.array.inhibition and c.version == 2
+    assert not board_config("ulx3s", gcs=1024).gc.iic
+    with pytest.raises(ValueError, match="--iic builds the GC->MC path from the GC layer: "
+                                         "give --gc"):
+        board_config("ulx3s", iic=True)
+    with pytest.raises(ValueError, match="not verified together"):
+        board_config("icebreaker", gcs=64, spram=True, iic=True)

@@ -182,3 +182,95 @@ def test_bench_refuses_options_that_do_not_apply(argv, text, capsys, tmp_path):
     assert main(["board", "bench", "--build-dir", str(tmp_path), *argv]) == 1
     assert text in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+# -- the GC->MC path: `hetq board run --iic W` -------------------------------------------------
+
+IIC_CONFIG = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                          array=MCArrayConfig(mcs=8, hold=100, rinse=50, inhibition=True),
+                          gc=GCLayerConfig(mcs=8, gcs=32, synapses=64, hold=100, rinse=50,
+                                           iic=True))
+
+
+@pytest.fixture
+def iic_url():
+    with serve_model(DeviceModel(IIC_CONFIG)) as u:
+        yield u
+
+
+def test_run_with_the_gc_mc_weight_as_hetq_run_and_compare(files, iic_url, capsys, tmp_path):
+    """``--iic -5`` after ``--train``: the keys and the recorded ``iic`` of ``hetq run --iic
+    -5``, the phases of FixedNetwork with that weight (which differ from weight 0), and
+    ``board compare`` checks the weight and catches a wrong one."""
+    d = files
+    base = ["board", "run", str(d / "data.npy"), "--port", iic_url, "--weights",
+            str(d / "w.npz"), "--train", str(d / "train.npy"), "-q"]
+    out, zero_out = tmp_path / "board.npz", tmp_path / "zero.npz"
+    assert main(base + ["--iic", "-5", "-o", str(out)]) == 0
+    assert "GC->MC weight -5 mV" in capsys.readouterr().out
+    assert main(base + ["-o", str(zero_out)]) == 0           # the weight back to 0
+    capsys.readouterr()
+    res, zero = np.load(out), np.load(zero_out)
+    params = json.loads(str(res["params"]))
+    assert (params["iic"], params["iic_code"]) == (-5.0, -5 << 16)
+    assert json.loads(str(zero["params"]))["iic_code"] == 0
+    assert main(["run", str(d / "data.npy"), "--weights", str(d / "w.npz"), "--train",
+                 str(d / "train.npy"), "--gc", "32", "--steps", "100", "--iic", "-5", "-q",
+                 "-o", str(tmp_path / "run.npz")]) == 0
+    capsys.readouterr()
+    run = np.load(tmp_path / "run.npz")
+    for key in ("et", "mc_phase", "gc_phase", "mc_gc_weights", "connectivity"):
+        assert (res[key].dtype, res[key].shape) == (run[key].dtype, run[key].shape), key
+    np.testing.assert_equal(res["connectivity"], run["connectivity"])
+    assert json.loads(str(run["params"]))["iic"] == params["iic"]
+    with np.load(d / "w.npz") as w:
+        net = FixedNetwork(w["weights"], n_gc=32, connectivity=res["connectivity"],
+                           iic_weight=-5.0)
+    net.fit(np.load(d / "train.npy"), duration=100, rinse=50)
+    ref = net.process(np.load(d / "data.npy"), duration=100, rinse=50)
+    np.testing.assert_equal(res["gc_phase"], ref.gc_phase)
+    np.testing.assert_equal(res["mc_phase"], ref.mc_phase)
+    np.testing.assert_equal(res["mc_gc_weights"], net.mc_gc_weights)
+    assert (res["mc_phase"] != zero["mc_phase"]).any()
+    assert (res["gc_phase"] != zero["gc_phase"]).any()
+
+    compare = ["board", "compare", str(out), "--data", str(d / "data.npy"), "--weights",
+               str(d / "w.npz"), "--train", str(d / "train.npy")]
+    assert main(compare) == 0
+    text = capsys.readouterr().out
+    assert "GC->MC weight -5 mV: the board's weight code agrees" in text
+    assert text.rstrip().endswith("mismatches: 0")
+    # the result of weight 0 labelled -5 mV: the phases and the weight code differ
+    bad = dict(zero)
+    bad["params"] = np.str_(json.dumps({**json.loads(str(zero["params"])), "iic": -5.0}))
+    np.savez(tmp_path / "bad.npz", **bad)
+    assert main(["board", "compare", str(tmp_path / "bad.npz")] + compare[3:]) == 1
+    text = capsys.readouterr()
+    assert "the board's weight code differs" in text.out
+    assert "results differ from the fixed-point model" in text.err
+
+
+@pytest.mark.parametrize("extra, text", [
+    (["--iic", "2"], "--iic 2: the GC->MC weight is inhibitory and must be <= 0"),
+    (["--iic", "-5", "--no-train"], "--iic acts only after training"),
+    (["--iic", "-5", "--plain"], "--iic -5: the board has no GC->MC path (its INFO says "
+                                 "iic = 0); build it with `hetq build system --gc N --iic`"),
+    # (--train is named first: --iic comes with it)
+    (["--iic", "-5", "--v1"], "needs a board with a GC layer; this one has none (protocol "
+                              "version 1)"),
+])
+def test_the_gc_mc_weight_refused(files, capsys, tmp_path, extra, text):
+    config = {"--plain": CONFIG, "--v1": CONFIG.replace(gc=None)}.get(extra[-1], IIC_CONFIG)
+    train = [] if "--no-train" in extra else ["--train", str(files / "train.npy")]
+    extra = [a for a in extra if a not in ("--plain", "--v1", "--no-train")]
+    with serve_model(DeviceModel(config)) as url:
+        assert main(["board", "run", str(files / "data.npy"), "--port", url, "-q",
+                     "-o", str(tmp_path / "o.npz")] + train + extra) == 1
+    err = err_of(capsys)
+    assert text in err and err.count("\n") == 1
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_info_names_the_gc_mc_path(iic_url, capsys):
+    assert main(["board", "info", "--port", iic_url]) == 0
+    assert "GC->MC path built" in capsys.readouterr().out

@@ -8,10 +8,10 @@ import pytest
 from cobs import cobs
 
 from hetq.golden.fixed.gc_layer import GCLayerConfig
-from hetq.golden.fixed.link import COUNTERS, Cmd, crc_good, decode_frame, request
+from hetq.golden.fixed.link import COUNTERS, Cmd, GcTable, Status, crc_good, decode_frame, request
 from hetq.golden.fixed.mc_array import MCArrayConfig
 from hetq.golden.fixed.quantizer import QuantizerConfig
-from hetq.golden.fixed.system import DeviceModel, SystemConfig
+from hetq.golden.fixed.system import DeviceModel, SystemConfig, iic_field
 from hetq.sim.quantizer.stimulus import initial_weights
 from hetq.sim.system.amaranth_bench import decoded_frames, run_core_amaranth
 from hetq.sim.system.stimulus import (gc_session, model_replies, model_replies_seq,
@@ -163,6 +163,9 @@ def test_gc_session_replies_equal_the_model(train, samples, longer):
         assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
     statuses = {f[3] for f in flat}
     assert {0, 2, 3, 4, 5} <= statuses                  # OK and every GC error status
+    # without the GC->MC path its table (selector 3) is not there
+    assert [f[3] for (_, cmd, payload), frames in zip(reqs, expected) for f in frames
+            if cmd == Cmd.WRITE_GC and payload[0] == GcTable.IIC] == [Status.BAD_ADDRESS]
     # the session did something: GCs fired in the samples, weights learned to 30 mV
     assert any(f[2] == Cmd.SAMPLE and len(f) > 8 and f[4] == 1 and any(f[7:-2])
                for f in flat)
@@ -177,3 +180,78 @@ def test_a_gc_layer_in_lanes_is_refused():
     config = GC_SMALL.replace(gc=GC_SMALL.gc.replace(lanes=2))
     with pytest.raises(ValueError, match="the board system's GC layer has one lane, not 2"):
         SystemCore(config)
+
+
+#: A small build with the GC->MC path, 50-step holds and no rinse: the currents a window owes
+#: the next (from the GCs of its last cycle; after a rinse of 50 steps they are all 0) act on
+#: the MCs before they fire in the next window's readout cycle.
+GC_IIC = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                      array=MCArrayConfig(mcs=8, hold=50, rinse=0, inhibition=True),
+                      gc=GCLayerConfig(mcs=8, gcs=32, synapses=32, hold=50, rinse=0, iic=True))
+
+
+def test_gc_mc_path_session_replies_equal_the_model():
+    """The GC->MC path built: a session whose weight is set after the TRAIN and the CLAMP
+    (and changed again between two SAMPLEs, while the currents of the window before are still
+    owed), its bad weights refused: every reply frame byte-equal to the device model's, and
+    the SAMPLE replies (MC and GC parts) differ from those of weight 0."""
+    config = GC_IIC
+    codes = (-40 << 16, -10 << 16)
+
+    def session(iic, late=False):
+        rng = np.random.default_rng(75)                      # a seed whose GCs inhibit
+        weights = initial_weights(config.quantizer, rng)
+        reqs = gc_session(rng, config, train=1, samples=1, power_on=False, raster=False,
+                          iic=iic)
+        model = DeviceModel(config, weights=weights)
+        replies = []
+        for seq, cmd, payload in reqs:
+            old = model.layer.iic_weight
+            model.counters["good_frames"] += 1
+            replies.append(model.execute(seq, cmd, payload))
+            if late and old and model.layer.iic_weight != old:
+                # the wrong design: the currents still owed past the layer's 4-deep emission
+                # FIFO made with the new weight
+                o = model.layer.state.o_gm
+                o[4:] = o[4:] // old * model.layer.iic_weight
+        return weights, reqs, replies, model
+
+    weights, reqs, expected, model = session(codes)
+    _, _, zero, _ = session((0, 0))
+    samples = [k for k, (_, cmd, payload) in enumerate(reqs)
+               if cmd == Cmd.SAMPLE and len(payload) == 2 * config.quantizer.sensors]
+    assert len(samples) == 4 and model.layer.iic_weight == codes[1]
+    # the weight changed before the last SAMPLE: the currents owed to its first step were
+    # made with the old weight; made with the new one, the reply would differ
+    assert session(codes, late=True)[2][samples[-1]] != expected[samples[-1]]
+    for k in samples:                   # the weight acts on the MC phases and the GC phases
+        assert [a != b for a, b in zip(expected[k], zero[k])] == [True, True], k
+    flat = [f for frames in expected for f in frames]
+    frames = [(request(seq, cmd, payload), 0) for seq, cmd, payload in reqs]
+    got = run_core_amaranth(config, frames, weights=weights, seed=3, stall=0.1,
+                            replies=len(flat), timeout=600_000,
+                            per_request=[len(frames) for frames in expected])
+    assert len(got) == len(flat)
+    for k, (g, w) in enumerate(zip(got, flat)):
+        assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
+    # the weight read back, the bad ones refused: above 0, below the format, past the one
+    # entry; selector 4 is no table
+    fmt = config.quantizer.fmt
+    status = {(cmd, payload): [f[3] for f in frames]
+              for (_, cmd, payload), frames in zip(reqs, expected)}
+
+    def field(code):
+        return iic_field(code, fmt).to_bytes(3, "little")
+
+    head = bytes([GcTable.IIC, 0, 0, 1])
+    for payload, want in ((head + field(1), Status.BAD_VALUE),
+                          (head + field(fmt.current_min - 1), Status.BAD_VALUE),
+                          (bytes([3, 1, 0, 1]) + field(0), Status.BAD_ADDRESS),
+                          (bytes([3, 0, 0, 2]) + field(0) * 2, Status.BAD_ADDRESS),
+                          (bytes([4, 0, 0, 1]) + field(0), Status.BAD_ADDRESS),
+                          (head + field(codes[0]), Status.OK)):
+        assert status[Cmd.WRITE_GC, payload] == [want], payload.hex()
+    assert status[Cmd.READ_GC, bytes([3, 0, 0, 2])] == [Status.BAD_ADDRESS]
+    reads = [frames[0] for (_, cmd, payload), frames in zip(reqs, expected)
+             if (cmd, payload) == (Cmd.READ_GC, head)]
+    assert [r[4:-2] for r in reads] == [head + field(c) for c in codes]

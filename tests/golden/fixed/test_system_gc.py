@@ -82,7 +82,13 @@ def test_config_of_a_gc_system():
     ({"gc": GCLayerConfig(gcs=1 << 16)}, "65536 GCs do not fit the link's u16 GC index"),
     ({"gc": GCLayerConfig(gcs=8192, synapses=MAX_SYNAPSES + 1)},
      "65536 synapses do not fit the link's u16 fan-out pointers (at most 65535)"),
-    ({"gc": GCLayerConfig(iic=True)}, "no GC->MC path yet"),
+    ({"gc": GCLayerConfig(iic=True), "array": MCArrayConfig(step_bits=16)},
+     "exactly when the GC layer has the GC->MC path (iic), which drives it: "
+     "inhibition=False, iic=True"),
+    ({"gc": GCLayerConfig(), "array": MCArrayConfig(step_bits=16, inhibition=True)},
+     "inhibition=True, iic=False"),
+    ({"array": MCArrayConfig(step_bits=16, inhibition=True)},
+     "the system has no GC layer to drive the array's inhibition"),
 ])
 def test_gc_config_errors(kwargs, text):
     with pytest.raises(ValueError) as e:
@@ -330,3 +336,94 @@ def test_raster_on_a_gc_system_leaves_the_layer_alone():
     assert m.layer.t == 0
     v1 = DeviceModel(CONFIG.replace(gc=None), weights=w)
     assert frames == ok(v1, 3, Cmd.RASTER, s)
+
+
+# -- the GC->MC path (GC table IIC) -----------------------------------------------------------
+
+IIC_GC = GCLayerConfig(mcs=8, gcs=32, synapses=64, hold=100, rinse=50, iic=True)
+IIC_CONFIG = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                          array=MCArrayConfig(mcs=8, hold=100, rinse=50, inhibition=True),
+                          gc=IIC_GC)
+
+
+def iic_request(code, start=0, count=1):
+    field = int(code) & 0xFFFFFF                      # two's complement, 3 bytes
+    return struct.pack("<BHB", GcTable.IIC, start, count) + field.to_bytes(3, "little") * count
+
+
+def test_the_path_builds_the_array_with_its_input_and_says_so():
+    c = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
+                     gc=GCLayerConfig(mcs=8, gcs=32, iic=True))
+    assert c.array.inhibition and not CONFIG.array.inhibition
+    assert info_fields(info_payload(c, 0))["iic"] == 1
+    assert info_fields(info_payload(CONFIG, 0))["iic"] == 0
+
+
+def test_the_weight_at_power_on_written_read_back_and_refused():
+    m = DeviceModel(IIC_CONFIG)
+    head = struct.pack("<BHB", GcTable.IIC, 0, 1)
+    assert ok(m, 1, Cmd.READ_GC, head) == [head + b"\x00\x00\x00"]      # 0 at power-on
+    for code in (-5 << F, -1, -(64 << F), 0):
+        assert ask(m, 2, Cmd.WRITE_GC, iic_request(code))[0][2] == Status.OK
+        assert m.layer.iic_weight == code
+        assert ok(m, 3, Cmd.READ_GC, head) == [head + (code & 0xFFFFFF).to_bytes(3, "little")]
+    ok(m, 4, Cmd.WRITE_GC, iic_request(-7 << F))
+    for payload, status in ((iic_request(1), Status.BAD_VALUE),
+                            (iic_request(5 << F), Status.BAD_VALUE),
+                            (iic_request(-(64 << F) - 1), Status.BAD_VALUE),
+                            (iic_request(0, start=1), Status.BAD_ADDRESS),
+                            (iic_request(0, count=2), Status.BAD_ADDRESS),
+                            (iic_request(0)[:-1], Status.BAD_LENGTH),
+                            (struct.pack("<BHB", 4, 0, 1) + b"\x00" * 3, Status.BAD_ADDRESS)):
+        assert ask(m, 5, Cmd.WRITE_GC, payload)[0][2] == status, payload.hex()
+        assert m.layer.iic_weight == -7 << F                       # unchanged
+    mask = random_mask(np.random.default_rng(1))
+    connect(m, mask)
+    assert m.layer.iic_weight == -7 << F                           # CONNECT keeps it
+    # a system without the path has no such table
+    plain = DeviceModel(CONFIG)
+    assert ask(plain, 6, Cmd.WRITE_GC, iic_request(0))[0][2] == Status.BAD_ADDRESS
+    assert ask(plain, 7, Cmd.READ_GC, head)[0][2] == Status.BAD_ADDRESS
+
+
+def test_the_fold_with_the_path_equals_the_gc_layer_model_with_its_weight():
+    """Train, clamp, set the weight, sample (the weight changed once more between windows):
+    the MC and GC phases are those of GCLayerModel with the same weights (its own coupling),
+    and differ from those of weight 0."""
+    rng = np.random.default_rng(4)
+    w = weights(rng)
+    q = QuantizerModel(IIC_CONFIG.quantizer, weights=w)
+    mask = random_mask(rng)
+    train, test = sensors(rng, 4), sensors(rng, 6)
+
+    def fold(codes):
+        m = DeviceModel(IIC_CONFIG, weights=w)
+        connect(m, mask)
+        for k, s in enumerate(train):
+            ok(m, 10 + k, Cmd.TRAIN, pack_codes(s, 16))
+        ok(m, 20, Cmd.CLAMP)
+        out = []
+        for k, s in enumerate(test):
+            if k in codes:
+                ok(m, 25 + k, Cmd.WRITE_GC, iic_request(codes[k]))
+            parts = ok(m, 30 + k, Cmd.SAMPLE, pack_codes(s, 16))
+            out.append((unpack_bits(parts[0][9:], 5, 8), unpack_bits(parts[1][3:], 6, 32)))
+        return out
+
+    codes = {0: -20 << F, 3: -40 << F}
+    got = fold(codes)
+    ref = GCLayerModel(IIC_GC, mask)
+    for s in train:
+        ref.run(q.process(s[None]).drive, learn=True)
+    ref.clamp()
+    for k, s in enumerate(test):
+        if k in codes:
+            ref.set_iic_weight(codes[k])
+        out = ref.run(q.process(s[None]).drive)
+        np.testing.assert_equal(got[k][0], np.where(out["mc_inwin"][0],
+                                                    out["mc_last"][0] % 50 + 1, 0))
+        np.testing.assert_equal(got[k][1], np.where(out["gc_inwin"][0],
+                                                    out["gc_last"][0] % 50 + 1, 0))
+    zero = fold({0: 0})
+    assert sum((a[0] != b[0]).any() for a, b in zip(got, zero)) >= 3   # MCs inhibited
+    assert sum((a[1] != b[1]).any() for a, b in zip(got, zero)) >= 3
