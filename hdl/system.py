@@ -323,7 +323,8 @@ class SystemCore(CheckedComponent):
                                  gc_in_w.data.eq(1), gc_in_w.en.eq(g_in)]
             m.d.comb += gcl.learn.eq(learn)
             # the GC table writes (WRITE_GC): address and code from registers, whatever the
-            # state (only the valid and enable signals come from the executor's state)
+            # state (only the valid and enable signals come from the executor's state);
+            # READ_GC's address (``gaddr``) is a register too
             gaddr = Signal(16)
             for payload in (gcl.weight_w.payload, gcl.ptr_w.payload, gcl.gc_w.payload, ptr_wr,
                             fan_wr):
@@ -331,9 +332,14 @@ class SystemCore(CheckedComponent):
             for unit in ("mc", "gc"):
                 for kind in ("ph", "in"):
                     m.d.comb += ro[unit, kind][1].addr.eq(ro_u)
-            # the readout's registers after the block RAM
-            m.d.sync += [ro_ph.eq(Mux(ro_gc, ro["gc", "ph"][1].data, ro["mc", "ph"][1].data)),
-                         ro_in.eq(Mux(ro_gc, ro["gc", "in"][1].data, ro["mc", "in"][1].data))]
+            # the readout's registers after the block RAM: each RAM's output into a register
+            # of its own (ECP5 block RAM is slow clock-to-out), then the MC/GC choice
+            raw = {}
+            for key, (_, rport) in ro.items():
+                raw[key] = Signal.like(rport.data, name=f"ro_{key[0]}_{key[1]}_q")
+                m.d.sync += raw[key].eq(rport.data)
+            m.d.sync += [ro_ph.eq(Mux(ro_gc, raw["gc", "ph"], raw["mc", "ph"])),
+                         ro_in.eq(Mux(ro_gc, raw["gc", "in"], raw["mc", "in"]))]
 
         # the info reply's constant bytes (all but the table hash) in a ROM
         hash_at = 4 + struct.calcsize(INFO_FORMAT) - 4      # the table hash's offset
@@ -786,6 +792,7 @@ class SystemCore(CheckedComponent):
                     with m.Elif(gc_writing):
                         m.next = "GC_VALUES"
                     with m.Else():
+                        m.d.sync += gaddr.eq(start)           # the first code's address
                         m.next = "GCR_HEAD"
                 # writes: every code checked against its table's limit, then written
                 fetch("GC_VALUES", gcb, "GC_VALUES_CMP")
@@ -857,7 +864,7 @@ class SystemCore(CheckedComponent):
                 with m.State("GCR_REQ"):
                     with m.If(gtab == GcTable.WEIGHTS):
                         m.d.comb += [gcl.weight_rq.valid.eq(1),
-                                     gcl.weight_rq.payload.eq(start + k)]
+                                     gcl.weight_rq.payload.eq(gaddr)]
                         with m.If(gcl.weight_rq.ready):
                             m.next = "GCR_DATA"
                     if g.iic:
@@ -866,7 +873,7 @@ class SystemCore(CheckedComponent):
                                          emit_last.eq(1), k.eq(k + 1)]
                             m.next = "GCR_E"
                     with m.Else():
-                        m.d.sync += [pa.eq(start + k), fa.eq(start + k)]
+                        m.d.sync += [pa.eq(gaddr), fa.eq(gaddr)]
                         m.next = "GCR_S1"
                 with m.State("GCR_S1"):                       # the address into the RAM
                     m.next = "GCR_S2"
@@ -891,6 +898,9 @@ class SystemCore(CheckedComponent):
                             with m.If(emit_last):
                                 m.next = "DONE"
                             with m.Else():
+                                # the next code's address in a register: no adder before
+                                # the layer's read port
+                                m.d.sync += gaddr.eq(start + k)
                                 m.next = "GCR_REQ"
 
                 # -- CONNECT: the fan-out tables checked (ptr[0] = 0, never decreasing,
@@ -992,9 +1002,11 @@ class SystemCore(CheckedComponent):
                             m.next = "RO_NEXT"
                     with m.Else():
                         m.next = "RO_NEXT"
-                with m.State("RO_R1"):                        # the unit into ro_ph, ro_in
+                with m.State("RO_R1"):                        # the unit's RAM outputs ...
                     m.next = "RO_R2"
-                with m.State("RO_R2"):
+                with m.State("RO_R2"):                        # ... into ro_ph, ro_in
+                    m.next = "RO_R3"
+                with m.State("RO_R3"):
                     value = Mux(ro_in, ro_ph, 0)
                     m.d.sync += [acc.eq(acc | (Mux(ro_gc, value, value[:pbits]) << nacc)),
                                  nacc.eq(nacc + Mux(ro_gc, GC_PHASE_BITS, pbits)),
