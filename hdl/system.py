@@ -278,7 +278,13 @@ class SystemCore(CheckedComponent):
             # the network: the array's spikes and end markers into the layer, and the MC
             # readout from the same stream; with the GC->MC path the layer's currents into the
             # array (during a RASTER the array takes zeros and the layer's wait)
+            # with the path the layer's input ready waits for its engine (the lockstep), late
+            # in the clock: the spikes then go through a register slice
+            net_i, net_held = gcl.i, Const(0)
             if g.iic:
+                m.submodules.net_slice = net_slice = RegisterSlice(gcl.i.payload.shape())
+                wiring.connect(m, net_slice.o, gcl.i)
+                net_i, net_held = net_slice.i, net_slice.o.valid
                 m.submodules.iic_packer = packer = CurrentPacker(a)
                 wiring.connect(m, gcl.iic, packer.i)
                 m.d.comb += [packer.restart.eq(CurrentPacker.restarts(gcl.cmd)),
@@ -295,12 +301,12 @@ class SystemCore(CheckedComponent):
                 m.d.comb += [mc_ph_w.addr.eq(mw_mc), mc_ph_w.data.eq(mw_ph), mc_ph_w.en.eq(1),
                              mc_in_w.addr.eq(mw_mc), mc_in_w.data.eq(1), mc_in_w.en.eq(mw_in)]
             with m.If(to_net):
-                m.d.comb += [gcl.i.valid.eq(array.o.valid), array.o.ready.eq(gcl.i.ready),
-                             gcl.i.payload.mc.eq(array.o.payload.mc),
-                             gcl.i.payload.end.eq(array.o.payload.end)]
+                m.d.comb += [net_i.valid.eq(array.o.valid), array.o.ready.eq(net_i.ready),
+                             net_i.payload.mc.eq(array.o.payload.mc),
+                             net_i.payload.end.eq(array.o.payload.end)]
                 if g.iic:                          # the layer's currents into the MCs
                     wiring.connect(m, packer.o, array.extra)
-                with m.If(array.o.valid & gcl.i.ready):
+                with m.If(array.o.valid & net_i.ready):
                     with m.If(array.o.payload.end):
                         m.d.sync += [m_rel.eq(m_rel + 1),
                                      m_mod.eq(Mux(m_mod == CYCLE - 1, 0, m_mod + 1)),
@@ -968,12 +974,12 @@ class SystemCore(CheckedComponent):
                     with m.If(clr == max(g.mcs, g.gcs) - 1):
                         m.next = "PUSH"
                 with m.State("NET_WAIT"):
-                    with m.If(last_in & (settle == 0) & array.idle & gcl.idle):
+                    with m.If(last_in & (settle == 0) & array.idle & ~net_held & gcl.idle):
                         m.next = "NET_WAIT2"
                     with m.Elif(settle != 0):
                         m.d.sync += settle.eq(settle - 1)
                 with m.State("NET_WAIT2"):                    # still idle a cycle later
-                    with m.If(array.idle & gcl.idle & ~gcl.o.valid):
+                    with m.If(array.idle & ~net_held & gcl.idle & ~gcl.o.valid):
                         m.d.sync += [base.eq(base + a.window), to_net.eq(0)]
                         with m.If(cmd == Cmd.TRAIN):
                             m.next = "ACK"
