@@ -34,7 +34,9 @@ class Normaliser(CheckedComponent):
     sequencer computes one cycle ahead. A zero sum gives ``x = 0`` for every sensor. One
     sample is held at a time: the next is accepted once the result has been taken, so a
     sample takes :attr:`~hetq.golden.fixed.normaliser.NormaliserConfig.period` cycles when
-    the output is never stalled. Fewer lanes save logic (about 80 iCE40 cells each) at
+    the output is never stalled. The output payload keeps the result after its transfer
+    until the next sample is accepted (:class:`~.quantizer.SensorQuantizer`'s ``x`` tap relies
+    on it). Fewer lanes save logic (about 80 iCE40 cells each) at
     ``sensors/lanes`` times the division time.
 
     Parameters

@@ -664,7 +664,8 @@ Normaliser` feeding a :class:`PhaseQuantizer`.
         As for :class:`PhaseQuantizer` (reads pass a register slice as writes do).
     x : ``Out(StructLayout({"valid": 1, "data": normaliser.output_layout(config.normaliser)}))``
         The normalised inputs of each sample (UQ1.Fx), with ``valid`` high in the cycle they
-        enter the quantizer (no back-pressure: a consumer takes them then).
+        enter the quantizer (no back-pressure); ``data`` keeps them until the next sample is
+        taken on ``i`` (the normaliser's result holds), so a consumer needs no copy.
     """
 
     @classmethod

@@ -182,8 +182,7 @@ class SystemCore(CheckedComponent):
         emit_last = Signal()
         sample = Signal(q.sensors * fmt.sensor_bits)
         to_array = Signal()                            # quantizer output goes to the array
-        x_held = Signal(q.sensors * fmt.x_bits)
-        x_got = Signal()
+        x_got = Signal()                               # the quantizer's x tap holds them
         acc_bits = max(pbits, GC_PHASE_BITS if cfg.gc is not None else 0) + 8
         acc = Signal(acc_bits)                         # phase bits not yet emitted
         nacc = Signal(range(acc_bits + 1))
@@ -254,9 +253,10 @@ class SystemCore(CheckedComponent):
             # the GC->MC weight as the link last wrote it (the layer's copy has no read port)
             iic_reg = Signal(signed(fmt.current_bits)) if g.iic else None
 
-        # the x tap: the normalised inputs of the sample, as they enter the quantizer
+        # the x tap: the normalised inputs of the sample, from the cycle they enter the
+        # quantizer until it takes the next sample (after this request's reply: no register)
         with m.If(quant.x.valid):
-            m.d.sync += [x_held.eq(quant.x.data.as_value()), x_got.eq(1)]
+            m.d.sync += x_got.eq(1)
 
         # quantizer output: to the phase packer, or as drives to the array
         if array is not None:
@@ -715,7 +715,8 @@ class SystemCore(CheckedComponent):
             emit("SAMPLE_HEAD", header, 4, 0, "SAMPLE_X")
             with m.State("SAMPLE_X"):                     # the normalised inputs
                 with m.If(x_got):
-                    m.d.sync += [emit_val.eq(x_held.word_select(k[:6], fmt.x_bits)),
+                    x_tap = quant.x.data.as_value()
+                    m.d.sync += [emit_val.eq(x_tap.word_select(k[:6], fmt.x_bits)),
                                  emit_left.eq(xb), k.eq(k + 1)]
                     m.next = "SAMPLE_XE"
             with m.State("SAMPLE_XE"):

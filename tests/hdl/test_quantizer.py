@@ -233,11 +233,18 @@ def test_table_reads_between_samples(datapath):
 
     async def sink(ctx):
         ctx.set(dut.o.ready, 1)
+        held = None                                # the tap's inputs while they must hold
         while len(records) < 3 * cfg.mcs:
-            _, _, valid, payload, xv, xd = await ctx.tick().sample(
-                dut.o.valid, dut.o.payload, dut.x.valid, dut.x.data)
+            _, _, valid, payload, xv, xd, iv, ir = await ctx.tick().sample(
+                dut.o.valid, dut.o.payload, dut.x.valid, dut.x.data, dut.i.valid, dut.i.ready)
+            now = [int(v) for v in xd]
             if xv:
-                taps.append([int(v) for v in xd])
+                taps.append(now)
+                held = now
+            elif held is not None:
+                assert now == held, "x.data changed before the next sample was taken"
+            if iv and ir:
+                held = None
             if valid:
                 records.append(int(payload.phase))
 
