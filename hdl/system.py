@@ -242,13 +242,16 @@ class SystemCore(CheckedComponent):
             hold = g.hold
             # readout packing
             ro_gc = Signal()                           # packing GC phases (else MC phases)
-            ro_u = Signal(16)                          # the unit read
-            ro_left = Signal(16)                       # units left in this part
+            units = max(g.mcs, g.gcs)                  # (the registers below: as wide
+            ro_u = Signal(range(units + 1))            # as the tables need) the unit read
+            ro_left = Signal(range(units + 1))         # units left in this part
             ro_ph, ro_in = Signal(6), Signal()
             units_done = Signal()
-            clr = Signal(16)
+            clr = Signal(range(units))
             # CONNECT's check: ptr[k], ptr[k - 1], the synapse, the last GC index, the first
-            c_pv, c_prev, c_kk, c_last = Signal(16), Signal(16), Signal(16), Signal(16)
+            c_pv, c_prev, c_kk = (Signal.like(ptr_rd.data, name=n)
+                                  for n in ("c_pv", "c_prev", "c_kk"))
+            c_last = Signal.like(fan_rd.data)
             c_first = Signal()
             # the GC->MC weight as the link last wrote it (the layer's copy has no read port)
             iic_reg = Signal(signed(fmt.current_bits)) if g.iic else None
@@ -331,7 +334,7 @@ class SystemCore(CheckedComponent):
             # the GC table writes (WRITE_GC): address and code from registers, whatever the
             # state (only the valid and enable signals come from the executor's state);
             # READ_GC's address (``gaddr``) is a register too
-            gaddr = Signal(16)
+            gaddr = Signal(range(max(g.synapses, g.mcs + 1)))
             for payload in (gcl.weight_w.payload, gcl.ptr_w.payload, gcl.gc_w.payload, ptr_wr,
                             fan_wr):
                 m.d.comb += [payload.addr.eq(gaddr), payload.data.eq(val)]
@@ -860,7 +863,7 @@ class SystemCore(CheckedComponent):
                             m.next = "GC_WRITE"
 
                 # reads: the header, the request's 4 bytes, the codes
-                pa, fa = Signal(16), Signal(16)        # the shadow tables' read addresses
+                pa, fa = Signal.like(ptr_rd.addr), Signal.like(fan_rd.addr)  # shadow addresses
                 m.d.comb += [ptr_rd.addr.eq(pa), fan_rd.addr.eq(fa)]
                 # their outputs go into registers before any logic (ECP5 block RAM has a
                 # clock-to-out of about 6 ns)
