@@ -399,10 +399,11 @@ class Board:
     def raster(self, sample):
         """The spike events of one sample through the MC array: int64 (spikes, 2) of (step
         within the window, MC), ordered by step then MC. LinkError, before anything is sent,
-        for a board built without the MC array."""
+        for a board built without RASTER (its INFO says rasters 0)."""
         if not self.config.rasters:
-            raise LinkError("this board was built without the MC array (no rasters): "
-                            "rasters need a system built with it (the ULX3S's, or "
+            raise LinkError("this board was built without RASTER (no rasters: the MC array "
+                            "left out, or only its raster event path beside a GC layer): "
+                            "rasters need a system built with them (the ULX3S's, or "
                             "`--rasters`), or the simulated board of one")
         _, reqs = self._sample_requests(np.atleast_2d(sample), Cmd.RASTER)
         parts = self.transact(reqs)[0]

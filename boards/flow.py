@@ -150,6 +150,10 @@ class BuildReport:
                        f"{p['sample_reply_bytes']}-byte reply per sample)")
             if p.get("rasters", True):
                 out.append(f"  rasters: {p['cycles_per_sample']:,} cycles per window")
+            elif "gcs" in p:
+                out.append("  rasters: none (the MC array is there for the GC layer, without "
+                           "the raster event path; " + p.get(
+                               "note", "RASTER requests are answered as unknown commands") + ")")
             else:
                 out.append("  rasters: none (built without the MC array; " + p.get(
                     "note", "RASTER requests are answered as unknown commands") + ")")

@@ -29,7 +29,8 @@ GCS_PER_MC = 4
 BOARD_DEFAULTS = {
     "icebreaker": {"clock_mhz": 30.0, "datapath": "serial", "rasters": False,
                    "note": "at 8 x 32 the UP5K does not hold the MC array beside the "
-                           "quantizer; --rasters tries"},
+                           "quantizer; --rasters tries",
+                   "gc_note": "LCs saved for the GC layer; --rasters builds it"},
     "ulx3s": {"clock_mhz": 100.0, "datapath": "pipelined", "rasters": True},
 }
 
@@ -62,8 +63,9 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     sim`` simulates): 8 sensors x D = 32 by default, the board's PLL clock (the frequency the
     PLL makes nearest ``clock_mhz``), 3 Mbaud, the board's quantizer datapath
     (:data:`BOARD_DEFAULTS`; the normaliser lanes are the fewest that keep up with it), with
-    the MC array where the board holds it (``rasters``; the iCEBreaker's UP5K does not), and
-    with ``gcs`` (an int, or ``"auto"`` for :data:`GCS_PER_MC` per MC) a GC layer behind it
+    the MC array and RASTER where the board holds them (``rasters``; the iCEBreaker's UP5K
+    does not), and with ``gcs`` (an int, or ``"auto"`` for :data:`GCS_PER_MC` per MC) a GC
+    layer behind the array (built for it then: ``rasters`` only says whether RASTER is served)
     (:func:`gc_config`, ``prop`` its connection probability, ``spram`` its synapse tables in
     the SPRAM, iCEBreaker only, ``iic`` the GC->MC path into the MC array; protocol version 2).
     ValueError for an unknown board or datapath, a clock the PLL cannot make or a baud rate
@@ -91,9 +93,7 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     if spram and board != "icebreaker":
         raise ValueError(f"--spram applies to the iCEBreaker (the iCE40UP's SPRAM), not the "
                          f"{board}")
-    if gcs is not None:
-        if rasters is None:
-            kwargs["rasters"] = True                   # a GC layer needs the MC array
+    if gcs is not None:                                # (the array is built for it)
         quantizer = QuantizerConfig(**q)
         array = SystemConfig(quantizer=quantizer).array
         kwargs["gc"] = gc_config(quantizer, array, None if gcs == "auto" else gcs, prop,

@@ -109,7 +109,8 @@ class SystemCore(CheckedComponent):
         self._config = self.check(config, weights=weights, table=table)
         self._quant = SensorQuantizer(config.quantizer, weights=weights, table=table)
         gc = config.gc is not None
-        self._array = MCArray(config.array, ends=gc) if config.rasters else None
+        # the MC array: for RASTER (``rasters``) and in front of a GC layer
+        self._array = MCArray(config.array, ends=gc) if config.rasters or gc else None
         self._gc = GCLayer(config.gc) if gc else None
         super().__init__({
             "rx": In(stream.Signature(decoded_layout())),
@@ -136,7 +137,8 @@ class SystemCore(CheckedComponent):
         wiring.connect(m, tx_slice.o, framer.i)
         m.submodules.counters = counters = Counters()
         m.submodules.quantizer = quant = self._quant
-        array = self._array                            # None: built without rasters
+        array = self._array                            # None: no rasters and no GC layer
+        raster = cfg.rasters                           # RASTER served (the array is there)
         if array is not None:
             m.submodules.array = array
         gcl = self._gc                                 # None: protocol version 1
@@ -197,7 +199,7 @@ class SystemCore(CheckedComponent):
         hashing = Signal()
 
         # the event buffer of a raster part: four bytes (step, mc; little endian) per event
-        if array is not None:
+        if raster:
             m.submodules.events = events = Memory(shape=unsigned(8),
                                                   depth=4 * EVENTS_PER_FRAME, init=[])
             ev_wr, ev_rd = events.write_port(), events.read_port()
@@ -409,7 +411,7 @@ class SystemCore(CheckedComponent):
         info_byte = Signal(8)
         m.d.comb += [store.addr.eq(faddr), info_rd.addr.eq(k)]
         m.d.sync += [rbyte.eq(store.rdata), info_byte.eq(info_rd.data)]
-        if array is not None:
+        if raster:
             m.d.comb += ev_rd.addr.eq(k)
             m.d.sync += ev_byte.eq(ev_rd.data)
 
@@ -463,7 +465,7 @@ class SystemCore(CheckedComponent):
                                 m.next = "BAD_LENGTH"
                             with m.Else():
                                 m.next = "RANGE8"
-                        with m.Case(*((Cmd.SAMPLE, Cmd.RASTER) if array is not None
+                        with m.Case(*((Cmd.SAMPLE, Cmd.RASTER) if raster
                                       else (Cmd.SAMPLE,)),
                                     *((Cmd.TRAIN,) if gcl is not None else ())):
                             with m.If(plen != q.sensors * sb):
@@ -678,7 +680,8 @@ class SystemCore(CheckedComponent):
                 with m.Elif(k == q.sensors - 1):
                     net = (cmd != Cmd.RASTER) if gcl is not None else Const(0)
                     m.d.sync += [k.eq(0),
-                                 to_array.eq(((cmd == Cmd.RASTER) | net) & (array is not None)),
+                                 to_array.eq((cmd == Cmd.RASTER if raster else Const(0))
+                                             | net),
                                  to_net.eq(net), last_in.eq(0),
                                  acc.eq(0), nacc.eq(0), records_done.eq(0), part.eq(0),
                                  nev.eq(0)]
@@ -704,11 +707,12 @@ class SystemCore(CheckedComponent):
                     if gcl is not None:
                         with m.If(to_net):
                             m.next = "NET_WAIT"
-                        with m.Elif(to_array):
-                            m.next = "EVENTS"
+                        if raster:
+                            with m.Elif(to_array):
+                                m.next = "EVENTS"
                         with m.Else():
                             m.next = "SAMPLE_HEAD"
-                    elif array is not None:
+                    elif raster:
                         with m.If(to_array):
                             m.next = "EVENTS"
                         with m.Else():
@@ -1043,7 +1047,7 @@ class SystemCore(CheckedComponent):
                 emit("GC_PART_H", header, 4, 0, "GC_PART_N")
                 emit("GC_PART_N", Cat(part, final), 3, 0, "RO_PACK")
 
-            if array is not None:
+            if raster:
                 # raster: collect events in the buffer; a full buffer or the end of the window
                 # sends a part (seq, cmd, status, part, last, events)
                 with m.State("EVENTS"):

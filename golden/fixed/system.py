@@ -117,15 +117,17 @@ class SystemConfig(BlockConfig):
     slots : int
         Request frames the device holds (received and not yet answered): the client's window.
     rasters : bool
-        With the MC array and the RASTER command (default). A system built without them
-        (``False``: the iCEBreaker's, where the UP5K holds the quantizer at 8 x 32 but not
-        the array beside it) answers RASTER as an unknown command and says so in its INFO
-        reply; ``array`` still describes the array it would have.
+        With the RASTER command (default). A system built without it answers RASTER as an
+        unknown command and says so in its INFO reply. Without a GC layer it has no MC
+        array either (the iCEBreaker's phases-only system, where the UP5K holds the quantizer
+        at 8 x 32 but not the array beside it; ``array`` still describes the array it would
+        have); with one the array is built in front of the layer all the same, only the
+        raster event path is left out.
     gc : GCLayerConfig, optional
         The GC layer behind the MC array (default None: no GC layer, protocol version 1).
         It must have the array's MCs, hold, rinse and format, at most :data:`MAX_GCS` GCs and
-        :data:`MAX_SYNAPSES` synapses (the link's u16 pointers and GC indices); it needs the MC
-        array (``rasters``). With ``iic`` the GC->MC path is built: the layer's currents go
+        :data:`MAX_SYNAPSES` synapses (the link's u16 pointers and GC indices); the MC array
+        is built in front of it whatever ``rasters`` says. With ``iic`` the GC->MC path is built: the layer's currents go
         into the array's extra-current input and the link sets their weight (GC table
         :attr:`~.link.GcTable.IIC`, 0 at power-up). A system with a GC layer speaks protocol
         version 2 (docs/protocol.md section 11).
@@ -186,8 +188,6 @@ class SystemConfig(BlockConfig):
                                  f"({theirs})")
         if g.fmt != q.fmt:
             raise ValueError("the GC layer and the quantizer must use the same format")
-        if not self.rasters:
-            raise ValueError("a GC layer needs the MC array in front of it (rasters=True)")
         if g.gcs > MAX_GCS:
             raise ValueError(f"{g.gcs} GCs do not fit the link's u16 GC index (at most "
                              f"{MAX_GCS})")

@@ -53,7 +53,7 @@ def cmd_build(args):
     if args.block == "system" and not config.rasters:
         from ..boards.operations import BOARD_DEFAULTS
 
-        note = BOARD_DEFAULTS[args.board].get("note")
+        note = BOARD_DEFAULTS[args.board].get("gc_note" if config.gc is not None else "note")
     try:
         rep = build(args.board, out, config, seed=args.seed, weights=weights, table=table,
                     note=note)

@@ -70,7 +70,7 @@ def test_a_board_without_rasters_refuses_them_before_a_byte_is_sent():
     b, model = board(config)
     assert b.info().config == config and not b.config.rasters
     before = dict(model.counters)
-    with pytest.raises(LinkError, match="built without the MC array"):
+    with pytest.raises(LinkError, match="built without RASTER"):
         b.raster(np.ones(8))
     assert model.counters == before                   # nothing reached the device
     assert b.process(np.ones((2, 8)))[2].shape == (2, 32)

@@ -159,12 +159,13 @@ def test_board_config_and_the_cli_helper_build_a_gc_system():
     assert (c.gc.gcs, c.gc.synapses, c.version) == (1024, 8192, 2)
     assert (c.gc.hold, c.gc.rinse, c.gc.mcs) == (c.array.hold, c.array.rinse, 256)
     c = board_config("icebreaker", duplication=4, gcs=64, prop=0.5)
-    assert c.rasters and (c.gc.gcs, c.gc.synapses) == (64, 32 * 32)
+    assert (c.gc.gcs, c.gc.synapses) == (64, 32 * 32)
+    assert not c.rasters                  # the array for the layer, no raster event path
+    assert board_config("icebreaker", gcs=64, rasters=True).rasters
     assert board_config("ulx3s").gc is None
     with pytest.raises(ValueError, match="sizes a GC layer: give --gc"):
         board_config("ulx3s", prop=0.5)
-    with pytest.raises(ValueError, match="needs the MC array"):
-        board_config("ulx3s", gcs=64, rasters=False)
+    assert not board_config("ulx3s", gcs=64, rasters=False).rasters
     with pytest.raises(ValueError, match="need 262144 synapses; the link addresses at most "
                                          "65535"):
         board_config("ulx3s", gcs=1024, prop=1.0)

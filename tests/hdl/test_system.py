@@ -255,3 +255,53 @@ def test_gc_mc_path_session_replies_equal_the_model():
     reads = [frames[0] for (_, cmd, payload), frames in zip(reqs, expected)
              if (cmd, payload) == (Cmd.READ_GC, head)]
     assert [r[4:-2] for r in reads] == [head + field(c) for c in codes]
+
+
+#: The iCEBreaker's GC build (``board_config("icebreaker", gcs=..., spram=True)``) in small:
+#: the serial quantizer, the GC layer's synapse tables in the SPRAM (its simulation twin), the
+#: MC array there for the layer without the raster event path (RASTER is unknown).
+GC_UP5K = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4, datapath="serial"),
+                       array=MCArrayConfig(mcs=8, hold=50, rinse=50), rasters=False,
+                       gc=GCLayerConfig(mcs=8, gcs=32, synapses=32, hold=50, rinse=50,
+                                        spram=True))
+
+
+def test_the_icebreaker_gc_build_session_replies_equal_the_model():
+    """A protocol-version-2 session (TRAIN, CLAMP, weights read back, SAMPLEs, a RASTER) on
+    the iCEBreaker's kind of GC build: every reply frame byte-equal to the device model's,
+    the RASTER answered as an unknown command and INFO saying rasters 0; the build's choices
+    are the board's."""
+    from hetq.boards.operations import board_config
+    from hetq.golden.fixed.system import INFO_FIELDS, INFO_FORMAT
+
+    board = board_config("icebreaker", duplication=1, gcs="auto", spram=True)
+    knobs = ("datapath", "rasters", "spram")
+
+    def choices(c):
+        return c.quantizer.datapath, c.rasters, c.gc.spram
+
+    assert choices(GC_UP5K) == choices(board), knobs
+    config = GC_UP5K
+    rng = np.random.default_rng(19)
+    weights = initial_weights(config.quantizer, rng)
+    reqs = gc_session(rng, config, train=1, samples=1, power_on=False, raster=True)
+    model = DeviceModel(config, weights=weights)
+    expected = model_replies_seq(model, reqs)
+    flat = [f for frames in expected for f in frames]
+    frames = [(request(seq, cmd, payload), 0) for seq, cmd, payload in reqs]
+    got = run_core_amaranth(config, frames, weights=weights, seed=5, stall=0.1,
+                            replies=len(flat), timeout=600_000,
+                            per_request=[len(frames) for frames in expected])
+    assert len(got) == len(flat)
+    for k, (g, w) in enumerate(zip(got, flat)):
+        assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
+    by_cmd = {}
+    for (_, cmd, _), frames in zip(reqs, expected):
+        by_cmd.setdefault(cmd, []).append(frames)
+    assert [f[3] for frames in by_cmd[Cmd.RASTER] for f in frames] == [Status.UNKNOWN_COMMAND]
+    info = by_cmd[Cmd.INFO][0][0]
+    fields = dict(zip(INFO_FIELDS, struct.unpack_from(INFO_FORMAT, info, 4)))
+    assert fields["rasters"] == 0
+    # the network ran: GCs fired in a SAMPLE, weights learned to 30 mV
+    assert any(f[2] == Cmd.SAMPLE and len(f) > 8 and f[4] == 1 and any(f[7:-2]) for f in flat)
+    assert (model.gc_memory[0] == config.gc.params["w_max"]).any()

@@ -78,7 +78,6 @@ def test_config_of_a_gc_system():
     ({"gc": GCLayerConfig(mcs=128)}, "the GC layer's MCs (128) must be the MC array's (256)"),
     ({"gc": GCLayerConfig(hold=100)}, "the GC layer's hold (100) must be the MC array's (250)"),
     ({"gc": GCLayerConfig(rinse=0)}, "the GC layer's rinse (0) must be the MC array's (50)"),
-    ({"gc": GCLayerConfig(), "rasters": False}, "needs the MC array"),
     ({"gc": GCLayerConfig(gcs=1 << 16)}, "65536 GCs do not fit the link's u16 GC index"),
     ({"gc": GCLayerConfig(gcs=8192, synapses=MAX_SYNAPSES + 1)},
      "65536 synapses do not fit the link's u16 fan-out pointers (at most 65535)"),
