@@ -45,6 +45,11 @@ def _times(value, factor):
     return total
 
 
+#: A readout word: the phase of the unit's last spike (RO_PHASE bits) and its in-window bit.
+RO_PHASE = 6
+RO_BITS = RO_PHASE + 1
+
+
 def line_layout():
     """The UART receiver's error pulses."""
     return data.StructLayout({"framing": 1, "brk": 1, "overrun": 1})
@@ -218,13 +223,15 @@ class SystemCore(CheckedComponent):
             ptr_wr, ptr_rd = ptr_mem.write_port(), ptr_mem.read_port()
             fan_wr, fan_rd = fan_mem.write_port(), fan_mem.read_port()
             # the readout of a window (docs/model.md section 10): per unit the phase of its
-            # last spike, (step mod 50) + 1, and whether it spiked in the last cycle of the hold
+            # last spike, (step mod 50) + 1, and whether it spiked in the last cycle of the hold:
+            # one word per unit, the phase in bits 0-5 and the in-window bit in bit 6, written
+            # bit by bit (a spike writes the phase and, in the window, the bit; a clear only
+            # the bit): one block RAM per unit, not two
             ro = {}
             for unit, depth in (("mc", g.mcs), ("gc", g.gcs)):
-                for kind, bits in (("ph", 6), ("in", 1)):
-                    mem = Memory(shape=unsigned(bits), depth=depth, init=[])
-                    m.submodules[f"{unit}_{kind}"] = mem
-                    ro[unit, kind] = (mem.write_port(), mem.read_port())
+                mem = Memory(shape=unsigned(RO_BITS), depth=depth, init=[])
+                m.submodules[f"{unit}_ro"] = mem
+                ro[unit] = (mem.write_port(granularity=1), mem.read_port())
             connected = Signal(init=1)
             learn = Signal()
             last_seq = Signal(16)
@@ -247,7 +254,7 @@ class SystemCore(CheckedComponent):
             units = max(g.mcs, g.gcs)                  # (the registers below: as wide
             ro_u = Signal(range(units + 1))            # as the tables need) the unit read
             ro_left = Signal(range(units + 1))         # units left in this part
-            ro_ph, ro_in = Signal(6), Signal()
+            ro_ph, ro_in = Signal(RO_PHASE), Signal()
             units_done = Signal()
             clr = Signal(range(units))
             # CONNECT's check: ptr[k], ptr[k - 1], the synapse, the last GC index, the first
@@ -294,17 +301,17 @@ class SystemCore(CheckedComponent):
                 wiring.connect(m, gcl.iic, packer.i)
                 m.d.comb += [packer.restart.eq(CurrentPacker.restarts(gcl.cmd)),
                              array.extra.valid.eq(1)]
-            mc_ph_w, mc_in_w = ro["mc", "ph"][0], ro["mc", "in"][0]
-            gc_ph_w, gc_in_w = ro["gc", "ph"][0], ro["gc", "in"][0]
+            mc_ro_w, gc_ro_w = ro["mc"][0], ro["gc"][0]
+            ph_en = Const((1 << RO_PHASE) - 1, RO_PHASE)          # the phase bits' enables
             # an MC spike's readout write, a clock after the handshake (the layer's ready
             # is late in the clock): its MC, phase and in-window bit in registers
             mw_v, mw_in = Signal(), Signal()
             mw_mc = Signal.like(array.o.payload.mc)
-            mw_ph = Signal.like(mc_ph_w.data)
+            mw_ph = Signal(RO_PHASE)
             m.d.sync += mw_v.eq(0)
             with m.If(mw_v):
-                m.d.comb += [mc_ph_w.addr.eq(mw_mc), mc_ph_w.data.eq(mw_ph), mc_ph_w.en.eq(1),
-                             mc_in_w.addr.eq(mw_mc), mc_in_w.data.eq(1), mc_in_w.en.eq(mw_in)]
+                m.d.comb += [mc_ro_w.addr.eq(mw_mc), mc_ro_w.data.eq(Cat(mw_ph, Const(1, 1))),
+                             mc_ro_w.en.eq(Cat(ph_en, mw_in))]
             with m.If(to_net):
                 m.d.comb += [net_i.valid.eq(array.o.valid), array.o.ready.eq(net_i.ready),
                              net_i.payload.mc.eq(array.o.payload.mc),
@@ -329,9 +336,9 @@ class SystemCore(CheckedComponent):
                                  g_mod.eq(Mux(g_mod == CYCLE - 1, 0, g_mod + 1)),
                                  g_in.eq(in_window(g_rel + 1))]
                 with m.Else():
-                    m.d.comb += [gc_ph_w.addr.eq(gcl.o.payload.gc), gc_ph_w.data.eq(g_mod + 1),
-                                 gc_ph_w.en.eq(1), gc_in_w.addr.eq(gcl.o.payload.gc),
-                                 gc_in_w.data.eq(1), gc_in_w.en.eq(g_in)]
+                    m.d.comb += [gc_ro_w.addr.eq(gcl.o.payload.gc),
+                                 gc_ro_w.data.eq(Cat((g_mod + 1)[:RO_PHASE], Const(1, 1))),
+                                 gc_ro_w.en.eq(Cat(ph_en, g_in))]
             m.d.comb += gcl.learn.eq(learn)
             # the GC table writes (WRITE_GC): address and code from registers, whatever the
             # state (only the valid and enable signals come from the executor's state);
@@ -341,16 +348,15 @@ class SystemCore(CheckedComponent):
                             fan_wr):
                 m.d.comb += [payload.addr.eq(gaddr), payload.data.eq(val)]
             for unit in ("mc", "gc"):
-                for kind in ("ph", "in"):
-                    m.d.comb += ro[unit, kind][1].addr.eq(ro_u)
+                m.d.comb += ro[unit][1].addr.eq(ro_u)
             # the readout's registers after the block RAM: each RAM's output into a register
             # of its own (ECP5 block RAM is slow clock-to-out), then the MC/GC choice
             raw = {}
-            for key, (_, rport) in ro.items():
-                raw[key] = Signal.like(rport.data, name=f"ro_{key[0]}_{key[1]}_q")
-                m.d.sync += raw[key].eq(rport.data)
-            m.d.sync += [ro_ph.eq(Mux(ro_gc, raw["gc", "ph"], raw["mc", "ph"])),
-                         ro_in.eq(Mux(ro_gc, raw["gc", "in"], raw["mc", "in"]))]
+            for unit, (_, rport) in ro.items():
+                raw[unit] = Signal.like(rport.data, name=f"ro_{unit}_q")
+                m.d.sync += raw[unit].eq(rport.data)
+            m.d.sync += [ro_ph.eq(Mux(ro_gc, raw["gc"][:RO_PHASE], raw["mc"][:RO_PHASE])),
+                         ro_in.eq(Mux(ro_gc, raw["gc"][RO_PHASE], raw["mc"][RO_PHASE]))]
 
         # the info reply's constant bytes (all but the table hash) in a ROM
         hash_at = 4 + struct.calcsize(INFO_FORMAT) - 4      # the table hash's offset
@@ -975,9 +981,10 @@ class SystemCore(CheckedComponent):
 
                 # -- TRAIN and SAMPLE: one window of the network -----------------------------
                 with m.State("NET_CLEAR"):                    # the readout's in-window bits
-                    m.d.comb += [mc_in_w.addr.eq(clr), mc_in_w.data.eq(0),
-                                 mc_in_w.en.eq(clr < g.mcs), gc_in_w.addr.eq(clr),
-                                 gc_in_w.data.eq(0), gc_in_w.en.eq(clr < g.gcs)]
+                    no_ph = Const(0, RO_PHASE)
+                    m.d.comb += [mc_ro_w.addr.eq(clr), mc_ro_w.data.eq(0),
+                                 mc_ro_w.en.eq(Cat(no_ph, clr < g.mcs)), gc_ro_w.addr.eq(clr),
+                                 gc_ro_w.data.eq(0), gc_ro_w.en.eq(Cat(no_ph, clr < g.gcs))]
                     m.d.sync += clr.eq(clr + 1)
                     with m.If(clr == max(g.mcs, g.gcs) - 1):
                         m.next = "PUSH"
