@@ -22,12 +22,14 @@ GCS_PER_MC = 4
 
 #: Per board: the PLL clock (MHz; the iCEBreaker's system closes timing at 34-35 MHz, and 30 MHz
 #: keeps the UART at 3 Mbaud with divisor 10: the link, not the clock, bounds the samples/s),
-#: the quantizer's datapath (docs/quantizer.md), whether the
+#: the quantizer's datapath (docs/quantizer.md), the normaliser's dividers where not the fewest
+#: that keep up with the quantizer (the iCEBreaker's one: its link carries 1,562 samples/s, a
+#: divider makes 86,000 at 30 MHz; three more would cost about 240 logic cells), whether the
 #: MC array (rasters) is built, and why not (docs/board.md: with the serial quantizer and the
 #: array the system needs 5,330 of the UP5K's 5,280 logic cells at 8 x 32, and the array's
 #: area hardly depends on D; `hetq build system --board icebreaker --rasters` shows it).
 BOARD_DEFAULTS = {
-    "icebreaker": {"clock_mhz": 30.0, "datapath": "serial", "rasters": False,
+    "icebreaker": {"clock_mhz": 30.0, "datapath": "serial", "rasters": False, "norm_lanes": 1,
                    "note": "at 8 x 32 the UP5K does not hold the MC array beside the "
                            "quantizer; --rasters tries",
                    "gc_note": "LCs saved for the GC layer; --rasters builds it"},
@@ -62,7 +64,8 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     """The :class:`SystemConfig` ``hetq build system`` builds for ``board`` (and ``hetq board
     sim`` simulates): 8 sensors x D = 32 by default, the board's PLL clock (the frequency the
     PLL makes nearest ``clock_mhz``), 3 Mbaud, the board's quantizer datapath
-    (:data:`BOARD_DEFAULTS`; the normaliser lanes are the fewest that keep up with it), with
+    (:data:`BOARD_DEFAULTS`; the normaliser lanes the board's, else the fewest that keep up with
+    it), with
     the MC array and RASTER where the board holds them (``rasters``; the iCEBreaker's UP5K
     does not), and with ``gcs`` (an int, or ``"auto"`` for :data:`GCS_PER_MC` per MC) a GC
     layer behind the array (built for it then: ``rasters`` only says whether RASTER is served)
@@ -79,6 +82,8 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     clock = round(board_pll(board, mhz * 1e6).f_out)
     q = {k: v for k, v in (("duplication", duplication), ("sensors", sensors)) if v is not None}
     q["datapath"] = defaults["datapath"] if datapath is None else datapath
+    if "norm_lanes" in defaults:
+        q["norm_lanes"] = defaults["norm_lanes"]
     kwargs = {} if baud is None else {"baud": baud}
     kwargs["rasters"] = defaults["rasters"] if rasters is None else rasters
     if prop is not None and gcs is None:
