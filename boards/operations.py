@@ -24,12 +24,16 @@ GCS_PER_MC = 4
 #: keeps the UART at 3 Mbaud with divisor 10: the link, not the clock, bounds the samples/s),
 #: the quantizer's datapath (docs/quantizer.md), the normaliser's dividers where not the fewest
 #: that keep up with the quantizer (the iCEBreaker's one: its link carries 1,562 samples/s, a
-#: divider makes 86,000 at 30 MHz; three more would cost about 240 logic cells), whether the
+#: divider makes 86,000 at 30 MHz; three more would cost about 240 logic cells), the GC layer's
+#: spike-stamp width where not 32 (the iCEBreaker's 31: a stamp and its valid bit in the two
+#: block RAMs of a 32-bit word, not three; differences are exact up to 2**30 steps, about three
+#: hours of training at D = 1 on the board), whether the
 #: MC array (rasters) is built, and why not (docs/board.md: with the serial quantizer and the
 #: array the system needs 5,330 of the UP5K's 5,280 logic cells at 8 x 32, and the array's
 #: area hardly depends on D; `hetq build system --board icebreaker --rasters` shows it).
 BOARD_DEFAULTS = {
     "icebreaker": {"clock_mhz": 30.0, "datapath": "serial", "rasters": False, "norm_lanes": 1,
+                   "stamp_bits": 31,
                    "note": "at 8 x 32 the UP5K does not hold the MC array beside the "
                            "quantizer; --rasters tries",
                    "gc_note": "LCs saved for the GC layer; --rasters builds it"},
@@ -37,12 +41,13 @@ BOARD_DEFAULTS = {
 }
 
 
-def gc_config(quantizer, array, gcs=None, prop=None, spram=False, iic=False):
+def gc_config(quantizer, array, gcs=None, prop=None, spram=False, iic=False, stamp_bits=32):
     """The :class:`~hetq.golden.fixed.gc_layer.GCLayerConfig` of a system's GC layer behind
     the MC ``array`` of ``quantizer``: ``gcs`` GCs (default :data:`GCS_PER_MC` per MC) with
     room for the synapses of a random connectivity of probability ``prop`` (default 1/D, as
     ``hetq run``): ``mcs * round(prop * gcs)``; ``spram``: its synapse tables in the
-    iCE40UP's SPRAM (GCLayerConfig); ``iic``: with the GC->MC path. ValueError for a
+    iCE40UP's SPRAM (GCLayerConfig); ``iic``: with the GC->MC path; ``stamp_bits``: the
+    spike stamps' width. ValueError for a
     probability that connects nothing or more synapses than the link addresses."""
     from ..golden.fixed.gc_layer import GCLayerConfig
     from ..golden.fixed.system import MAX_SYNAPSES
@@ -56,7 +61,7 @@ def gc_config(quantizer, array, gcs=None, prop=None, spram=False, iic=False):
                          f"synapses; the link addresses at most {MAX_SYNAPSES}")
     return GCLayerConfig(mcs=quantizer.mcs, gcs=gcs, synapses=synapses, hold=array.hold,
                          rinse=array.rinse, fmt=quantizer.fmt, spram=bool(spram),
-                         iic=bool(iic))
+                         iic=bool(iic), stamp_bits=stamp_bits)
 
 
 def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=None,
@@ -102,7 +107,8 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
         quantizer = QuantizerConfig(**q)
         array = SystemConfig(quantizer=quantizer).array
         kwargs["gc"] = gc_config(quantizer, array, None if gcs == "auto" else gcs, prop,
-                                 spram=bool(spram), iic=bool(iic))
+                                 spram=bool(spram), iic=bool(iic),
+                                 stamp_bits=defaults.get("stamp_bits", 32))
     return SystemConfig(quantizer=QuantizerConfig(**q), clock_hz=clock, **kwargs)
 
 
