@@ -14,7 +14,7 @@ from ..golden.checks import check_bool
 from ..golden.fixed.formats import CYCLE, LEAK_NUM, LEAK_SHIFT, gamma_rom
 from ..golden.fixed.mc_array import MCArrayConfig, SensorMCArrayConfig
 from .fifo import OutputFIFO
-from .kit import CheckedComponent, index_bits, register
+from .kit import CheckedComponent, RegisteredRead, index_bits, register
 from .quantizer import SensorQuantizer
 
 __all__ = ["MCArray", "SensorMCArray", "drive_layout", "spike_layout", "extra_layout",
@@ -159,9 +159,17 @@ class MCArray(CheckedComponent):
         rest_word = fmt.rest & ((1 << fmt.state_bits) - 1)
         self._state = []
         for _ in range(config.lanes):
-            mem = Memory(shape=unsigned(fmt.state_bits + 2), depth=groups,
-                         init=[rest_word] * groups)
-            self._state.append((mem, mem.read_port(), mem.write_port()))
+            if config.compact:
+                # read through RegisteredRead (an asynchronous port and a register that Yosys
+                # merges into the block RAM): a group's state is never read in the cycle it
+                # is written with the data used (the hazard rule), so no bypass is needed
+                mem = Memory(shape=unsigned(fmt.state_bits + 2), depth=groups,
+                             init=[rest_word] * groups, attrs={"no_rw_check": 1})
+                self._state.append((mem, mem.read_port(domain="comb"), mem.write_port()))
+            else:
+                mem = Memory(shape=unsigned(fmt.state_bits + 2), depth=groups,
+                             init=[rest_word] * groups)
+                self._state.append((mem, mem.read_port(), mem.write_port()))
 
     config = property(lambda self: self._config)
 
@@ -278,19 +286,29 @@ class MCArray(CheckedComponent):
                 m.d.sync += [step_lo.eq(step_lo + 1), step_hi.eq(step_hi + lo_full)]
             push_step = step
 
-            # gamma + rest by the phase of the issue, one registered level (a 50-entry ROM is
-            # two LUT levels: at 30 MHz one clock), valid with the block-RAM outputs
+            # gamma + rest by the phase of the issue: a block-RAM ROM read with the state and
+            # the drive (as logic, a 50-entry ROM of 24 bits is over a hundred LUTs and, as
+            # Yosys maps it, ten levels deep)
             g_values = [int(v) + rest for v in gamma_rom(fmt)]
             g_shape = Shape.cast(range(min(g_values), max(g_values) + 1))
-            gamma1 = reg("gamma1", Array(Const(v, g_shape) for v in g_values)[phase], g_shape)
+            m.submodules.gamma = g_mem = Memory(shape=g_shape, depth=CYCLE, init=g_values,
+                                                attrs={"ram_style": "block"})
+            g_rd = g_mem.read_port()
+            m.d.comb += g_rd.addr.eq(phase)
+            gamma1 = g_rd.data
             e_shape = signed(fmt.current_bits)
             fires, writes = [], []
-            for lane, (smem, s_rd, s_wr) in enumerate(self._state):
+            for lane, (smem, s_port, s_wr) in enumerate(self._state):
                 n = f"_{lane}"
                 m.submodules[f"state{lane}"] = smem
+                # the drive bank being loaded is never the one read for an update (a bank is
+                # loaded only once its window has issued its last update)
                 m.submodules[f"drives{lane}"] = dmem = Memory(
-                    shape=unsigned(fmt.drive_bits), depth=2 << gbits, init=[])
-                d_rd, d_wr = dmem.read_port(), dmem.write_port()
+                    shape=unsigned(fmt.drive_bits), depth=2 << gbits, init=[],
+                    attrs={"no_rw_check": 1})
+                s_rd = RegisteredRead(m, smem, "state_rd" + n, en=1, port=s_port)
+                d_rd = RegisteredRead(m, dmem, "drive_rd" + n, en=1)
+                d_wr = dmem.write_port()
                 m.d.comb += [s_rd.addr.eq(group), d_rd.addr.eq(Cat(group, run_bank))]
                 mc_lane = w_req.mc[:lbits] if lbits else Const(0, 1)
                 m.d.comb += [d_wr.addr.eq(Cat(w_group, w_bank)),
@@ -312,15 +330,16 @@ class MCArray(CheckedComponent):
                 r2 = reg("r2" + n, refr1 | fire1)
                 fires.append(reg("fire2" + n, fire1 & metas[1].valid))
 
-                # stage 2: the new voltage vn = v + floor(453 d / 2**11) with
-                # floor(453 d / 2**11) = floor((7 d + floor(5 d / 2**6)) / 2**5), shifts and adds
-                leak = ((((d2 << 3) - d2) + (((d2 << 2) + d2) >> LEAK_SPLIT))
-                        >> (LEAK_SHIFT - LEAK_SPLIT))
-                vn3 = reg("vn3" + n, v2 + leak, signed(vbits))
-                r3 = reg("r3" + n, r2)
+                # stage 2: the leak term x = floor(453 d / 2**11)
+                # = floor((7 d + floor(5 d / 2**6)) / 2**5), by shifts and adds
+                x3 = reg("x3" + n, (((d2 << 3) - d2) + (((d2 << 2) + d2) >> LEAK_SPLIT))
+                         >> (LEAK_SHIFT - LEAK_SPLIT), signed(vbits))
+                v3, r3 = reg("v3" + n, v2), reg("r3" + n, r2)
 
-                # stage 3: the comparisons, the clamps and the release into the write port
-                # (vn >= threshold implies vn > rest)
+                # stage 3: the new voltage vn = v + x, its comparisons, the clamps and the
+                # release into the write port (vn >= threshold implies vn > rest)
+                vn3 = Signal(signed(vbits), name="vn3" + n)
+                m.d.comb += vn3.eq(v3 + x3)
                 release = metas[write_stage].release
                 above = vn3 > rest
                 at_thr = vn3 >= thr

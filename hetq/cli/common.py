@@ -173,10 +173,13 @@ def sensor_mc_array_config(args):
 
 def mc_array_config(args):
     """The :class:`~hetq.golden.fixed.mc_array.MCArrayConfig` of ``--mcs``, ``--lanes``,
-    ``--hold``, ``--rinse``, ``--inhibition``."""
+    ``--hold``, ``--rinse``, ``--inhibition`` (and ``--compact`` where the command has it)."""
     from ..golden.fixed.mc_array import MCArrayConfig
 
-    return MCArrayConfig(**given(args, ("mcs", "lanes", "hold", "rinse", "inhibition")))
+    names = ("mcs", "lanes", "hold", "rinse", "inhibition")
+    if hasattr(args, "compact"):
+        names += ("compact",)
+    return MCArrayConfig(**given(args, names))
 
 
 def add_gc_layer_options(parser):
