@@ -14,7 +14,7 @@ from ..golden.checks import check_bool
 from ..golden.fixed.formats import CYCLE, LEAK_NUM, LEAK_SHIFT, gamma_rom
 from ..golden.fixed.mc_array import MCArrayConfig, SensorMCArrayConfig
 from .fifo import OutputFIFO
-from .kit import CheckedComponent, index_bits, register
+from .kit import CheckedComponent, RegisteredRead, index_bits, register
 from .quantizer import SensorQuantizer
 
 __all__ = ["MCArray", "SensorMCArray", "drive_layout", "spike_layout", "extra_layout",
@@ -72,14 +72,18 @@ class MCArray(CheckedComponent):
     The MCs are split into groups of ``lanes`` (MC ``n`` is lane ``n % lanes`` of group
     ``n // lanes``); each lane keeps its neurons' state (voltage SQ(Iv.Fc), refractory bit and
     an "at threshold" bit) and its drives in block RAM. A step issues the groups in order,
-    one per clock; every group runs through the ``WRITE_STAGE``-stage update (a register
-    after each block-RAM read; the fire test and drive plus gamma and rest; plus the extra
-    current; minus the voltage, the difference; 453 * difference >> 11 by shifts and adds in
-    three stages; the new voltage and its threshold and rest comparisons; the clamps) and its
-    state is written back; no stage has more than one carry chain about as long as the
-    voltage in a row. Steps
-    follow each other without a gap when there are at least ``WRITE_STAGE + 1`` groups;
-    with fewer, a step waits for the previous one's write-back.
+    one per clock; every group runs through the ``write_stage``-stage update and its state is
+    written back. The default pipeline (``WRITE_STAGE`` = 10, timed for 100 MHz on the ECP5):
+    a register after each block-RAM read; the fire test and drive plus gamma and rest; plus
+    the extra current; minus the voltage, the difference; 453 * difference >> 11 by shifts and
+    adds in three stages; the new voltage and its threshold and rest comparisons; the clamps;
+    no stage has more than one carry chain about as long as the voltage in a row. With
+    ``config.compact`` (``COMPACT_WRITE_STAGE`` = 3, area first, for the iCE40UP5K at 30 MHz):
+    on the block-RAM outputs the fire test and the difference (drive + gamma + rest + extra -
+    voltage); the leak product and the new voltage; the comparisons and the clamps into the
+    write port; spikes go to the FIFO from stage 2, and no step number travels with the
+    groups. Steps follow each other without a gap when there are at least
+    ``write_stage + 1`` groups; with fewer, a step waits for the previous one's write-back.
 
     Samples: drives arrive on ``i`` and fill one of two drive banks (sample ``k`` in bank
     ``k % 2``), so the next sample loads while the current one runs. A sample is held for
@@ -88,12 +92,13 @@ class MCArray(CheckedComponent):
     window runs, and every window starts at phase 0.
 
     The cycle figures (:attr:`~hetq.golden.fixed.mc_array.MCArrayConfig.cycles_per_step`,
-    ``cycles_per_cycle``, ``cycles_per_sample``) and ``WRITE_STAGE`` are the configuration's.
+    ``cycles_per_cycle``, ``cycles_per_sample``) and ``write_stage`` are the configuration's.
 
     Parameters
     ----------
     config : MCArrayConfig
-        Size, lanes, window, format, step width, and whether the ``extra`` port exists.
+        Size, lanes, window, format, step width, whether the ``extra`` port exists, and the
+        pipeline (``compact``).
     monitor : bool
         Add the bench-only ``monitor`` port (default False).
     ends : bool
@@ -128,6 +133,8 @@ class MCArray(CheckedComponent):
     """
 
     FIFO_BITS = 5                                      # 32 RAM entries + the output register
+    #: Stage of the compact pipeline whose groups go to the spike FIFO (the default's is 3).
+    COMPACT_PUSH_STAGE = 2
 
     @classmethod
     def check(cls, config, *, monitor=False, ends=False):
@@ -152,9 +159,17 @@ class MCArray(CheckedComponent):
         rest_word = fmt.rest & ((1 << fmt.state_bits) - 1)
         self._state = []
         for _ in range(config.lanes):
-            mem = Memory(shape=unsigned(fmt.state_bits + 2), depth=groups,
-                         init=[rest_word] * groups)
-            self._state.append((mem, mem.read_port(), mem.write_port()))
+            if config.compact:
+                # read through RegisteredRead (an asynchronous port and a register that Yosys
+                # merges into the block RAM): a group's state is never read in the cycle it
+                # is written with the data used (the hazard rule), so no bypass is needed
+                mem = Memory(shape=unsigned(fmt.state_bits + 2), depth=groups,
+                             init=[rest_word] * groups, attrs={"no_rw_check": 1})
+                self._state.append((mem, mem.read_port(domain="comb"), mem.write_port()))
+            else:
+                mem = Memory(shape=unsigned(fmt.state_bits + 2), depth=groups,
+                             init=[rest_word] * groups)
+                self._state.append((mem, mem.read_port(), mem.write_port()))
 
     config = property(lambda self: self._config)
 
@@ -168,7 +183,7 @@ class MCArray(CheckedComponent):
         m = Module()
         cfg = self._config
         fmt, lanes, groups = cfg.fmt, cfg.lanes, cfg.groups
-        write_stage = cfg.WRITE_STAGE
+        write_stage = cfg.write_stage
         gbits = index_bits(groups)
         lbits = (lanes - 1).bit_length()
         vbits = fmt.state_bits
@@ -204,7 +219,7 @@ class MCArray(CheckedComponent):
         wstep = Signal(range(cfg.window))
         rinse = Signal()
         # the step counter in two halves; the high half adds the registered "low half all
-        # ones", which is up to date because steps are at least WRITE_STAGE + 1 cycles apart
+        # ones", which is up to date because steps are at least write_stage + 1 cycles apart
         step_lo = Signal(cfg.step_bits // 2)
         step_hi = Signal(cfg.step_bits - len(step_lo))
         lo_full = Signal()
@@ -230,9 +245,10 @@ class MCArray(CheckedComponent):
             m.d.sync += running.eq(1)
         with m.If(issue):
             with m.If(last_group):
-                m.d.sync += [group.eq(0), last_group.eq(groups == 1), step_lo.eq(step_lo + 1),
-                             step_hi.eq(step_hi + lo_full),
-                             phase.eq(Mux(last_phase, 0, phase + 1)),
+                m.d.sync += [group.eq(0), last_group.eq(groups == 1)]
+                if not cfg.compact:                # (compact: at the push stage, below)
+                    m.d.sync += [step_lo.eq(step_lo + 1), step_hi.eq(step_hi + lo_full)]
+                m.d.sync += [phase.eq(Mux(last_phase, 0, phase + 1)),
                              last_phase.eq(phase == CYCLE - 2)]
                 with m.If(last_step):
                     m.d.sync += [wstep.eq(0), last_step.eq(0), rinse.eq(0), running.eq(0),
@@ -247,116 +263,207 @@ class MCArray(CheckedComponent):
         m.d.sync += full.eq((full | filled) & ~freed)
 
         # -- the update pipeline ------------------------------------------------------------
-        meta_layout = data.StructLayout({"valid": 1, "group": gbits, "step": cfg.step_bits,
-                                         "rinse": 1, "release": 1, "last": 1})
-        meta0 = Signal(meta_layout)
-        m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.step.eq(step),
-                     meta0.rinse.eq(rinse), meta0.release.eq(last_phase),
-                     meta0.last.eq(last_group)]
-        metas = [meta0]
-        for k in range(1, write_stage + 1):
-            meta = Signal(meta_layout, name=f"meta{k}")
-            m.d.sync += meta.eq(metas[-1])
-            metas.append(meta)
-        m.d.comb += busy.eq(Cat(mt.valid for mt in metas[1:]).any())
+        if cfg.compact:
+            # the area-first pipeline (write stage 3, for the iCE40UP5K at 30 MHz): every
+            # stage has a few chained carry chains; no step number travels with the groups
+            # (the step counter follows the push stage instead, below)
+            meta_layout = data.StructLayout({"valid": 1, "group": gbits, "rinse": 1,
+                                             "release": 1, "last": 1})
+            meta0 = Signal(meta_layout)
+            m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.rinse.eq(rinse),
+                         meta0.release.eq(last_phase), meta0.last.eq(last_group)]
+            metas = [meta0]
+            for k in range(1, write_stage + 1):
+                meta = Signal(meta_layout, name=f"meta{k}")
+                m.d.sync += meta.eq(metas[-1])
+                metas.append(meta)
+            m.d.comb += busy.eq(Cat(mt.valid for mt in metas[1:]).any())
+            push_stage = self.COMPACT_PUSH_STAGE
+            # the step of the group at the push stage: the counter advances when the last
+            # group of a step passes it (steps pass it at least two cycles apart, so the
+            # registered "low half all ones" is up to date)
+            with m.If(metas[push_stage].valid & metas[push_stage].last):
+                m.d.sync += [step_lo.eq(step_lo + 1), step_hi.eq(step_hi + lo_full)]
+            push_step = step
 
-        # the gamma ROM in two registered levels (a 6-input ROM is too deep for one clock on
-        # iCE40): stage 1 looks up 16-entry slices by phase[:4], stage 2 picks one by phase[4:]
-        # (the ROM holds gamma + rest)
-        g_values = [int(v) + rest for v in gamma_rom(fmt)]
-        g_shape = Shape.cast(range(min(g_values), max(g_values) + 1))
-        slices = []
-        for k in range(0, CYCLE, 16):
-            table = Array(Const(v, g_shape) for v in g_values[k:k + 16])
-            slices.append(reg(f"gamma1_{k // 16}", table[phase[:4]], g_shape))
-        gamma2 = reg("gamma2", Array(slices)[reg("phase1_hi", phase[4:])], g_shape)
+            # gamma + rest by the phase of the issue: a block-RAM ROM read with the state and
+            # the drive (as logic, a 50-entry ROM of 24 bits is over a hundred LUTs and, as
+            # Yosys maps it, ten levels deep)
+            g_values = [int(v) + rest for v in gamma_rom(fmt)]
+            g_shape = Shape.cast(range(min(g_values), max(g_values) + 1))
+            m.submodules.gamma = g_mem = Memory(shape=g_shape, depth=CYCLE, init=g_values,
+                                                attrs={"ram_style": "block"})
+            g_rd = g_mem.read_port()
+            m.d.comb += g_rd.addr.eq(phase)
+            gamma1 = g_rd.data
+            e_shape = signed(fmt.current_bits)
+            fires, writes = [], []
+            for lane, (smem, s_port, s_wr) in enumerate(self._state):
+                n = f"_{lane}"
+                m.submodules[f"state{lane}"] = smem
+                # the drive bank being loaded is never the one read for an update (a bank is
+                # loaded only once its window has issued its last update)
+                m.submodules[f"drives{lane}"] = dmem = Memory(
+                    shape=unsigned(fmt.drive_bits), depth=2 << gbits, init=[],
+                    attrs={"no_rw_check": 1})
+                s_rd = RegisteredRead(m, smem, "state_rd" + n, en=1, port=s_port)
+                d_rd = RegisteredRead(m, dmem, "drive_rd" + n, en=1)
+                d_wr = dmem.write_port()
+                m.d.comb += [s_rd.addr.eq(group), d_rd.addr.eq(Cat(group, run_bank))]
+                mc_lane = w_req.mc[:lbits] if lbits else Const(0, 1)
+                m.d.comb += [d_wr.addr.eq(Cat(w_group, w_bank)),
+                             d_wr.data.eq(w_req.drive),
+                             d_wr.en.eq(w_en & (mc_lane == lane) & (w_req.mc < cfg.mcs))]
+                extra1 = (reg("extra1" + n, self.extra.payload[lane]) if cfg.inhibition
+                          else Const(0, e_shape))
 
-        e_shape = signed(fmt.current_bits)
-        extra1 = [reg(f"extra1_{lane}", self.extra.payload[lane]) if cfg.inhibition
-                  else Const(0, e_shape) for lane in range(lanes)]
+                # stage 1, on the block-RAM outputs: the fire test (the voltage at threshold:
+                # the step starts from rest), the difference d = drive (zero in the rinse)
+                # + (gamma + rest) + extra - start voltage (modulo 2**vbits: no value of the
+                # step overflows)
+                v1 = s_rd.data[:vbits].as_signed()
+                refr1, fire1 = s_rd.data[vbits], s_rd.data[vbits + 1]
+                start = Mux(fire1, rest, v1)
+                drive1 = Mux(metas[1].rinse, 0, d_rd.data)
+                d2 = reg("d2" + n, drive1 + gamma1 + extra1 - start, signed(vbits))
+                v2 = reg("v2" + n, start, signed(vbits))
+                r2 = reg("r2" + n, refr1 | fire1)
+                fires.append(reg("fire2" + n, fire1 & metas[1].valid))
 
-        fires3, writes = [], []
-        for lane, (smem, s_rd, s_wr) in enumerate(self._state):
-            n = f"_{lane}"
-            m.submodules[f"state{lane}"] = smem
-            m.submodules[f"drives{lane}"] = dmem = Memory(
-                shape=unsigned(fmt.drive_bits), depth=2 << gbits, init=[])
-            d_rd, d_wr = dmem.read_port(), dmem.write_port()
-            m.d.comb += [s_rd.addr.eq(group), d_rd.addr.eq(Cat(group, run_bank))]
-            mc_lane = w_req.mc[:lbits] if lbits else Const(0, 1)
-            m.d.comb += [d_wr.addr.eq(Cat(w_group, w_bank)),
-                         d_wr.data.eq(w_req.drive),
-                         d_wr.en.eq(w_en & (mc_lane == lane) & (w_req.mc < cfg.mcs))]
+                # stage 2: the leak term x = floor(453 d / 2**11)
+                # = floor((7 d + floor(5 d / 2**6)) / 2**5), by shifts and adds
+                x3 = reg("x3" + n, (((d2 << 3) - d2) + (((d2 << 2) + d2) >> LEAK_SPLIT))
+                         >> (LEAK_SHIFT - LEAK_SPLIT), signed(vbits))
+                v3, r3 = reg("v3" + n, v2), reg("r3" + n, r2)
 
-            # stage 2: a register after each block-RAM read (the drive zeroed during the
-            # rinse by the register's synchronous reset; no other logic, as ECP5 block RAM
-            # outputs are slow and already pass a bypass multiplexer)
-            state2 = reg("state2" + n, s_rd.data)
-            drive2 = reg("drive2" + n, Mux(metas[1].rinse, 0, d_rd.data),
-                         unsigned(fmt.drive_bits))
-            extra2 = reg("extra2" + n, extra1[lane]) if cfg.inhibition else extra1[lane]
-            v2 = state2[:vbits].as_signed()
-            refr2, fire2 = state2[vbits], state2[vbits + 1]
+                # stage 3: the new voltage vn = v + x, its comparisons, the clamps and the
+                # release into the write port (vn >= threshold implies vn > rest)
+                vn3 = Signal(signed(vbits), name="vn3" + n)
+                m.d.comb += vn3.eq(v3 + x3)
+                release = metas[write_stage].release
+                above = vn3 > rest
+                at_thr = vn3 >= thr
+                v_new = Signal(signed(vbits), name="v_new" + n)
+                r_new = Signal(name="r_new" + n)
+                m.d.comb += [v_new.eq(Mux(release | (r3 & above), rest,
+                                          Mux(at_thr, thr, vn3))),
+                             r_new.eq(r3 & ~release),
+                             s_wr.addr.eq(metas[write_stage].group),
+                             s_wr.data.eq(Cat(v_new, r_new, at_thr & ~r3 & ~release)),
+                             s_wr.en.eq(metas[write_stage].valid)]
+                writes.append((v_new, r_new))
+        else:
+            meta_layout = data.StructLayout({"valid": 1, "group": gbits, "step": cfg.step_bits,
+                                             "rinse": 1, "release": 1, "last": 1})
+            meta0 = Signal(meta_layout)
+            m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.step.eq(step),
+                         meta0.rinse.eq(rinse), meta0.release.eq(last_phase),
+                         meta0.last.eq(last_group)]
+            metas = [meta0]
+            for k in range(1, write_stage + 1):
+                meta = Signal(meta_layout, name=f"meta{k}")
+                m.d.sync += meta.eq(metas[-1])
+                metas.append(meta)
+            m.d.comb += busy.eq(Cat(mt.valid for mt in metas[1:]).any())
 
-            # stage 3: fire test (the voltage at threshold: the step starts from rest), the
-            # start voltage negated, drive + (gamma + rest)
-            fire3 = reg("fire3" + n, fire2 & metas[2].valid)
-            v3 = reg("v3" + n, Mux(fire2, rest, v2), signed(vbits))
-            nv3 = reg("nv3" + n, ~Mux(fire2, rest, v2), signed(vbits))
-            r3 = reg("r3" + n, refr2 | fire2)
-            cg3 = reg("cg3" + n, drive2 + gamma2, signed(vbits))
-            extra3 = reg("extra3" + n, extra2) if cfg.inhibition else extra2
-            fires3.append(fire3)
+            # the gamma ROM in two registered levels (a 6-input ROM is too deep for one clock on
+            # iCE40): stage 1 looks up 16-entry slices by phase[:4], stage 2 picks one by phase[4:]
+            # (the ROM holds gamma + rest)
+            g_values = [int(v) + rest for v in gamma_rom(fmt)]
+            g_shape = Shape.cast(range(min(g_values), max(g_values) + 1))
+            slices = []
+            for k in range(0, CYCLE, 16):
+                table = Array(Const(v, g_shape) for v in g_values[k:k + 16])
+                slices.append(reg(f"gamma1_{k // 16}", table[phase[:4]], g_shape))
+            gamma2 = reg("gamma2", Array(slices)[reg("phase1_hi", phase[4:])], g_shape)
 
-            # stage 4: drive + gamma + rest + extra; stage 5: minus the voltage, the difference
-            # d (modulo 2**vbits: no value of the step overflows)
-            cge4 = reg("cge4" + n, cg3 + extra3, signed(vbits))
-            nv4, v4, r4 = reg("nv4" + n, nv3), reg("v4" + n, v3), reg("r4" + n, r3)
-            d5 = reg("d5" + n, cge4 + nv4 + 1, signed(vbits))
-            v5, r5 = reg("v5" + n, v4), reg("r5" + n, r4)
+            e_shape = signed(fmt.current_bits)
+            extra1 = [reg(f"extra1_{lane}", self.extra.payload[lane]) if cfg.inhibition
+                      else Const(0, e_shape) for lane in range(lanes)]
 
-            # stages 6-8: x = floor(453 d / 2**11) = floor((7 d + floor(5 d / 2**6)) / 2**5)
-            # by shifts and adds, every long carry chain about as long as d: 3 d, 5 d and
-            # 7 d mod 2**5; 7 d >> 5, floor(5 d / 2**11) and the carry out of the five low
-            # bits of 7 d + floor(5 d / 2**6); their sum
-            low = LEAK_SHIFT - LEAK_SPLIT
-            d3x6 = reg("d3x6" + n, (d5 << 1) + d5)
-            d5x6 = reg("d5x6" + n, (d5 << 2) + d5)
-            d7lo6 = reg("d7lo6" + n, ((d5 << 3) - d5)[:low])
-            d6, v6, r6 = reg("d6" + n, d5), reg("v6" + n, v5), reg("r6" + n, r5)
-            hi7 = reg("hi7" + n, ((d6 << 2) + d3x6) >> low)
-            lo7 = reg("lo7" + n, d5x6 >> LEAK_SHIFT)
-            carry7 = reg("carry7" + n, (d7lo6 + d5x6[LEAK_SPLIT:LEAK_SHIFT])[low])
-            v7, r7 = reg("v7" + n, v6), reg("r7" + n, r6)
-            # the carry as the low bit: (2 hi + 1 + 2 lo + carry) >> 1 = hi + lo + carry
-            x8 = reg("x8" + n, (Cat(Const(1, 1), hi7).as_signed()
-                                + Cat(carry7, lo7).as_signed()) >> 1, signed(vbits))
-            # offsets for the comparisons: vn >= thr <=> (v - thr) + x >= 0 and
-            # vn > rest <=> (v - rest - 1) + x >= 0 with x = vn - v
-            ot8 = reg("ot8" + n, v7 - thr, signed(vbits + 1))
-            or8 = reg("or8" + n, v7 - (rest + 1), signed(vbits + 1))
-            v8, r8 = reg("v8" + n, v7), reg("r8" + n, r7)
+            fires3, writes = [], []
+            for lane, (smem, s_rd, s_wr) in enumerate(self._state):
+                n = f"_{lane}"
+                m.submodules[f"state{lane}"] = smem
+                m.submodules[f"drives{lane}"] = dmem = Memory(
+                    shape=unsigned(fmt.drive_bits), depth=2 << gbits, init=[])
+                d_rd, d_wr = dmem.read_port(), dmem.write_port()
+                m.d.comb += [s_rd.addr.eq(group), d_rd.addr.eq(Cat(group, run_bank))]
+                mc_lane = w_req.mc[:lbits] if lbits else Const(0, 1)
+                m.d.comb += [d_wr.addr.eq(Cat(w_group, w_bank)),
+                             d_wr.data.eq(w_req.drive),
+                             d_wr.en.eq(w_en & (mc_lane == lane) & (w_req.mc < cfg.mcs))]
 
-            # stage 9: the new voltage and its comparisons; stage 10: the clamps and the
-            # release, the write-back
-            vn9 = reg("vn9" + n, v8 + x8, signed(vbits))
-            ge9 = reg("ge9" + n, ~(ot8 + x8)[-1])
-            gt9 = reg("gt9" + n, ~(or8 + x8)[-1])
-            r9 = reg("r9" + n, r8)
-            release = metas[9].release
-            v10 = Signal(signed(vbits), name="v10" + n, reset_less=True)
-            with m.If(release | (r9 & (ge9 | gt9))):
-                m.d.sync += v10.eq(rest)
-            with m.Elif(ge9):
-                m.d.sync += v10.eq(thr)
-            with m.Else():
-                m.d.sync += v10.eq(vn9)
-            r10 = reg("r10" + n, r9 & ~release)
-            at10 = reg("at10" + n, ge9 & ~r9 & ~release)
-            m.d.comb += [s_wr.addr.eq(metas[write_stage].group),
-                         s_wr.data.eq(Cat(v10, r10, at10)),
-                         s_wr.en.eq(metas[write_stage].valid)]
-            writes.append((v10, r10))
+                # stage 2: a register after each block-RAM read (the drive zeroed during the
+                # rinse by the register's synchronous reset; no other logic, as ECP5 block RAM
+                # outputs are slow and already pass a bypass multiplexer)
+                state2 = reg("state2" + n, s_rd.data)
+                drive2 = reg("drive2" + n, Mux(metas[1].rinse, 0, d_rd.data),
+                             unsigned(fmt.drive_bits))
+                extra2 = reg("extra2" + n, extra1[lane]) if cfg.inhibition else extra1[lane]
+                v2 = state2[:vbits].as_signed()
+                refr2, fire2 = state2[vbits], state2[vbits + 1]
+
+                # stage 3: fire test (the voltage at threshold: the step starts from rest), the
+                # start voltage negated, drive + (gamma + rest)
+                fire3 = reg("fire3" + n, fire2 & metas[2].valid)
+                v3 = reg("v3" + n, Mux(fire2, rest, v2), signed(vbits))
+                nv3 = reg("nv3" + n, ~Mux(fire2, rest, v2), signed(vbits))
+                r3 = reg("r3" + n, refr2 | fire2)
+                cg3 = reg("cg3" + n, drive2 + gamma2, signed(vbits))
+                extra3 = reg("extra3" + n, extra2) if cfg.inhibition else extra2
+                fires3.append(fire3)
+
+                # stage 4: drive + gamma + rest + extra; stage 5: minus the voltage, the difference
+                # d (modulo 2**vbits: no value of the step overflows)
+                cge4 = reg("cge4" + n, cg3 + extra3, signed(vbits))
+                nv4, v4, r4 = reg("nv4" + n, nv3), reg("v4" + n, v3), reg("r4" + n, r3)
+                d5 = reg("d5" + n, cge4 + nv4 + 1, signed(vbits))
+                v5, r5 = reg("v5" + n, v4), reg("r5" + n, r4)
+
+                # stages 6-8: x = floor(453 d / 2**11) = floor((7 d + floor(5 d / 2**6)) / 2**5)
+                # by shifts and adds, every long carry chain about as long as d: 3 d, 5 d and
+                # 7 d mod 2**5; 7 d >> 5, floor(5 d / 2**11) and the carry out of the five low
+                # bits of 7 d + floor(5 d / 2**6); their sum
+                low = LEAK_SHIFT - LEAK_SPLIT
+                d3x6 = reg("d3x6" + n, (d5 << 1) + d5)
+                d5x6 = reg("d5x6" + n, (d5 << 2) + d5)
+                d7lo6 = reg("d7lo6" + n, ((d5 << 3) - d5)[:low])
+                d6, v6, r6 = reg("d6" + n, d5), reg("v6" + n, v5), reg("r6" + n, r5)
+                hi7 = reg("hi7" + n, ((d6 << 2) + d3x6) >> low)
+                lo7 = reg("lo7" + n, d5x6 >> LEAK_SHIFT)
+                carry7 = reg("carry7" + n, (d7lo6 + d5x6[LEAK_SPLIT:LEAK_SHIFT])[low])
+                v7, r7 = reg("v7" + n, v6), reg("r7" + n, r6)
+                # the carry as the low bit: (2 hi + 1 + 2 lo + carry) >> 1 = hi + lo + carry
+                x8 = reg("x8" + n, (Cat(Const(1, 1), hi7).as_signed()
+                                    + Cat(carry7, lo7).as_signed()) >> 1, signed(vbits))
+                # offsets for the comparisons: vn >= thr <=> (v - thr) + x >= 0 and
+                # vn > rest <=> (v - rest - 1) + x >= 0 with x = vn - v
+                ot8 = reg("ot8" + n, v7 - thr, signed(vbits + 1))
+                or8 = reg("or8" + n, v7 - (rest + 1), signed(vbits + 1))
+                v8, r8 = reg("v8" + n, v7), reg("r8" + n, r7)
+
+                # stage 9: the new voltage and its comparisons; stage 10: the clamps and the
+                # release, the write-back
+                vn9 = reg("vn9" + n, v8 + x8, signed(vbits))
+                ge9 = reg("ge9" + n, ~(ot8 + x8)[-1])
+                gt9 = reg("gt9" + n, ~(or8 + x8)[-1])
+                r9 = reg("r9" + n, r8)
+                release = metas[9].release
+                v10 = Signal(signed(vbits), name="v10" + n, reset_less=True)
+                with m.If(release | (r9 & (ge9 | gt9))):
+                    m.d.sync += v10.eq(rest)
+                with m.Elif(ge9):
+                    m.d.sync += v10.eq(thr)
+                with m.Else():
+                    m.d.sync += v10.eq(vn9)
+                r10 = reg("r10" + n, r9 & ~release)
+                at10 = reg("at10" + n, ge9 & ~r9 & ~release)
+                m.d.comb += [s_wr.addr.eq(metas[write_stage].group),
+                             s_wr.data.eq(Cat(v10, r10, at10)),
+                             s_wr.en.eq(metas[write_stage].valid)]
+                writes.append((v10, r10))
+            fires, push_stage, push_step = fires3, 3, metas[3].step
 
         if self._monitor:
             m.d.comb += [self.monitor.valid.eq(metas[write_stage].valid),
@@ -371,14 +478,15 @@ class MCArray(CheckedComponent):
         entry = data.StructLayout({"step": cfg.step_bits, "group": gbits, "mask": lanes,
                                    **({"end": 1} if self._ends else {})})
         m.submodules.fifo = fifo = OutputFIFO(entry.size, self.FIFO_BITS)
-        mask3 = Cat(fires3)
+        mask3 = Cat(fires)
         push = Signal()
         drop = Signal()
-        end3 = metas[3].last if self._ends else Const(0, 1)
-        m.d.comb += [push.eq(metas[3].valid & (mask3.any() | end3)),
-                     drop.eq(metas[3].valid & ~(mask3.any() | end3))]
+        at_push = metas[push_stage]
+        end3 = at_push.last if self._ends else Const(0, 1)
+        m.d.comb += [push.eq(at_push.valid & (mask3.any() | end3)),
+                     drop.eq(at_push.valid & ~(mask3.any() | end3))]
         pushed = Signal(entry)
-        m.d.comb += [pushed.step.eq(metas[3].step), pushed.group.eq(metas[3].group),
+        m.d.comb += [pushed.step.eq(push_step), pushed.group.eq(at_push.group),
                      pushed.mask.eq(mask3), fifo.w.payload.eq(pushed), fifo.w.valid.eq(push)]
         if self._ends:
             m.d.comb += pushed.end.eq(end3)

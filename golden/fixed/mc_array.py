@@ -70,6 +70,12 @@ class MCArrayConfig(BlockConfig):
         Width of the step number of spike events (8..48, default 32; it wraps).
     inhibition : bool
         The ``extra`` port (GC->MC current) exists; without it the extra current is zero.
+    compact : bool
+        The area-first update pipeline (``hetq.hdl.mc_array``): the same neuron update in
+        :attr:`COMPACT_WRITE_STAGE` stages instead of :attr:`WRITE_STAGE`, with a few wide
+        carry chains per stage, for small devices at low clocks (the iCEBreaker's iCE40UP5K at
+        30 MHz); default False, the pipeline timed for 100 MHz on the ECP5. Spikes and states
+        are the same; only the cycle counts differ (:attr:`write_stage`).
 
     Raises
     ------
@@ -84,9 +90,13 @@ class MCArrayConfig(BlockConfig):
     fmt: FixedFormat = DEFAULT_FORMAT
     step_bits: int = STEP_BITS
     inhibition: bool = False
+    compact: bool = False
 
-    #: Cycles from the issue of a group (state RAM address) to the write of its new state.
+    #: Cycles from the issue of a group (state RAM address) to the write of its new state in
+    #: the default pipeline (a configuration's own figure is :attr:`write_stage`).
     WRITE_STAGE = 10
+    #: The same in the compact pipeline (``compact=True``).
+    COMPACT_WRITE_STAGE = 3
 
     def __post_init__(self):
         self._resolve("mcs", check_int("mcs", self.mcs, 1, MAX_MCS))
@@ -102,6 +112,25 @@ class MCArrayConfig(BlockConfig):
         check_instance("fmt", self.fmt, FixedFormat)
         self._resolve("step_bits", check_int("step_bits", self.step_bits, 8, 48))
         self._resolve("inhibition", check_bool("inhibition", self.inhibition))
+        self._resolve("compact", check_bool("compact", self.compact))
+
+    @property
+    def write_stage(self):
+        """Cycles from the issue of a group (state RAM address) to the write of its new state:
+        :attr:`WRITE_STAGE` (10), or :attr:`COMPACT_WRITE_STAGE` (3) with ``compact``."""
+        return self.COMPACT_WRITE_STAGE if self.compact else self.WRITE_STAGE
+
+    def to_dict(self):
+        """As every configuration's, without ``compact`` when it is False (so that the default
+        array serialises, and prints, as before the compact pipeline existed)."""
+        d = super().to_dict()
+        if not d["compact"]:
+            del d["compact"]
+        return d
+
+    def __str__(self):
+        text = super().__str__()
+        return text if self.compact else text.replace(", compact=False)", ")")
 
     @property
     def groups(self):
@@ -117,9 +146,9 @@ class MCArrayConfig(BlockConfig):
     @property
     def cycles_per_step(self):
         """Clock cycles per step with nothing stalling: the groups, or, with fewer than
-        ``WRITE_STAGE + 1``, the groups plus the wait for the write-back."""
-        g = self.groups
-        return g if g > self.WRITE_STAGE else g + self.WRITE_STAGE
+        ``write_stage + 1``, the groups plus the wait for the write-back."""
+        g, w = self.groups, self.write_stage
+        return g if g > w else g + w
 
     @property
     def cycles_per_cycle(self):
@@ -131,7 +160,7 @@ class MCArrayConfig(BlockConfig):
         """Clock cycles per sample window back to back (drives loaded during the previous
         window): the steps and one cycle between windows (hidden in the wait for the
         write-back when there are few groups)."""
-        return self.window * self.cycles_per_step + (1 if self.groups > self.WRITE_STAGE else 0)
+        return self.window * self.cycles_per_step + (1 if self.groups > self.write_stage else 0)
 
 
 @dataclass(frozen=True)
@@ -174,10 +203,10 @@ class SensorMCArrayConfig(BlockConfig):
     def make(cls, **kwargs):
         """The configuration from the fields of :class:`QuantizerConfig` (``sensors``,
         ``duplication``, ``fmt``, ``norm_lanes``, ``datapath``) and of :class:`MCArrayConfig` (``lanes``,
-        ``hold``, ``rinse``, ``step_bits``, ``inhibition``; its ``mcs`` and ``fmt`` are the
-        quantizer's). TypeError names an unknown argument."""
+        ``hold``, ``rinse``, ``step_bits``, ``inhibition``, ``compact``; its ``mcs`` and ``fmt``
+        are the quantizer's). TypeError names an unknown argument."""
         qkeys = {"sensors", "duplication", "fmt", "norm_lanes", "datapath"}
-        akeys = {"lanes", "hold", "rinse", "step_bits", "inhibition"}
+        akeys = {"lanes", "hold", "rinse", "step_bits", "inhibition", "compact"}
         unknown = sorted(set(kwargs) - qkeys - akeys)
         if unknown:
             raise TypeError(f"unknown argument(s) {', '.join(unknown)}")

@@ -22,7 +22,7 @@ BUILD_OPTIONS = {
     "--gcs": ("gc-layer",), "--synapses": ("gc-layer",), "--weights": ("system",),
     "--baud": ("system",), "--clock": ("system",), "--rasters": ("system",),
     "--gc": ("system",), "--prop": ("system",), "--iic": ("system",),
-    "--spram": ("gc-layer", "system"),
+    "--spram": ("gc-layer", "system"), "--compact": ("mc-array",),
 }
 BLOCKS = ("quantizer", "mc-array", "gc-layer", "system")
 
@@ -116,7 +116,11 @@ def add_commands(subparsers):
     add_system_options(system)
     add_gc_options(system)
     add_quantizer_options(b.add_argument_group("quantizer"))
-    add_mc_array_options(b.add_argument_group("mc-array and gc-layer"), mcs=True)
+    mc = b.add_argument_group("mc-array and gc-layer")
+    add_mc_array_options(mc, mcs=True)
+    mc.add_argument("--compact", action="store_true", default=None,
+                    help="mc-array: the area-first update pipeline (write stage 3, for the "
+                         "iCE40UP5K at 30 MHz; docs/mc_array.md)")
     add_gc_layer_options(b.add_argument_group("gc-layer"))
     b.add_argument("--spram", action="store_true", default=None,
                    help="gc-layer, or system with --gc: the GC layer's weights and synapse GCs "

@@ -162,21 +162,27 @@ def quantizer_config(args):
 
 def sensor_mc_array_config(args):
     """The :class:`~hetq.golden.fixed.mc_array.SensorMCArrayConfig` of the quantizer options
-    (:func:`quantizer_config`) and ``--lanes``, ``--hold``, ``--rinse``, ``--inhibition``."""
+    (:func:`quantizer_config`) and ``--lanes``, ``--hold``, ``--rinse``, ``--inhibition`` (and
+    ``--compact`` where the command has it)."""
     from ..golden.fixed.mc_array import MCArrayConfig, SensorMCArrayConfig
 
     q = quantizer_config(args)
-    array = MCArrayConfig(mcs=q.mcs, fmt=q.fmt,
-                          **given(args, ("lanes", "hold", "rinse", "inhibition")))
+    names = ("lanes", "hold", "rinse", "inhibition")
+    if hasattr(args, "compact"):
+        names += ("compact",)
+    array = MCArrayConfig(mcs=q.mcs, fmt=q.fmt, **given(args, names))
     return SensorMCArrayConfig(q, array)
 
 
 def mc_array_config(args):
     """The :class:`~hetq.golden.fixed.mc_array.MCArrayConfig` of ``--mcs``, ``--lanes``,
-    ``--hold``, ``--rinse``, ``--inhibition``."""
+    ``--hold``, ``--rinse``, ``--inhibition`` (and ``--compact`` where the command has it)."""
     from ..golden.fixed.mc_array import MCArrayConfig
 
-    return MCArrayConfig(**given(args, ("mcs", "lanes", "hold", "rinse", "inhibition")))
+    names = ("mcs", "lanes", "hold", "rinse", "inhibition")
+    if hasattr(args, "compact"):
+        names += ("compact",)
+    return MCArrayConfig(**given(args, names))
 
 
 def add_gc_layer_options(parser):

@@ -82,6 +82,8 @@ def cmd_compare(args):
     if args.block != "gc-layer":
         only_for(args, "gc-layer", ("--mcs", "--gcs", "--synapses", "--iic", "--prop",
                                     "--spram"))
+    if args.block != "mc-array":
+        only_for(args, "mc-array", ("--compact",))
     if args.block == "mc-array":
         return cmd_compare_array(args)
     if args.block == "gc-layer":
@@ -264,7 +266,11 @@ def add_commands(subparsers):
     c.add_argument("--build-dir", default="build/compare", metavar="DIR")
     add_quantizer_options(c.add_argument_group("design (the defaults are what `hetq build` "
                                                "synthesises)"))
-    add_mc_array_options(c.add_argument_group("mc-array and gc-layer"))
+    mc = c.add_argument_group("mc-array and gc-layer")
+    add_mc_array_options(mc)
+    mc.add_argument("--compact", action="store_true", default=None,
+                    help="mc-array: the area-first update pipeline, as `hetq build mc-array "
+                         "--compact` builds it")
     g = c.add_argument_group("gc-layer")
     g.add_argument("--mcs", type=positive_int, default=None, help="MCs feeding the layer "
                    "(default 256)")

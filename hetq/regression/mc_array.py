@@ -160,7 +160,8 @@ def compare_mc_array(vectors, seed, config=SensorMCArrayConfig(), *, simulator="
                                       array.inhibition)
     weights = initial_weights(q, np.random.default_rng([seed, 0]))
     name = (f"mc_array_{simulator}_{q.sensors}x{q.duplication}_n{q.norm_lanes}"
-            f"_l{array.lanes}_h{array.hold}_r{array.rinse}{'_inh' if array.inhibition else ''}")
+            f"_l{array.lanes}_h{array.hold}_r{array.rinse}{'_inh' if array.inhibition else ''}"
+            f"{'_compact' if array.compact else ''}")
     build_dir = Path(build_dir) / name
     build_dir.mkdir(parents=True, exist_ok=True)
     with exclusive(build_dir):

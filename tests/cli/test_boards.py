@@ -103,6 +103,20 @@ def test_build_refuses_the_old_lanes_meaning(tmp_path):
         run("build", "mc-array", "--board", "icebreaker", "--gcs", 64, "-o", tmp_path)
 
 
+def test_build_compact_applies_to_the_mc_array(tmp_path):
+    """--compact selects the MC array's compact pipeline; the other blocks refuse it."""
+    from hetq.cli.common import mc_array_config
+    from hetq.golden.fixed.mc_array import MCArrayConfig
+
+    args = parse("build", "mc-array", "--board", "icebreaker", "--mcs", 8, "--compact")
+    assert mc_array_config(args) == MCArrayConfig(mcs=8, compact=True)
+    assert not mc_array_config(parse("build", "mc-array", "--board", "icebreaker")).compact
+    for block in ("quantizer", "gc-layer", "system"):
+        with pytest.raises(ValueError, match=f"--compact applies to mc-array, not {block}"):
+            run("build", block, "--board", "icebreaker", "--compact", "-o", tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
 def test_build_gc_options_belong_to_the_system(tmp_path):
     """--gc and --prop size the system's GC layer: refused for a block in a harness; on the
     system they reach its configuration (the GC layer's harness has --gcs)."""

@@ -83,6 +83,21 @@ def test_compare_mc_array_icarus(tmp_path, capsys):
     assert f"-> {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_compare_mc_array_compact(tmp_path, capsys):
+    """--compact compares the compact pipeline (in its own bench folder); the quantizer and
+    the GC layer refuse it."""
+    run("compare", "mc-array", "--vectors", 3, "--seed", 4, "--sim", "amaranth", "-D", 1,
+        "--hold", 50, "--rinse", 50, "--stall", 0.1, "--compact", "-q", "--build-dir", tmp_path)
+    out = capsys.readouterr().out
+    assert out.startswith("design: SensorMCArrayConfig(") and "compact=True))\n" in out
+    assert "mismatches: 0" in out and "(nominal 801); per step" in out
+    assert "(nominal 8); per gamma cycle" in out
+    assert (tmp_path / "mc_array_amaranth_8x1_n8_l1_h50_r50_compact").is_dir()
+    for block in ("quantizer", "gc-layer"):
+        with pytest.raises(ValueError, match=f"--compact applies to mc-array, not {block}"):
+            run("compare", block, "--vectors", 1, "--compact", "--build-dir", tmp_path)
+
+
 def test_compare_mc_array_mismatch_is_a_one_line_error(monkeypatch, capsys):
     import hetq.regression.mc_array
     from hetq.cli.common import CommandError

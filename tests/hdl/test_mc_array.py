@@ -17,7 +17,6 @@ from hetq.sim.mc_array.stimulus import expected_array, make_array_stimulus
 from hetq.sim.quantizer.stimulus import Write
 
 F = DEFAULT_FORMAT
-WRITE_STAGE = MCArrayConfig.WRITE_STAGE
 
 
 def design(sensors, duplication, **kwargs):
@@ -33,14 +32,20 @@ def check(stim, res):
     return exp
 
 
-@pytest.mark.parametrize("sensors, duplication, lanes, n, stall", [
-    (8, 4, 1, 14, 0.0),          # 32 MCs, one lane: the edge cases and a few random samples
-    (8, 4, 4, 8, 0.3),           # four lanes, random idle cycles and back-pressure
-    (2, 4, 8, 6, 0.2),           # one group per step: every step waits for the write-back
+@pytest.mark.parametrize("sensors, duplication, lanes, n, stall, compact", [
+    (8, 4, 1, 14, 0.0, False),   # 32 MCs, one lane: the edge cases and a few random samples
+    (8, 4, 4, 8, 0.3, False),    # four lanes, random idle cycles and back-pressure
+    (2, 4, 8, 6, 0.2, False),    # one group per step: every step waits for the write-back
+    # the compact pipeline (write stage 3): 8 MCs in one lane (the iCEBreaker's D = 1), 4
+    # groups (the fewest without a wait), 1 group (every step waits)
+    (8, 1, 1, 12, 0.0, True),
+    (4, 2, 2, 6, 0.3, True),
+    (2, 4, 8, 4, 0.2, True),
 ])
-def test_spike_phases_equal_the_quantizer(sensors, duplication, lanes, n, stall):
+def test_spike_phases_equal_the_quantizer(sensors, duplication, lanes, n, stall, compact):
     stim = make_array_stimulus(sensors * 10 + lanes, n,
-                               design(sensors, duplication, lanes=lanes, hold=100, rinse=50),
+                               design(sensors, duplication, lanes=lanes, hold=100, rinse=50,
+                                      compact=compact),
                                threshold_writes=False)
     assert any(w.kind == "weight" for w in stim.writes)
     res = run_array_amaranth(stim, seed=lanes, stall=stall)
@@ -64,32 +69,38 @@ def test_rewritten_thresholds_do_not_change_the_neurons():
     assert ("write", 0) in res.order[:-4]
 
 
-@pytest.mark.parametrize("sensors, duplication, lanes, stall", [
-    (3, 4, 2, 0.2),
-    (1, 1, 1, 0.0),
-    (4, 8, 1, 0.1),
+@pytest.mark.parametrize("sensors, duplication, lanes, stall, compact", [
+    (3, 4, 2, 0.2, False),
+    (1, 1, 1, 0.0, False),
+    (4, 8, 1, 0.1, False),
+    (3, 4, 2, 0.2, True),        # compact: 6 groups, stalls
+    (1, 1, 1, 0.0, True),        # one MC: every step waits for the write-back
+    (2, 2, 1, 0.1, True),        # 4 groups: write-back and the next read one cycle apart
 ])
-def test_random_extra_currents(sensors, duplication, lanes, stall):
+def test_random_extra_currents(sensors, duplication, lanes, stall, compact):
     stim = make_array_stimulus(77 + lanes, 6, design(sensors, duplication, lanes=lanes,
-                                                     hold=50, rinse=50, inhibition=True))
+                                                     hold=50, rinse=50, inhibition=True,
+                                                     compact=compact))
     res = run_array_amaranth(stim, seed=5, stall=stall)
     check(stim, res)
     # the constant extreme currents of the edge windows really reach the array
     assert res.voltage[stim.window:2 * stim.window].min() < -120 * 65536
 
 
-def test_a_wrong_expectation_is_caught():
-    stim = make_array_stimulus(4, 3, design(2, 4, hold=50, rinse=0, inhibition=True))
+@pytest.mark.parametrize("compact", [False, True])
+def test_a_wrong_expectation_is_caught(compact):
+    stim = make_array_stimulus(4, 3, design(2, 4, hold=50, rinse=0, inhibition=True,
+                                            compact=compact))
     res = run_array_amaranth(stim, seed=1)
     stim.extra[1, 10, 3] += 1 << 16                 # the bench drove other currents
     exp = expected_array(stim, res.order)
     assert not np.array_equal(res.voltage, exp.array.voltage)
 
 
-def _bare_run(mcs, lanes, drives, hold=50, rinse=0, ready=None, ends=False):
+def _bare_run(mcs, lanes, drives, hold=50, rinse=0, ready=None, ends=False, compact=False):
     """Drive a bare MCArray with preloaded drive vectors; returns the events and the cycle of
     every state write-back (with ``ends`` the events are ``(step, mc, end)``)."""
-    config = MCArrayConfig(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse)
+    config = MCArrayConfig(mcs=mcs, lanes=lanes, hold=hold, rinse=rinse, compact=compact)
     dut = MCArray(config, monitor=True, ends=ends)
 
     def event(payload):
@@ -127,10 +138,14 @@ def _bare_run(mcs, lanes, drives, hold=50, rinse=0, ready=None, ends=False):
             np.array(writes))
 
 
-@pytest.mark.parametrize("mcs, lanes", [(32, 2), (8, 4), (1, 1)])
-def test_cycles_per_step_and_per_sample(mcs, lanes):
+@pytest.mark.parametrize("mcs, lanes, compact", [
+    (32, 2, False), (8, 4, False), (1, 1, False),
+    (32, 2, True), (8, 4, True), (1, 1, True), (4, 1, True), (12, 4, True)])
+def test_cycles_per_step_and_per_sample(mcs, lanes, compact):
     drives = np.random.default_rng(mcs).integers(0, F.drive_max + 1, (3, mcs))
-    dut, events, writes = _bare_run(mcs, lanes, drives)      # dut: the configuration
+    dut, events, writes = _bare_run(mcs, lanes, drives, compact=compact)   # dut: the config
+    write_stage = 3 if compact else 10
+    assert dut.write_stage == write_stage
     groups = mcs // lanes
     per_step = writes.reshape(-1, groups)[:, 0]
     gaps = np.diff(per_step)
@@ -138,30 +153,32 @@ def test_cycles_per_step_and_per_sample(mcs, lanes):
     inside = np.delete(gaps, window_ends - 1)
     assert (inside == dut.cycles_per_step).all()
     # one cycle between windows, hidden by the wait for the write-back when it is needed
-    gap = 1 if groups > WRITE_STAGE else 0
+    gap = 1 if groups > write_stage else 0
     assert (gaps[window_ends - 1] == dut.cycles_per_step + gap).all()
     assert per_step[100] - per_step[50] == dut.cycles_per_sample
-    assert dut.cycles_per_step == (groups if groups > WRITE_STAGE else groups + WRITE_STAGE)
+    assert dut.cycles_per_step == (groups if groups > write_stage else groups + write_stage)
     assert dut.cycles_per_cycle == 50 * dut.cycles_per_step
     np.testing.assert_equal(events, MCArrayModel(MCArrayConfig(mcs=mcs, hold=50, rinse=0)).run(drives).events)
 
 
-def test_held_back_spikes_are_not_lost():
+@pytest.mark.parametrize("compact", [False, True])
+def test_held_back_spikes_are_not_lost(compact):
     """Every MC fires in the same step of every cycle; o.ready is low for 3000 cycles at a
     time, so the spike FIFO fills and the array waits."""
     mcs = 64
     drives = np.full((2, mcs), F.drive_max)
     _, events, writes = _bare_run(mcs, 1, drives, hold=100, rinse=50,
-                                  ready=lambda c: int((c // 3000) % 2 == 1))
+                                  ready=lambda c: int((c // 3000) % 2 == 1), compact=compact)
     expected = MCArrayModel(MCArrayConfig(mcs=mcs, hold=100, rinse=50)).run(drives).events
     assert len(expected) == 2 * 2 * mcs
     np.testing.assert_equal(events, expected)
     assert writes[-1] > 2 * 150 * mcs + 3000       # the array did wait
 
 
-@pytest.mark.parametrize("mcs, lanes, hold, rinse, stall", [
-    (16, 1, 50, 50, False), (8, 4, 100, 0, True), (64, 2, 50, 50, True)])
-def test_end_markers_close_every_step(mcs, lanes, hold, rinse, stall):
+@pytest.mark.parametrize("mcs, lanes, hold, rinse, stall, compact", [
+    (16, 1, 50, 50, False, False), (8, 4, 100, 0, True, False), (64, 2, 50, 50, True, False),
+    (16, 1, 50, 50, True, True), (8, 4, 100, 0, True, True), (8, 2, 50, 0, False, True)])
+def test_end_markers_close_every_step(mcs, lanes, hold, rinse, stall, compact):
     """With ``ends``: the spikes are the model's, and after the spikes of every step of every
     window (hold and rinse) comes one marker of that step (``mc`` 0), also when the output
     stalls; the first sample saturates every MC."""
@@ -170,7 +187,7 @@ def test_end_markers_close_every_step(mcs, lanes, hold, rinse, stall):
     drives[0] = F.drive_max
     ready = (lambda c: int(c % 7 < 3 or (c // 500) % 2 == 1)) if stall else None
     config, events, _ = _bare_run(mcs, lanes, drives, hold=hold, rinse=rinse, ready=ready,
-                                  ends=True)
+                                  ends=True, compact=compact)
     marker = events[:, 2] == 1
     expected = MCArrayModel(config).run(drives).events
     np.testing.assert_equal(events[~marker, :2], expected)
@@ -189,6 +206,7 @@ def test_end_markers_close_every_step(mcs, lanes, hold, rinse, stall):
     (dict(mcs=8, hold=75), ValueError, "hold must be a multiple of 50"),
     (dict(mcs=8, step_bits=60), ValueError, "step_bits must be in"),
     (dict(mcs=8, inhibition=1), TypeError, "inhibition must be a bool"),
+    (dict(mcs=8, compact="yes"), TypeError, "compact must be a bool"),
     (dict(mcs=8, fmt=None), TypeError, "fmt must be a FixedFormat"),
 ])
 def test_parameter_errors(kwargs, exc, text):
@@ -208,8 +226,12 @@ def test_sensor_mc_array_errors_and_ports():
     inhibited = SensorMCArray(design(2, 4, lanes=2, inhibition=True), monitor=True)
     assert inhibited.signature.members["extra"].signature.members["payload"].shape.length == 2
     assert "monitor" in inhibited.signature.members
-    assert inhibited.config.array.cycles_per_step == 4 + WRITE_STAGE
-    for dut in (plain, inhibited):
+    assert inhibited.config.array.cycles_per_step == 4 + MCArrayConfig.WRITE_STAGE
+    compact = SensorMCArray(design(2, 4, lanes=2, inhibition=True, compact=True), monitor=True)
+    assert compact.signature == inhibited.signature
+    # 4 groups: more than the compact write stage (3), so no step waits for the write-back
+    assert compact.config.array.cycles_per_step == 4 and compact.config.array.write_stage == 3
+    for dut in (plain, inhibited, compact):
         Fragment.get(dut, None)                     # elaborates (and uses) the hierarchy
 
 
@@ -227,8 +249,9 @@ def test_elaboration_leaves_the_component_unchanged():
     assert dut.state_memories == before[0] and own() == before[1]
 
 
-def test_idle_falls_with_a_sample_and_rises_after_its_last_spike():
-    config = MCArrayConfig(mcs=8, lanes=1, hold=50, rinse=50)
+@pytest.mark.parametrize("compact", [False, True])
+def test_idle_falls_with_a_sample_and_rises_after_its_last_spike(compact):
+    config = MCArrayConfig(mcs=8, lanes=1, hold=50, rinse=50, compact=compact)
     dut = MCArray(config)
     drives = np.full((1, 8), F.drive_max)                  # every MC fires in the first cycle
     trace = []

@@ -30,16 +30,17 @@ def design(sensors, duplication, **kwargs):
     return SensorMCArrayConfig.make(sensors=sensors, duplication=duplication, **kwargs)
 
 
-@pytest.mark.parametrize("sensors, duplication, lanes, inhibition, n, stall", [
-    (8, 4, 1, False, 16, 0.0),
-    (8, 4, 4, True, 8, 0.25),
-    (3, 4, 2, True, 8, 0.1),
-    (2, 2, 4, False, 6, 0.3),
+@pytest.mark.parametrize("sensors, duplication, lanes, inhibition, n, stall, compact", [
+    (8, 4, 1, False, 16, 0.0, False),
+    (8, 4, 4, True, 8, 0.25, False),
+    (3, 4, 2, True, 8, 0.1, False),
+    (2, 2, 4, False, 6, 0.3, False),
+    (8, 1, 1, True, 6, 0.2, True),          # the compact pipeline, 8 MCs (iCEBreaker D = 1)
 ])
-def test_cocotb_mc_array(tmp_path, sensors, duplication, lanes, inhibition, n, stall):
+def test_cocotb_mc_array(tmp_path, sensors, duplication, lanes, inhibition, n, stall, compact):
     stim = make_array_stimulus(300 + lanes, n, design(sensors, duplication, lanes=lanes,
                                                       hold=100, rinse=50,
-                                                      inhibition=inhibition),
+                                                      inhibition=inhibition, compact=compact),
                                threshold_writes=False)
     res = run_cocotb_array(stim, seed=lanes, stall=stall, build_dir=tmp_path)
     exp = expected_array(stim, res.order)
@@ -87,16 +88,18 @@ def check(stim, res):
     return exp
 
 
-@pytest.mark.parametrize("duplication, lanes, inhibition, stall, n", [
-    (2, 1, False, 0.0, 8),
-    (2, 2, False, 0.2, 8),
-    (4, 2, True, 0.0, 5),
-    (2, 1, True, 0.2, 6),
+@pytest.mark.parametrize("duplication, lanes, inhibition, stall, n, compact", [
+    (2, 1, False, 0.0, 8, False),
+    (2, 2, False, 0.2, 8, False),
+    (4, 2, True, 0.0, 5, False),
+    (2, 1, True, 0.2, 6, False),
+    (1, 2, True, 0.2, 6, True),             # compact: 4 groups, the fewest without a wait
 ])
-def test_icarus_against_the_golden_model(tmp_path, duplication, lanes, inhibition, stall, n):
+def test_icarus_against_the_golden_model(tmp_path, duplication, lanes, inhibition, stall, n,
+                                         compact):
     stim = make_array_stimulus([7, duplication, lanes], n,
                                design(8, duplication, lanes=lanes, hold=50, rinse=50,
-                                      inhibition=inhibition))
+                                      inhibition=inhibition, compact=compact))
     res = run_array_file_bench(stim, simulator="icarus", seed=3 + lanes, stall=stall,
                                build_dir=tmp_path)
     assert res.voltage.shape == (n * 100, 8 * duplication)

@@ -47,11 +47,30 @@ def test_mc_array_cycle_figures():
     assert few.cycles_per_sample == 300 * 18
 
 
+def test_compact_mc_array_cycle_figures_and_serialisation():
+    """The compact pipeline writes back after 3 cycles: the same figures with write stage 3;
+    ``compact`` appears in the dict and the text only when it is on."""
+    assert MCArrayConfig().write_stage == MCArrayConfig.WRITE_STAGE == 10
+    c = MCArrayConfig(mcs=8, compact=True)
+    assert c.write_stage == MCArrayConfig.COMPACT_WRITE_STAGE == 3
+    assert (c.cycles_per_step, c.cycles_per_sample) == (8, 300 * 8 + 1)
+    two = MCArrayConfig(mcs=4, lanes=2, compact=True)      # 2 groups: wait for the write-back
+    assert (two.cycles_per_step, two.cycles_per_sample) == (5, 300 * 5)
+    four = MCArrayConfig(mcs=4, compact=True)              # 4 groups: just no wait
+    assert (four.cycles_per_step, four.cycles_per_sample) == (4, 300 * 4 + 1)
+    assert "compact" not in MCArrayConfig().to_dict() and "compact" not in str(MCArrayConfig())
+    assert c.to_dict()["compact"] is True and str(c).endswith("inhibition=False, compact=True)")
+    assert SensorMCArrayConfig.make(sensors=2, duplication=2, compact=True).array.compact
+    with pytest.raises(TypeError, match="compact must be a bool"):
+        MCArrayConfig(compact=1)
+
+
 @pytest.mark.parametrize("config", [
     NormaliserConfig(sensors=3, lanes=1), QuantizerConfig(duplication=4, norm_lanes=4),
     QuantizerConfig(fmt=FixedFormat(sensor_bits=8)), MCArrayConfig(mcs=64, lanes=4, hold=100,
                                                                    inhibition=True),
     SensorMCArrayConfig.make(sensors=4, duplication=8, lanes=2, rinse=0),
+    MCArrayConfig(mcs=16, lanes=2, inhibition=True, compact=True),
     QuantizerConfig(datapath="serial"),
     SensorMCArrayConfig.make(sensors=2, duplication=4, datapath="serial"),
 ])
