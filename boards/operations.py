@@ -27,13 +27,14 @@ GCS_PER_MC = 4
 #: divider makes 86,000 at 30 MHz; three more would cost about 240 logic cells), the GC layer's
 #: spike-stamp width where not 32 (the iCEBreaker's 31: a stamp and its valid bit in the two
 #: block RAMs of a 32-bit word, not three; differences are exact up to 2**30 steps, about three
-#: hours of training at D = 1 on the board), whether the
+#: hours of training at D = 1 on the board), whether the MC array runs its compact pipeline
+#: (docs/mc_array.md: about 45 % fewer logic cells, at 41 MHz on the UP5K), whether the
 #: MC array (rasters) is built, and why not (docs/board.md: with the serial quantizer and the
 #: array the system needs 5,330 of the UP5K's 5,280 logic cells at 8 x 32, and the array's
 #: area hardly depends on D; `hetq build system --board icebreaker --rasters` shows it).
 BOARD_DEFAULTS = {
     "icebreaker": {"clock_mhz": 30.0, "datapath": "serial", "rasters": False, "norm_lanes": 1,
-                   "stamp_bits": 31,
+                   "stamp_bits": 31, "compact": True,
                    "note": "at 8 x 32 the UP5K does not hold the MC array beside the "
                            "quantizer; --rasters tries",
                    "gc_note": "LCs saved for the GC layer; --rasters builds it"},
@@ -109,7 +110,10 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
         kwargs["gc"] = gc_config(quantizer, array, None if gcs == "auto" else gcs, prop,
                                  spram=bool(spram), iic=bool(iic),
                                  stamp_bits=defaults.get("stamp_bits", 32))
-    return SystemConfig(quantizer=QuantizerConfig(**q), clock_hz=clock, **kwargs)
+    config = SystemConfig(quantizer=QuantizerConfig(**q), clock_hz=clock, **kwargs)
+    if defaults.get("compact"):                        # the area-first pipelines
+        config = config.replace(array=config.array.replace(compact=True))
+    return config
 
 
 def read_tables(path, config=None):
