@@ -22,7 +22,7 @@ BUILD_OPTIONS = {
     "--gcs": ("gc-layer",), "--synapses": ("gc-layer",), "--weights": ("system",),
     "--baud": ("system",), "--clock": ("system",), "--rasters": ("system",),
     "--gc": ("system",), "--prop": ("system",), "--iic": ("system",),
-    "--spram": ("gc-layer", "system"),
+    "--spram": ("gc-layer", "system"), "--compact": ("gc-layer",),
 }
 BLOCKS = ("quantizer", "mc-array", "gc-layer", "system")
 
@@ -44,6 +44,8 @@ def cmd_build(args):
         config = gc_layer_config(args)
         if args.inhibition:                    # the GC->MC path, the GC side of the port
             config = config.replace(iic=True)
+        from ..hdl.gc_lanes import check_gc_layer
+        check_gc_layer(config)                 # refused combinations, before any tool runs
         out = Path(args.output) / "gc-layer" / args.board
     else:
         config, weights, table = system_design(args)
@@ -121,6 +123,9 @@ def add_commands(subparsers):
     b.add_argument("--spram", action="store_true", default=None,
                    help="gc-layer, or system with --gc: the GC layer's weights and synapse GCs "
                         "in the SPRAM (iCEBreaker only; docs/gc-layer-rtl.md)")
+    b.add_argument("--compact", action="store_true", default=None,
+                   help="gc-layer: the compact pipelines (fewer stages and registers, for the "
+                        "iCEBreaker's 30 MHz; not with --inhibition; docs/gc-layer-rtl.md)")
     b.add_argument("--seed", type=non_negative_int, default=1,
                    help="nextpnr placement seed (default 1)")
     b.add_argument("-o", "--output", default="build/boards", metavar="DIR",

@@ -118,3 +118,19 @@ def test_build_gc_options_belong_to_the_system(tmp_path):
     assert (config.gc.gcs, config.gc.synapses, config.gc.hold) == (64, 32 * 32, 250)
     config, _, _ = system_design(parse("build", "system", "--board", "ulx3s", "--gc"))
     assert config.gc.gcs == 4 * 256 and config.version == 2
+
+
+def test_build_compact_applies_to_the_gc_layer_only(tmp_path):
+    """--compact (the GC layer's compact pipelines) is refused for the other blocks, for the
+    system and with --inhibition (before any tool runs); it reaches the configuration."""
+    for block in ("quantizer", "mc-array", "system"):
+        with pytest.raises(ValueError, match=f"--compact applies to gc-layer, not {block}"):
+            run("build", block, "--board", "icebreaker", "--compact", "-o", tmp_path)
+    with pytest.raises(ValueError, match="compact pipelines .* not built with the GC->MC"):
+        run("build", "gc-layer", "--board", "ulx3s", "--compact", "--inhibition",
+            "-o", tmp_path)
+    from hetq.cli.common import gc_layer_config
+
+    args = parse("build", "gc-layer", "--board", "icebreaker", "--spram", "--compact")
+    assert gc_layer_config(args).compact and gc_layer_config(args).spram
+    assert not list(tmp_path.iterdir())
