@@ -27,8 +27,9 @@ GCS_PER_MC = 4
 #: divider makes 86,000 at 30 MHz; three more would cost about 240 logic cells), the GC layer's
 #: spike-stamp width where not 32 (the iCEBreaker's 31: a stamp and its valid bit in the two
 #: block RAMs of a 32-bit word, not three; differences are exact up to 2**30 steps, about three
-#: hours of training at D = 1 on the board), whether the MC array runs its compact pipeline
-#: (docs/mc_array.md: about 45 % fewer logic cells, at 41 MHz on the UP5K), whether the
+#: hours of training at D = 1 on the board), whether the MC array and the GC layer run their
+#: compact pipelines (docs/mc_array.md, docs/gc-layer-rtl.md: 45 % and 11 % fewer logic cells
+#: on the UP5K; the GC layer's not with the GC->MC path), whether the
 #: MC array (rasters) is built, and why not (docs/board.md: with the serial quantizer and the
 #: array the system needs 5,330 of the UP5K's 5,280 logic cells at 8 x 32, and the array's
 #: area hardly depends on D; `hetq build system --board icebreaker --rasters` shows it).
@@ -113,6 +114,8 @@ def board_config(board, *, duplication=None, sensors=None, clock_mhz=None, baud=
     config = SystemConfig(quantizer=QuantizerConfig(**q), clock_hz=clock, **kwargs)
     if defaults.get("compact"):                        # the area-first pipelines
         config = config.replace(array=config.array.replace(compact=True))
+        if config.gc is not None and not config.gc.iic:     # (the GC layer's: not with iic)
+            config = config.replace(gc=config.gc.replace(compact=True))
     return config
 
 

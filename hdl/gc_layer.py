@@ -115,6 +115,10 @@ class GCLayer(CheckedComponent):
         iCE40UP's SPRAM (:class:`~.spram.SynapseSPRAM`, at most 32,768 synapses, same
         behaviour and cycles) and the layer starts in CONNECT's walk, which fills the
         weights (``idle`` low for about ``max(mcs, gcs, synapses)`` clocks after the reset).
+        With ``compact`` (not with ``iic``) the synapse pipeline has four register stages
+        instead of ten and the GC pass four instead of six, with reset-less data registers,
+        for small FPGAs at a low clock (the iCE40UP5K at 30 MHz): the same behaviour, fewer
+        cycles per step (docs/gc-layer-rtl.md, "The compact pipelines").
 
     Members
     -------
@@ -176,6 +180,9 @@ class GCLayer(CheckedComponent):
         if config.lanes != 1:
             raise ValueError(f"GCLayer has one lane (lanes=1), not {config.lanes}: more "
                              f"lanes are hetq.hdl.gc_lanes.LanedGCLayer (or gc_layer(config))")
+        if config.compact and config.iic:
+            raise ValueError("the compact pipelines (compact) are not built with the GC->MC "
+                             "path (iic): build the layer with one of them")
         if config.spram and config.iic:
             raise ValueError("the SPRAM synapse tables (spram) and the GC->MC path (iic) are "
                              "not verified together: build the layer with one of them")
@@ -254,7 +261,7 @@ class GCLayer(CheckedComponent):
         self._syn = None
         if c.spram:
             from .spram import SynapseSPRAM
-            self._syn = SynapseSPRAM(c.synapses, wbits, gbits)
+            self._syn = SynapseSPRAM(c.synapses, wbits, gbits, late_check=c.compact)
             self._rd.update(self._syn.rd)
             self._wr.update(self._syn.wr)
 
@@ -409,10 +416,19 @@ class GCLayer(CheckedComponent):
         m.d.comb += [rd["ptr"].addr.eq(f_addr), rd["ptr1"].addr.eq(f_addr + 1)]
         fa_v, fa_mc = Signal(), Signal(mbits)
         m.d.sync += [fa_v.eq(f_iss), fa_mc.eq(f_addr)]
-        fb_v, fb_entry = Signal(), Signal(mbits + 2 * (kbits + 1))   # the pointers registered
-        m.d.sync += [fb_v.eq(fa_v), fb_entry.eq(Cat(fa_mc, rd["ptr"].data, rd["ptr1"].data))]
-        m.submodules.walk_q = walk_q = SyncFIFO(width=mbits + 2 * (kbits + 1),
-                                                depth=self.WALK_QUEUE)
+        if c.compact:
+            # the list's tests (a synapse to issue, the last) taken before the queue and
+            # queued with the pointers: no comparison behind the queue's read multiplexer
+            qw = mbits + 2 * (kbits + 1) + 2
+            fb_v, fb_entry = Signal(), Signal(qw)
+            p0, p1 = rd["ptr"].data, rd["ptr1"].data
+            m.d.sync += [fb_v.eq(fa_v), fb_entry.eq(Cat(fa_mc, p0, p1, p0 < p1, p0 + 1 >= p1))]
+            m.submodules.walk_q = walk_q = SyncFIFO(width=qw, depth=self.WALK_QUEUE)
+        else:
+            fb_v, fb_entry = Signal(), Signal(mbits + 2 * (kbits + 1))   # the pointers registered
+            m.d.sync += [fb_v.eq(fa_v), fb_entry.eq(Cat(fa_mc, rd["ptr"].data, rd["ptr1"].data))]
+            m.submodules.walk_q = walk_q = SyncFIFO(width=mbits + 2 * (kbits + 1),
+                                                    depth=self.WALK_QUEUE)
         m.d.comb += [walk_q.w_en.eq(fb_v), walk_q.w_data.eq(fb_entry)]
         credits = Signal(range(self.WALK_QUEUE + 1), init=self.WALK_QUEUE)
         w_v, w_mc = Signal(), Signal(mbits)            # the walker: MC, next synapse, end
@@ -424,10 +440,15 @@ class GCLayer(CheckedComponent):
         m.d.comb += [w_take.eq(walk_q.r_rdy & (~w_v | w_last)), walk_q.r_en.eq(w_take)]
         m.d.sync += credits.eq(credits - f_iss + w_take)
         q_mc, q_k, q_end = (Signal(mbits), Signal(kbits + 1), Signal(kbits + 1))
-        m.d.comb += Cat(q_mc, q_k, q_end).eq(walk_q.r_data)
+        if c.compact:
+            q_has, q_last = Signal(), Signal()
+            m.d.comb += Cat(q_mc, q_k, q_end, q_has, q_last).eq(walk_q.r_data)
+        else:
+            m.d.comb += Cat(q_mc, q_k, q_end).eq(walk_q.r_data)
+            q_has, q_last = q_k < q_end, q_k + 1 >= q_end
         with m.If(w_take):
             m.d.sync += [w_v.eq(1), w_mc.eq(q_mc), w_k.eq(q_k), w_end.eq(q_end),
-                         w_has.eq(q_k < q_end), w_last.eq(q_k + 1 >= q_end)]
+                         w_has.eq(q_has), w_last.eq(q_last)]
         with m.Elif(w_last):
             m.d.sync += w_v.eq(0)
         with m.Else():
@@ -438,141 +459,264 @@ class GCLayer(CheckedComponent):
         m.d.comb += [can_fetch.eq(credits != 0),
                      walk_idle.eq((credits == self.WALK_QUEUE) & ~w_v),
                      iss.eq(w_v & w_has), iss_ev.eq(~learn), iss_k.eq(w_k)]
-        m.d.comb += [rd["w"].addr.eq(iss_k), rd["fan"].addr.eq(iss_k),
-                     rd["pre"].addr.eq(w_mc), rd["dlv"].addr.eq(w_mc)]
+        if c.compact:
+            # -- compact synapse pipeline (30 MHz class FPGAs): C0 issues the weight and GC
+            # reads; C1 reads pre and the delivered bit (at the registered MC) and post (at
+            # the GC straight out of its table); C2 takes delta and the kind of change from
+            # the memories' outputs; C3 the ROM increment and the new weight, and reads the
+            # current (transparent for C4's write); C4 writes the weight and the current's
+            # saturating sum. The current's port sees the write of the synapse one ahead, so
+            # no forwarding is needed. Data registers are reset-less (the valid bits gate
+            # them). --------------------------------------------------------------------------
+            def cstage(n, valid, **values):
+                """Valid bits ``valid`` (reset) and reset-less data registers ``values``."""
+                regs = {}
+                for name, value in {**valid, **values}.items():
+                    r = Signal(value.shape(), name=f"c{name}{n}",
+                               reset_less=name not in valid)
+                    m.d.sync += r.eq(value)
+                    regs[name] = r
+                return regs
 
-        def stage(n, **values):
-            """Registers ``<name><n>`` that take ``values`` every cycle."""
-            regs = {}
-            for name, value in values.items():
-                r = Signal.like(value, name=f"{name}{n}") if isinstance(value, Signal) else \
-                    Signal(value.shape(), name=f"{name}{n}")
-                m.d.sync += r.eq(value)
-                regs[name] = r
-            return regs
+            m.d.comb += [rd["w"].addr.eq(iss_k), rd["fan"].addr.eq(iss_k)]
+            s1 = cstage(1, {"v": iss, "ev": iss_ev}, k=iss_k, mc=w_mc)
+            m.d.comb += [rd["pre"].addr.eq(s1["mc"]), rd["dlv"].addr.eq(s1["mc"]),
+                         rd["post"].addr.eq(rd["fan"].data)]
+            s2 = cstage(2, {"v": s1["v"], "ev": s1["ev"]}, k=s1["k"], w=rd["w"].data,
+                        g=rd["fan"].data)
+            c_pre, c_post = rd["pre"].data, rd["post"].data
+            delta = Signal(signed(sbits))
+            m.d.comb += delta.eq((c_pre[:sbits] - c_post[:sbits])[:sbits])
+            w2 = s2["w"]
+            pruned = w2 < prune
+            active = c_pre[sbits] & c_post[sbits] & (w2 != w_max)
+            assert TABLE_SIZE == 64 and PENALTY_DELTA < TABLE_SIZE
+            kind = Signal(2)                           # 0 none, 1 up, 2 down, 3 to zero
+            with m.If(s2["ev"] | (~pruned & ~active)):
+                m.d.comb += kind.eq(0)
+            with m.Elif(pruned | (delta < -PENALTY_DELTA)):
+                m.d.comb += kind.eq(3)
+            with m.Elif(delta < 0):
+                m.d.comb += kind.eq(1)
+            with m.Elif((delta > 0) & (delta < TABLE_SIZE)):
+                m.d.comb += kind.eq(2)
+            # the ROMs' index: -delta (up) or delta (down), modulo 64
+            idx = Signal(6)
+            m.d.comb += idx.eq(Mux(kind == 1, (-delta[:6])[:6], delta[:6]))
+            s3 = cstage(3, {"v": s2["v"], "ev": s2["ev"]}, k=s2["k"],
+                        dl=s2["ev"] | rd["dlv"].data[0], w=w2, g=s2["g"], kind=kind, idx=idx)
+            ltp, ltd = stdp_tables(c.fmt)
+            ltp_rom = Array(Const(int(v), wbits) for v in ltp)
+            ltd_rom = Array(Const(int(v), wbits) for v in ltd)
+            up = Signal(wbits + 1)
+            down = Signal(signed(wbits + 2))
+            m.d.comb += [up.eq(s3["w"] + ltp_rom[s3["idx"]]),
+                         down.eq(s3["w"] - ltd_rom[s3["idx"]])]
+            wn = Signal(wbits)
+            with m.Switch(s3["kind"]):
+                with m.Case(0):
+                    m.d.comb += wn.eq(s3["w"])
+                with m.Case(1):
+                    m.d.comb += wn.eq(Mux(up > w_max, w_max, up))
+                with m.Case(2):
+                    m.d.comb += wn.eq(Mux(down < 0, 0, down))
+                with m.Case(3):
+                    m.d.comb += wn.eq(0)
+            s4 = cstage(4, {"v": s3["v"], "wv": s3["v"] & ~s3["ev"], "av": s3["v"] & s3["dl"]},
+                        k=s3["k"], g=s3["g"], w=wn)
+            acc_sum = Signal(ibits + 1)
+            acc_sat = Signal(ibits)
+            m.d.comb += [acc_sum.eq(rd["acc"].data + s4["w"]),
+                         acc_sat.eq(Mux(acc_sum[ibits], i_max, acc_sum[:ibits]))]  # the carry
+            pipe_busy = Cat(s1["v"], s2["v"], s3["v"], s4["v"]).any()
+        else:
+            m.d.comb += [rd["w"].addr.eq(iss_k), rd["fan"].addr.eq(iss_k),
+                         rd["pre"].addr.eq(w_mc), rd["dlv"].addr.eq(w_mc)]
 
-        s1 = stage(1, v=iss, ev=iss_ev, k=iss_k)
-        s2 = stage(2, v=s1["v"], ev=s1["ev"], k=s1["k"], dl=s1["ev"] | rd["dlv"].data[0],
-                   w=rd["w"].data, g=rd["fan"].data, pre=rd["pre"].data)
-        m.d.comb += rd["post"].addr.eq(s2["g"])
-        s3 = stage(3, **s2)
-        s4 = stage(4, **s3, post=rd["post"].data)
-        delta = Signal(signed(sbits))
-        m.d.comb += delta.eq((s4["pre"][:sbits] - s4["post"][:sbits])[:sbits])
-        w4 = s4["w"]
-        s5 = stage(5, v=s4["v"], ev=s4["ev"], k=s4["k"], dl=s4["dl"], w=w4, g=s4["g"],
-                   delta=delta, pruned=w4 < prune,
-                   active=s4["pre"][sbits] & s4["post"][sbits] & (w4 != w_max))
-        ltp, ltd = stdp_tables(c.fmt)
-        ltp_rom = Array(Const(int(v), wbits) for v in ltp)
-        ltd_rom = Array(Const(int(v), wbits) for v in ltd)
-        assert TABLE_SIZE == 64 and PENALTY_DELTA < TABLE_SIZE
-        d5 = s5["delta"]
-        # how the weight changes: 0 none, 1 up, 2 down, 3 to zero (prune or penalty)
-        kind = Signal(2)
-        with m.If(s5["ev"] | (~s5["pruned"] & ~s5["active"])):
-            m.d.comb += kind.eq(0)
-        with m.Elif(s5["pruned"] | (d5 < -PENALTY_DELTA)):
-            m.d.comb += kind.eq(3)
-        with m.Elif(d5 < 0):
-            m.d.comb += kind.eq(1)
-        with m.Elif((d5 > 0) & (d5 < TABLE_SIZE)):
-            m.d.comb += kind.eq(2)
-        s6 = stage(6, v=s5["v"], ev=s5["ev"], k=s5["k"], dl=s5["dl"], w=s5["w"], g=s5["g"],
-                   kind=kind, inc=ltp_rom[(-d5)[:6]], dec=ltd_rom[d5[:6]])
-        up = Signal(wbits + 1)
-        down = Signal(signed(wbits + 2))
-        m.d.comb += [up.eq(s6["w"] + s6["inc"]), down.eq(s6["w"] - s6["dec"])]
-        wn = Signal(wbits)
-        with m.Switch(s6["kind"]):
-            with m.Case(0):
-                m.d.comb += wn.eq(s6["w"])
-            with m.Case(1):
-                m.d.comb += wn.eq(Mux(up > w_max, w_max, up))
-            with m.Case(2):
-                m.d.comb += wn.eq(Mux(down < 0, 0, down))
-            with m.Case(3):
-                m.d.comb += wn.eq(0)
-        s7 = stage(7, v=s6["v"], ev=s6["ev"], k=s6["k"], dl=s6["dl"], g=s6["g"], w=wn)
-        s8 = stage(8, v=s7["v"] & s7["dl"], any=s7["v"], g=s7["g"], w=s7["w"])
-        # S9 adds, S10 writes. The read (in S7) saw the write of three synapses ahead (the
-        # transparent port); the two writes after it are forwarded: fwd, the synapse one
-        # ahead (now in S10), fwd2, two ahead (written last cycle), both of the same GC
-        # (compared in S8)
-        acc_sat = Signal(ibits)
-        fwd8, fwd8b = Signal(), Signal()
-        s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data,
-                   fwd=fwd8, fwd2=fwd8b)
-        s10 = stage(10, v=s9["v"], any=s9["any"], g=s9["g"], acc=acc_sat)
-        fw2_acc = Signal(ibits)
-        m.d.sync += fw2_acc.eq(s10["acc"])
-        m.d.comb += [fwd8.eq(s9["v"] & (s9["g"] == s8["g"])),
-                     fwd8b.eq(s10["v"] & (s10["g"] == s8["g"]))]
-        acc_base = Signal(ibits)
-        m.d.comb += acc_base.eq(Mux(s9["fwd"], s10["acc"], Mux(s9["fwd2"], fw2_acc, s9["acc"])))
-        acc_sum = Signal(ibits + 1)
-        m.d.comb += [acc_sum.eq(acc_base + s9["w"]),
-                     acc_sat.eq(Mux(acc_sum[ibits], i_max, acc_sum[:ibits]))]  # the carry
-        pipe_busy = Cat(s1["v"], s2["v"], s3["v"], s4["v"], s5["v"], s6["v"], s7["v"],
-                        s8["any"], s9["any"], s10["any"]).any()
+            def stage(n, **values):
+                """Registers ``<name><n>`` that take ``values`` every cycle."""
+                regs = {}
+                for name, value in values.items():
+                    r = Signal.like(value, name=f"{name}{n}") if isinstance(value, Signal) else \
+                        Signal(value.shape(), name=f"{name}{n}")
+                    m.d.sync += r.eq(value)
+                    regs[name] = r
+                return regs
 
-        # -- GC pipeline: L0 issue (state, current); L1 the block-RAM outputs registered (the
-        # current cleared); L2 fire test, reset, difference; L3 the leak product's partial
-        # sums (and the spike out); L4 the product; L4b the new voltage; L5 the clamps and
-        # the write-back. Every GC is written once per pass, so the stages need no
-        # forwarding. ------------------------------------------------------------------------
-        lif = Signal()
-        lif_g, lif_g_n = addressed("lif_g", gbits + 1)
-        l1_v, l1_g = Signal(), Signal(gbits)
-        m.d.sync += [l1_v.eq(lif), l1_g.eq(lif_g)]
-        release = Signal()
-        m.d.comb += release.eq(phase == GC_RELEASE_PHASE - 1)
-        l2_v, l2_g = Signal(), Signal(gbits)
-        l2_st = Signal(gc_state_layout(c))
-        l2_acc = Signal(ibits)
-        m.d.sync += [l2_v.eq(l1_v), l2_g.eq(l1_g), l2_st.eq(rd["gc"].data),
-                     l2_acc.eq(rd["acc"].data)]
-        fire = Signal()
-        m.d.comb += fire.eq(l2_st.voltage >= g_thr)
-        v0 = Signal(signed(vbits))
-        m.d.comb += v0.eq(Mux(fire, g_rest, l2_st.voltage))
-        l3_v, l3_g, l3_fire, l3_r = Signal(), Signal(gbits), Signal(), Signal()
-        l3_v0 = Signal(signed(vbits))
-        l3_diff = Signal(signed(vbits + 2))
-        m.d.sync += [l3_v.eq(l2_v), l3_g.eq(l2_g), l3_fire.eq(fire),
-                     l3_r.eq(l2_st.refractory | fire), l3_v0.eq(v0),
-                     l3_diff.eq(g_rest + l2_acc - v0)]
-        # the leak product l3_diff * LEAK_NUM in two stages, by the canonical signed digits
-        # of LEAK_NUM: L4 the pairs' sums, L4b their sum, shifted
-        digits = _csd_digits(LEAK_NUM)
-        assert len(digits) <= 4
-        pairs = [digits[i:i + 2] for i in range(0, len(digits), 2)]
-        l4_v, l4_g, l4_r = Signal(), Signal(gbits), Signal()
-        l4_v0 = Signal(signed(vbits))
-        l4_p = [Signal(signed(vbits + 2 + LEAK_NUM.bit_length() + 2), name=f"l4_p{i}")
-                for i in range(len(pairs))]
-        m.d.sync += [l4_v.eq(l3_v), l4_g.eq(l3_g), l4_r.eq(l3_r), l4_v0.eq(l3_v0)]
-        for part, pair in zip(l4_p, pairs):
-            terms = [(l3_diff << shift) if sign > 0 else -(l3_diff << shift)
-                     for sign, shift in pair]
-            m.d.sync += part.eq(terms[0] if len(terms) == 1 else terms[0] + terms[1])
-        l4b_v, l4b_g, l4b_r = Signal(), Signal(gbits), Signal()
-        l4b_v0 = Signal(signed(vbits))
-        l4_x = Signal(signed(vbits + 2))
-        total = l4_p[0] if len(l4_p) == 1 else l4_p[0] + l4_p[1]
-        m.d.sync += [l4b_v.eq(l4_v), l4b_g.eq(l4_g), l4b_r.eq(l4_r), l4b_v0.eq(l4_v0),
-                     l4_x.eq(total >> LEAK_SHIFT)]
-        l5_v, l5_g, l5_r = Signal(), Signal(gbits), Signal()
-        vn = Signal(signed(vbits + 1))
-        m.d.sync += [l5_v.eq(l4b_v), l5_g.eq(l4b_g), l5_r.eq(l4b_r), vn.eq(l4b_v0 + l4_x)]
-        v_new = Signal(signed(vbits))
-        with m.If(release | (l5_r & (vn > g_rest))):
-            m.d.comb += v_new.eq(g_rest)
-        with m.Elif(vn > g_thr):
-            m.d.comb += v_new.eq(g_thr)
-        with m.Else():
-            m.d.comb += v_new.eq(vn)
-        lif_busy = l1_v | l2_v | l3_v | l4_v | l4b_v | l5_v
+            s1 = stage(1, v=iss, ev=iss_ev, k=iss_k)
+            s2 = stage(2, v=s1["v"], ev=s1["ev"], k=s1["k"], dl=s1["ev"] | rd["dlv"].data[0],
+                       w=rd["w"].data, g=rd["fan"].data, pre=rd["pre"].data)
+            m.d.comb += rd["post"].addr.eq(s2["g"])
+            s3 = stage(3, **s2)
+            s4 = stage(4, **s3, post=rd["post"].data)
+            delta = Signal(signed(sbits))
+            m.d.comb += delta.eq((s4["pre"][:sbits] - s4["post"][:sbits])[:sbits])
+            w4 = s4["w"]
+            s5 = stage(5, v=s4["v"], ev=s4["ev"], k=s4["k"], dl=s4["dl"], w=w4, g=s4["g"],
+                       delta=delta, pruned=w4 < prune,
+                       active=s4["pre"][sbits] & s4["post"][sbits] & (w4 != w_max))
+            ltp, ltd = stdp_tables(c.fmt)
+            ltp_rom = Array(Const(int(v), wbits) for v in ltp)
+            ltd_rom = Array(Const(int(v), wbits) for v in ltd)
+            assert TABLE_SIZE == 64 and PENALTY_DELTA < TABLE_SIZE
+            d5 = s5["delta"]
+            # how the weight changes: 0 none, 1 up, 2 down, 3 to zero (prune or penalty)
+            kind = Signal(2)
+            with m.If(s5["ev"] | (~s5["pruned"] & ~s5["active"])):
+                m.d.comb += kind.eq(0)
+            with m.Elif(s5["pruned"] | (d5 < -PENALTY_DELTA)):
+                m.d.comb += kind.eq(3)
+            with m.Elif(d5 < 0):
+                m.d.comb += kind.eq(1)
+            with m.Elif((d5 > 0) & (d5 < TABLE_SIZE)):
+                m.d.comb += kind.eq(2)
+            s6 = stage(6, v=s5["v"], ev=s5["ev"], k=s5["k"], dl=s5["dl"], w=s5["w"], g=s5["g"],
+                       kind=kind, inc=ltp_rom[(-d5)[:6]], dec=ltd_rom[d5[:6]])
+            up = Signal(wbits + 1)
+            down = Signal(signed(wbits + 2))
+            m.d.comb += [up.eq(s6["w"] + s6["inc"]), down.eq(s6["w"] - s6["dec"])]
+            wn = Signal(wbits)
+            with m.Switch(s6["kind"]):
+                with m.Case(0):
+                    m.d.comb += wn.eq(s6["w"])
+                with m.Case(1):
+                    m.d.comb += wn.eq(Mux(up > w_max, w_max, up))
+                with m.Case(2):
+                    m.d.comb += wn.eq(Mux(down < 0, 0, down))
+                with m.Case(3):
+                    m.d.comb += wn.eq(0)
+            s7 = stage(7, v=s6["v"], ev=s6["ev"], k=s6["k"], dl=s6["dl"], g=s6["g"], w=wn)
+            s8 = stage(8, v=s7["v"] & s7["dl"], any=s7["v"], g=s7["g"], w=s7["w"])
+            # S9 adds, S10 writes. The read (in S7) saw the write of three synapses ahead (the
+            # transparent port); the two writes after it are forwarded: fwd, the synapse one
+            # ahead (now in S10), fwd2, two ahead (written last cycle), both of the same GC
+            # (compared in S8)
+            acc_sat = Signal(ibits)
+            fwd8, fwd8b = Signal(), Signal()
+            s9 = stage(9, v=s8["v"], any=s8["any"], g=s8["g"], w=s8["w"], acc=rd["acc"].data,
+                       fwd=fwd8, fwd2=fwd8b)
+            s10 = stage(10, v=s9["v"], any=s9["any"], g=s9["g"], acc=acc_sat)
+            fw2_acc = Signal(ibits)
+            m.d.sync += fw2_acc.eq(s10["acc"])
+            m.d.comb += [fwd8.eq(s9["v"] & (s9["g"] == s8["g"])),
+                         fwd8b.eq(s10["v"] & (s10["g"] == s8["g"]))]
+            acc_base = Signal(ibits)
+            m.d.comb += acc_base.eq(Mux(s9["fwd"], s10["acc"], Mux(s9["fwd2"], fw2_acc, s9["acc"])))
+            acc_sum = Signal(ibits + 1)
+            m.d.comb += [acc_sum.eq(acc_base + s9["w"]),
+                         acc_sat.eq(Mux(acc_sum[ibits], i_max, acc_sum[:ibits]))]  # the carry
+            pipe_busy = Cat(s1["v"], s2["v"], s3["v"], s4["v"], s5["v"], s6["v"], s7["v"],
+                            s8["any"], s9["any"], s10["any"]).any()
+
+        if c.compact:
+            # -- compact GC pipeline: L0 issues (state, current); L1 the fire test, the reset
+            # and the difference from the memories' outputs (the current cleared); L2 the
+            # leak product, every signed digit in one sum (and the spike out); L3 the new
+            # voltage; L4 the clamps and the write-back. ----------------------------------
+            lif = Signal()
+            lif_g, lif_g_n = addressed("lif_g", gbits + 1)
+            l1_v, l1_g = Signal(), Signal(gbits, reset_less=True)
+            m.d.sync += [l1_v.eq(lif), l1_g.eq(lif_g)]
+            release = Signal()
+            m.d.comb += release.eq(phase == GC_RELEASE_PHASE - 1)
+            st1 = Signal(gc_state_layout(c))
+            acc1 = Signal(ibits)
+            m.d.comb += [st1.eq(rd["gc"].data), acc1.eq(rd["acc"].data)]
+            fire = Signal()
+            m.d.comb += fire.eq(st1.voltage >= g_thr)
+            l2_v = Signal()
+            l2_g, l2_fire, l2_r = (Signal(gbits, reset_less=True), Signal(reset_less=True),
+                                   Signal(reset_less=True))
+            l2_v0 = Signal(signed(vbits), reset_less=True)
+            l2_diff = Signal(signed(vbits + 2), reset_less=True)
+            # g_rest + acc - v0, with v0 = g_rest when the GC fires: acc, so the subtraction
+            # runs beside the fire test
+            m.d.sync += [l2_v.eq(l1_v), l2_g.eq(l1_g), l2_fire.eq(fire),
+                         l2_r.eq(st1.refractory | fire),
+                         l2_v0.eq(Mux(fire, g_rest, st1.voltage)),
+                         l2_diff.eq(Mux(fire, acc1, g_rest + acc1 - st1.voltage))]
+            digits = _csd_digits(LEAK_NUM)
+            terms = [(l2_diff << shift) if sign > 0 else -(l2_diff << shift)
+                     for sign, shift in digits]
+            while len(terms) > 1:                      # a balanced tree of sums
+                terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
+                         for i in range(0, len(terms), 2)]
+            l3_v = Signal()
+            l3_g, l3_r = Signal(gbits, reset_less=True), Signal(reset_less=True)
+            l3_v0 = Signal(signed(vbits), reset_less=True)
+            l3_x = Signal(signed(vbits + 2), reset_less=True)
+            m.d.sync += [l3_v.eq(l2_v), l3_g.eq(l2_g), l3_r.eq(l2_r), l3_v0.eq(l2_v0),
+                         l3_x.eq(terms[0] >> LEAK_SHIFT)]
+            l4_v = Signal()
+            l4_g, l4_r = Signal(gbits, reset_less=True), Signal(reset_less=True)
+            vn = Signal(signed(vbits + 1), reset_less=True)
+            m.d.sync += [l4_v.eq(l3_v), l4_g.eq(l3_g), l4_r.eq(l3_r), vn.eq(l3_v0 + l3_x)]
+            v_new = Signal(signed(vbits))
+            with m.If(release | (l4_r & (vn > g_rest))):
+                m.d.comb += v_new.eq(g_rest)
+            with m.Elif(vn > g_thr):
+                m.d.comb += v_new.eq(g_thr)
+            with m.Else():
+                m.d.comb += v_new.eq(vn)
+            lif_busy = l1_v | l2_v | l3_v | l4_v
+        else:
+            # -- GC pipeline: L0 issue (state, current); L1 the block-RAM outputs registered (the
+            # current cleared); L2 fire test, reset, difference; L3 the leak product's partial
+            # sums (and the spike out); L4 the product; L4b the new voltage; L5 the clamps and
+            # the write-back. Every GC is written once per pass, so the stages need no
+            # forwarding. ------------------------------------------------------------------------
+            lif = Signal()
+            lif_g, lif_g_n = addressed("lif_g", gbits + 1)
+            l1_v, l1_g = Signal(), Signal(gbits)
+            m.d.sync += [l1_v.eq(lif), l1_g.eq(lif_g)]
+            release = Signal()
+            m.d.comb += release.eq(phase == GC_RELEASE_PHASE - 1)
+            l2_v, l2_g = Signal(), Signal(gbits)
+            l2_st = Signal(gc_state_layout(c))
+            l2_acc = Signal(ibits)
+            m.d.sync += [l2_v.eq(l1_v), l2_g.eq(l1_g), l2_st.eq(rd["gc"].data),
+                         l2_acc.eq(rd["acc"].data)]
+            fire = Signal()
+            m.d.comb += fire.eq(l2_st.voltage >= g_thr)
+            v0 = Signal(signed(vbits))
+            m.d.comb += v0.eq(Mux(fire, g_rest, l2_st.voltage))
+            l3_v, l3_g, l3_fire, l3_r = Signal(), Signal(gbits), Signal(), Signal()
+            l3_v0 = Signal(signed(vbits))
+            l3_diff = Signal(signed(vbits + 2))
+            m.d.sync += [l3_v.eq(l2_v), l3_g.eq(l2_g), l3_fire.eq(fire),
+                         l3_r.eq(l2_st.refractory | fire), l3_v0.eq(v0),
+                         l3_diff.eq(g_rest + l2_acc - v0)]
+            # the leak product l3_diff * LEAK_NUM in two stages, by the canonical signed digits
+            # of LEAK_NUM: L4 the pairs' sums, L4b their sum, shifted
+            digits = _csd_digits(LEAK_NUM)
+            assert len(digits) <= 4
+            pairs = [digits[i:i + 2] for i in range(0, len(digits), 2)]
+            l4_v, l4_g, l4_r = Signal(), Signal(gbits), Signal()
+            l4_v0 = Signal(signed(vbits))
+            l4_p = [Signal(signed(vbits + 2 + LEAK_NUM.bit_length() + 2), name=f"l4_p{i}")
+                    for i in range(len(pairs))]
+            m.d.sync += [l4_v.eq(l3_v), l4_g.eq(l3_g), l4_r.eq(l3_r), l4_v0.eq(l3_v0)]
+            for part, pair in zip(l4_p, pairs):
+                terms = [(l3_diff << shift) if sign > 0 else -(l3_diff << shift)
+                         for sign, shift in pair]
+                m.d.sync += part.eq(terms[0] if len(terms) == 1 else terms[0] + terms[1])
+            l4b_v, l4b_g, l4b_r = Signal(), Signal(gbits), Signal()
+            l4b_v0 = Signal(signed(vbits))
+            l4_x = Signal(signed(vbits + 2))
+            total = l4_p[0] if len(l4_p) == 1 else l4_p[0] + l4_p[1]
+            m.d.sync += [l4b_v.eq(l4_v), l4b_g.eq(l4_g), l4b_r.eq(l4_r), l4b_v0.eq(l4_v0),
+                         l4_x.eq(total >> LEAK_SHIFT)]
+            l5_v, l5_g, l5_r = Signal(), Signal(gbits), Signal()
+            vn = Signal(signed(vbits + 1))
+            m.d.sync += [l5_v.eq(l4b_v), l5_g.eq(l4b_g), l5_r.eq(l4b_r), vn.eq(l4b_v0 + l4_x)]
+            v_new = Signal(signed(vbits))
+            with m.If(release | (l5_r & (vn > g_rest))):
+                m.d.comb += v_new.eq(g_rest)
+            with m.Elif(vn > g_thr):
+                m.d.comb += v_new.eq(g_thr)
+            with m.Else():
+                m.d.comb += v_new.eq(vn)
+            lif_busy = l1_v | l2_v | l3_v | l4_v | l4b_v | l5_v
 
         if c.iic:
             # -- GC->MC alongside the GC pipeline (model step 6), GC g counting for MC
@@ -714,13 +858,23 @@ class GCLayer(CheckedComponent):
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=sbits + gbits, depth=self.FIFO_DEPTH)
         room = Signal()                                # L0 .. L2 may still push three,
         m.d.sync += room.eq(fifo.level < self.FIFO_DEPTH - 5)   # registered: one more
-        m.d.comb += [fifo.w_data.eq(Cat(t, l3_g)), fifo.w_en.eq(l3_v & l3_fire),
-                     self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data),
-                     fifo.r_en.eq(self.o.ready)]
+        if c.compact:
+            m.d.comb += [fifo.w_data.eq(Cat(t, l2_g)), fifo.w_en.eq(l2_v & l2_fire),
+                         self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data),
+                         fifo.r_en.eq(self.o.ready)]
+        else:
+            m.d.comb += [fifo.w_data.eq(Cat(t, l3_g)), fifo.w_en.eq(l3_v & l3_fire),
+                         self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data),
+                         fifo.r_en.eq(self.o.ready)]
 
         # -- host read response --------------------------------------------------------------
         rs_valid = Signal()
         rs_data = Signal(wbits)
+        rq_k = Signal(kbits, reset_less=True) if c.compact else None   # the host read
+        # compact: the states CMD and READ0 as flags of their own, so the read address's
+        # multiplexer is selected by flip-flops, not by the FSM's state decode
+        in_cmd = Signal(init=c.spram, name="in_cmd") if c.compact else None
+        in_rd0 = Signal(name="in_rd0") if c.compact else None
         m.d.comb += [self.weight_rs.valid.eq(rs_valid), self.weight_rs.payload.eq(rs_data)]
         with m.If(self.weight_rs.ready & rs_valid):
             m.d.sync += rs_valid.eq(0)
@@ -779,6 +933,8 @@ class GCLayer(CheckedComponent):
                         m.d.sync += [error.eq(1), frozen.eq(0)]
                     with m.Else():
                         m.next = "CMD"
+                        if c.compact:
+                            m.d.sync += in_cmd.eq(1)
                 # host table writes: (port, memory, address bound, data bound), checked
                 for port, name, n_addr, n_data in (
                         (self.weight_w, "w", c.synapses, w_max + 1),
@@ -799,8 +955,14 @@ class GCLayer(CheckedComponent):
                     if c.iic:
                         m.d.sync += t_fresh.eq(x == 0)
                 with m.Elif(self.weight_rq.valid & ~rs_valid):
-                    m.d.comb += [self.weight_rq.ready.eq(1), iss_k.eq(self.weight_rq.payload)]
-                    m.next = "READ"
+                    if c.compact:                      # the read issued from a register
+                        m.d.comb += self.weight_rq.ready.eq(1)
+                        m.d.sync += [rq_k.eq(self.weight_rq.payload), in_rd0.eq(1)]
+                        m.next = "READ0"
+                    else:
+                        m.d.comb += [self.weight_rq.ready.eq(1),
+                                     iss_k.eq(self.weight_rq.payload)]
+                        m.next = "READ"
                 if c.iic:
                     with m.Elif(self.iic_w.valid):
                         m.d.comb += self.iic_w.ready.eq(1)
@@ -812,6 +974,12 @@ class GCLayer(CheckedComponent):
                     m.d.comb += step_start.eq(1)
                     m.d.sync += learn.eq(Mux(wstep == 0, self.learn, learn))
                     m.next = "BEGIN"
+
+            if c.compact:                              # the host's read, from rq_k
+                with m.State("READ0"):
+                    m.d.comb += iss_k.eq(rq_k)
+                    m.d.sync += in_rd0.eq(0)
+                    m.next = "READ"
 
             # the weight read registered in S2 (its only reader: CLAMP uses it too)
             with m.State("READ"):
@@ -985,30 +1153,63 @@ class GCLayer(CheckedComponent):
                         with m.If(connect):
                             m.d.sync += t_fresh.eq(1)
                     m.d.sync += frozen.eq(0)
+                    if c.compact:
+                        m.d.sync += in_cmd.eq(0)
                     m.next = "IDLE"
 
         # pipeline write-backs (after the engine's assignments, which they override; the
         # engine never writes these memories while the pipelines run)
-        with m.If(s7["v"] & ~s7["ev"]):
-            m.d.comb += [wr["w"].addr.eq(s7["k"]), wr["w"].data.eq(s7["w"]), wr["w"].en.eq(1)]
-        with m.If(s10["v"]):
-            m.d.comb += [wr["acc"].addr.eq(s10["g"]), wr["acc"].data.eq(s10["acc"]),
-                         wr["acc"].en.eq(1)]
-        with m.If(lif):
-            m.d.comb += [rd["gc"].addr.eq(lif_g), rd["acc"].addr.eq(lif_g)]
-        with m.Else():
-            m.d.comb += rd["acc"].addr.eq(s7["g"])
-        with m.If(l1_v):
-            m.d.comb += [wr["acc"].addr.eq(l1_g), wr["acc"].data.eq(0), wr["acc"].en.eq(1)]
-        with m.If(l5_v):
-            m.d.comb += [wr["gc"].addr.eq(l5_g), wr["gc"].data.eq(Cat(v_new, l5_r & ~release)),
-                         wr["gc"].en.eq(1)]
-        with m.If(l3_v & l3_fire):
-            m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(l3_g), wr["spk"].en.eq(1)]
-            m.d.sync += n_spk.eq(n_spk + 1)
+        if c.compact:
+            # the read address as the FSM sets it (READ0: rq_k, CMD: n, else the walker's),
+            # selected by the state flags (overrides the FSM's assignments)
+            m.d.comb += iss_k.eq(Mux(in_rd0, rq_k, Mux(in_cmd, n, w_k)))
+            # the pointers' fetch address: the sweep's MC with learning, else the event walk's
+            # (a fetch is issued in SWEEP or EVENT_MC only; the pointers read at other clocks
+            # are not used), selected by a register instead of the FSM's state decode
+            m.d.comb += f_addr.eq(Mux(learn, f_src, ev_mc))
+            with m.If(s4["wv"]):
+                m.d.comb += [wr["w"].addr.eq(s4["k"]), wr["w"].data.eq(s4["w"]),
+                             wr["w"].en.eq(1)]
+            with m.If(s4["av"]):
+                m.d.comb += [wr["acc"].addr.eq(s4["g"]), wr["acc"].data.eq(acc_sat),
+                             wr["acc"].en.eq(1)]
+            with m.If(lif):
+                m.d.comb += [rd["gc"].addr.eq(lif_g), rd["acc"].addr.eq(lif_g)]
+            with m.Else():
+                m.d.comb += rd["acc"].addr.eq(s3["g"])
+            with m.If(l1_v):
+                m.d.comb += [wr["acc"].addr.eq(l1_g), wr["acc"].data.eq(0), wr["acc"].en.eq(1)]
+            with m.If(l4_v):
+                m.d.comb += [wr["gc"].addr.eq(l4_g), wr["gc"].data.eq(Cat(v_new, l4_r & ~release)),
+                             wr["gc"].en.eq(1)]
+            with m.If(l2_v & l2_fire):
+                m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(l2_g),
+                             wr["spk"].en.eq(1)]
+                m.d.sync += n_spk.eq(n_spk + 1)
+        else:
+            with m.If(s7["v"] & ~s7["ev"]):
+                m.d.comb += [wr["w"].addr.eq(s7["k"]), wr["w"].data.eq(s7["w"]), wr["w"].en.eq(1)]
+            with m.If(s10["v"]):
+                m.d.comb += [wr["acc"].addr.eq(s10["g"]), wr["acc"].data.eq(s10["acc"]),
+                             wr["acc"].en.eq(1)]
+            with m.If(lif):
+                m.d.comb += [rd["gc"].addr.eq(lif_g), rd["acc"].addr.eq(lif_g)]
+            with m.Else():
+                m.d.comb += rd["acc"].addr.eq(s7["g"])
+            with m.If(l1_v):
+                m.d.comb += [wr["acc"].addr.eq(l1_g), wr["acc"].data.eq(0), wr["acc"].en.eq(1)]
+            with m.If(l5_v):
+                m.d.comb += [wr["gc"].addr.eq(l5_g), wr["gc"].data.eq(Cat(v_new, l5_r & ~release)),
+                             wr["gc"].en.eq(1)]
+            with m.If(l3_v & l3_fire):
+                m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(l3_g), wr["spk"].en.eq(1)]
+                m.d.sync += n_spk.eq(n_spk + 1)
         if self._syn is not None:                      # the reads whose data is used
-            m.d.comb += self._syn.rd_need.eq(iss | self.weight_rq.ready
-                                             | (fsm.ongoing("CMD") & (op == self.CLAMP)))
+            if c.compact:
+                m.d.comb += self._syn.rd_need.eq(iss | in_rd0 | (in_cmd & (op == self.CLAMP)))
+            else:
+                m.d.comb += self._syn.rd_need.eq(iss | self.weight_rq.ready
+                                                 | (fsm.ongoing("CMD") & (op == self.CLAMP)))
             with m.If(self._syn.overflow):
                 m.d.sync += error.eq(1)
         busy_any = Signal()

@@ -148,6 +148,10 @@ class SynapseSPRAM(CheckedComponent):
         Synapses, at most :data:`SPRAM_SYNAPSES`.
     wbits, gbits : int
         Bits of a weight code (at most 28) and of a GC index.
+    late_check : bool
+        ``overflow`` from registered inputs (a clock later, two clocks after the lost
+        write): no deep write-enable or read-request logic ends in its check (the compact
+        GC layer's choice, for the iCE40UP's 30 MHz).
 
     Members
     -------
@@ -167,14 +171,15 @@ class SynapseSPRAM(CheckedComponent):
     """
 
     @classmethod
-    def check(cls, depth, wbits, gbits):
+    def check(cls, depth, wbits, gbits, *, late_check=False):
         if not 1 <= depth <= SPRAM_SYNAPSES:
             raise ValueError(f"the SPRAM holds 1 to {SPRAM_SYNAPSES} synapses, not {depth}")
         if not 1 <= wbits <= 28:
             raise ValueError(f"a weight code in the SPRAM has 1 to 28 bits, not {wbits}")
 
-    def __init__(self, depth, wbits, gbits):
+    def __init__(self, depth, wbits, gbits, *, late_check=False):
         self._depth, self._wbits, self._gbits = depth, wbits, gbits
+        self._late = bool(late_check)
         self._wnib = (wbits + 3) // 4                  # nibbles of the weight
         self._glo = min(gbits, 32 - 4 * self._wnib)    # GC bits in the SPRAM word
         self._kbits = kbits = max(1, (depth - 1).bit_length())
@@ -219,6 +224,11 @@ class SynapseSPRAM(CheckedComponent):
         r_addr = rd["w"].addr
         r_bank, r_word = r_addr[0], r_addr[1:]
         q_bank, q_word = q_addr[0], q_addr[1:]
+        if self._late:                                 # both enables and the GC write's
+            both_r = Signal()                          # address registered beside q (whose
+            fan_addr_r = Signal(kbits)                 # address is the weight's then)
+            m.d.sync += [both_r.eq(w_en & f_en), fan_addr_r.eq(wr["fan"].addr)]
+            clash = both_r & (q_addr != fan_addr_r)
         over = [clash]
         fwd_data, fwd_mask = Signal(32), Signal(8)     # the writes a read must see
         fwd_data_r, fwd_mask_r = Signal(32), Signal(8)
@@ -236,7 +246,12 @@ class SynapseSPRAM(CheckedComponent):
             read = Signal(name=f"read{b}")
             new = Signal(name=f"new{b}")
             m.d.comb += [read.eq(self.rd_need & (r_bank == b)), new.eq(q_v & (q_bank == b))]
-            over.append(read & new & p_v)              # a third access: a write lost
+            if self._late:                             # the same test a clock later
+                read_r, new_pend_r = Signal(name=f"read{b}_r"), Signal(name=f"newp{b}_r")
+                m.d.sync += [read_r.eq(read), new_pend_r.eq(new & p_v)]
+                over.append(read_r & new_pend_r)
+            else:
+                over.append(read & new & p_v)          # a third access: a write lost
             addr, data, mask, wren = Signal(14), Signal(32), Signal(8), Signal()
             with m.If(read):
                 m.d.comb += addr.eq(r_word)

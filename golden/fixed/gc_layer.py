@@ -187,6 +187,10 @@ class GCLayerConfig(BlockConfig):
         RTL only (the model's behaviour does not depend on it): the weights and the synapse
         GCs in the iCE40UP's SPRAM instead of block RAM (``hetq.hdl.spram``; at most 32,768
         synapses; a build for another FPGA refuses it).
+    compact : bool
+        RTL only (the behaviour does not depend on it): shallower synapse and GC pipelines
+        with fewer and narrower registers, for small FPGAs at a low clock (the iCE40UP5K at
+        30 MHz; docs/gc-layer-rtl.md). Not built with ``iic``.
     """
 
     mcs: int = 256
@@ -199,6 +203,7 @@ class GCLayerConfig(BlockConfig):
     stamp_bits: int = 32
     iic: bool = False
     spram: bool = False
+    compact: bool = False
 
     def __post_init__(self):
         self._resolve("mcs", check_int("mcs", self.mcs, 1, 1 << 16))
@@ -214,6 +219,7 @@ class GCLayerConfig(BlockConfig):
         self._resolve("stamp_bits", check_int("stamp_bits", self.stamp_bits, 16, 48))
         self._resolve("iic", check_bool("iic", self.iic))
         self._resolve("spram", check_bool("spram", self.spram))
+        self._resolve("compact", check_bool("compact", self.compact))
         stdp_tables(self.fmt)
 
     @property

@@ -22,7 +22,7 @@ BUILD_OPTIONS = {
     "--gcs": ("gc-layer",), "--synapses": ("gc-layer",), "--weights": ("system",),
     "--baud": ("system",), "--clock": ("system",), "--rasters": ("system",),
     "--gc": ("system",), "--prop": ("system",), "--iic": ("system",),
-    "--spram": ("gc-layer", "system"), "--compact": ("mc-array",),
+    "--spram": ("gc-layer", "system"), "--compact": ("mc-array", "gc-layer"),
 }
 BLOCKS = ("quantizer", "mc-array", "gc-layer", "system")
 
@@ -44,6 +44,8 @@ def cmd_build(args):
         config = gc_layer_config(args)
         if args.inhibition:                    # the GC->MC path, the GC side of the port
             config = config.replace(iic=True)
+        from ..hdl.gc_lanes import check_gc_layer
+        check_gc_layer(config)                 # refused combinations, before any tool runs
         out = Path(args.output) / "gc-layer" / args.board
     else:
         config, weights, table = system_design(args)
@@ -118,13 +120,15 @@ def add_commands(subparsers):
     add_quantizer_options(b.add_argument_group("quantizer"))
     mc = b.add_argument_group("mc-array and gc-layer")
     add_mc_array_options(mc, mcs=True)
-    mc.add_argument("--compact", action="store_true", default=None,
-                    help="mc-array: the area-first update pipeline (write stage 3, for the "
-                         "iCE40UP5K at 30 MHz; docs/mc_array.md)")
     add_gc_layer_options(b.add_argument_group("gc-layer"))
     b.add_argument("--spram", action="store_true", default=None,
                    help="gc-layer, or system with --gc: the GC layer's weights and synapse GCs "
                         "in the SPRAM (iCEBreaker only; docs/gc-layer-rtl.md)")
+    b.add_argument("--compact", action="store_true", default=None,
+                   help="mc-array, gc-layer: the area-first pipelines (fewer stages and "
+                        "registers, for the iCE40UP5K at 30 MHz; the MC array's write stage 3, "
+                        "docs/mc_array.md; the GC layer's not with --inhibition, "
+                        "docs/gc-layer-rtl.md); the iCEBreaker's system has them")
     b.add_argument("--seed", type=non_negative_int, default=1,
                    help="nextpnr placement seed (default 1)")
     b.add_argument("-o", "--output", default="build/boards", metavar="DIR",

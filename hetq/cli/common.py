@@ -199,12 +199,13 @@ def add_gc_layer_options(parser):
 
 def gc_layer_config(args):
     """The :class:`~hetq.golden.fixed.gc_layer.GCLayerConfig` of ``--mcs``, ``--gcs``,
-    ``--synapses``, ``--lanes``, ``--hold``, ``--rinse``."""
+    ``--synapses``, ``--lanes``, ``--hold``, ``--rinse`` (and ``--spram``, ``--compact``)."""
     from ..golden.fixed.gc_layer import GCLayerConfig
 
     kwargs = given(args, ("mcs", "gcs", "synapses", "lanes", "hold", "rinse"))
-    if getattr(args, "spram", None):
-        kwargs["spram"] = True
+    for flag in ("spram", "compact"):        # (options of some commands only)
+        if getattr(args, flag, None):
+            kwargs[flag] = True
     return GCLayerConfig(**kwargs)
 
 

@@ -103,20 +103,6 @@ def test_build_refuses_the_old_lanes_meaning(tmp_path):
         run("build", "mc-array", "--board", "icebreaker", "--gcs", 64, "-o", tmp_path)
 
 
-def test_build_compact_applies_to_the_mc_array(tmp_path):
-    """--compact selects the MC array's compact pipeline; the other blocks refuse it."""
-    from hetq.cli.common import mc_array_config
-    from hetq.golden.fixed.mc_array import MCArrayConfig
-
-    args = parse("build", "mc-array", "--board", "icebreaker", "--mcs", 8, "--compact")
-    assert mc_array_config(args) == MCArrayConfig(mcs=8, compact=True)
-    assert not mc_array_config(parse("build", "mc-array", "--board", "icebreaker")).compact
-    for block in ("quantizer", "gc-layer", "system"):
-        with pytest.raises(ValueError, match=f"--compact applies to mc-array, not {block}"):
-            run("build", block, "--board", "icebreaker", "--compact", "-o", tmp_path)
-    assert not any(tmp_path.iterdir())
-
-
 def test_build_gc_options_belong_to_the_system(tmp_path):
     """--gc and --prop size the system's GC layer: refused for a block in a harness; on the
     system they reach its configuration (the GC layer's harness has --gcs)."""
@@ -132,3 +118,26 @@ def test_build_gc_options_belong_to_the_system(tmp_path):
     assert (config.gc.gcs, config.gc.synapses, config.gc.hold) == (64, 32 * 32, 250)
     config, _, _ = system_design(parse("build", "system", "--board", "ulx3s", "--gc"))
     assert config.gc.gcs == 4 * 256 and config.version == 2
+
+
+def test_build_compact_applies_to_the_mc_array_and_the_gc_layer(tmp_path):
+    """--compact (the area-first pipelines) selects the MC array's or the GC layer's; it is
+    refused for the other blocks and for the GC layer with --inhibition, before any tool
+    runs (the iCEBreaker's system has them by its board's choice)."""
+    from hetq.cli.common import gc_layer_config, mc_array_config
+    from hetq.golden.fixed.mc_array import MCArrayConfig
+
+    args = parse("build", "mc-array", "--board", "icebreaker", "--mcs", 8, "--compact")
+    assert mc_array_config(args) == MCArrayConfig(mcs=8, compact=True)
+    assert not mc_array_config(parse("build", "mc-array", "--board", "icebreaker")).compact
+    for block in ("quantizer", "system"):
+        with pytest.raises(ValueError,
+                           match=f"--compact applies to mc-array and gc-layer, not {block}"):
+            run("build", block, "--board", "icebreaker", "--compact", "-o", tmp_path)
+    with pytest.raises(ValueError, match="compact pipelines .* not built with the GC->MC"):
+        run("build", "gc-layer", "--board", "ulx3s", "--compact", "--inhibition",
+            "-o", tmp_path)
+    args = parse("build", "gc-layer", "--board", "icebreaker", "--spram", "--compact")
+    assert gc_layer_config(args).compact and gc_layer_config(args).spram
+    assert not gc_layer_config(parse("build", "gc-layer", "--board", "icebreaker")).compact
+    assert not list(tmp_path.iterdir())

@@ -3,7 +3,8 @@
 read back through the host port, the GC state and the stamp memories after every sample;
 random masks with empty rows and columns, learning on, off and toggled, back-pressure, edge
 weights loaded through the port, saturating currents, the CLAMP command, cycles per step,
-bad transfers and refused configurations."""
+bad transfers and refused configurations. The cases marked ``compact`` run the same checks on
+the compact pipelines (``GCLayerConfig(compact=True)``)."""
 
 import numpy as np
 import pytest
@@ -23,12 +24,14 @@ def small(**kwargs):
 run = run_and_check
 
 
-@pytest.mark.parametrize("seed, learn, stall, out_stall", [
-    (1, [True, False, True], 0.0, 0.0),
-    (2, [False, True, True, False], 0.2, 0.3),
+@pytest.mark.parametrize("seed, learn, stall, out_stall, compact", [
+    (1, [True, False, True], 0.0, 0.0, False),
+    (2, [False, True, True, False], 0.2, 0.3, False),
+    pytest.param(1, [True, False, True], 0.0, 0.0, True, marks=pytest.mark.slow),
+    (11, [False, True, True, False], 0.2, 0.3, True),
 ])
-def test_random_masks_against_the_model(seed, learn, stall, out_stall):
-    stim = make_gc_stimulus(seed, small(), len(learn), learn=learn)
+def test_random_masks_against_the_model(seed, learn, stall, out_stall, compact):
+    stim = make_gc_stimulus(seed, small(compact=compact), len(learn), learn=learn)
     exp, res = run(stim, seed=seed, stall=stall, out_stall=out_stall)
     assert len(exp.events) > 10
     for name in ("weights", "events", "gc_v", "post"):       # the comparison can fail
@@ -41,10 +44,11 @@ def test_random_masks_against_the_model(seed, learn, stall, out_stall):
     assert (np.diff(ptr) == 0).any() and (~stim.mask.any(axis=1)).any()   # empty lists
 
 
-def test_every_mc_in_one_step_saturates_the_current():
+@pytest.mark.parametrize("compact", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_every_mc_in_one_step_saturates_the_current(compact):
     """A full mask and equal drives: every MC fires in the same step and every GC receives 8
     x 25 mV, far above the 64 mV the current holds (a wrapped sum, 8 mV, would not fire)."""
-    c = small(synapses=128)
+    c = small(synapses=128, compact=compact)
     stim = make_gc_stimulus(3, c, 3, learn=[False, True, False], empty=False)
     stim.mask[:] = True
     stim.drives[:] = c.fmt.drive_max
@@ -55,10 +59,12 @@ def test_every_mc_in_one_step_saturates_the_current():
     assert len(exp.events) >= c.gcs
 
 
-def test_edge_weights_through_the_port_and_the_clamp():
+@pytest.mark.parametrize("compact", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_edge_weights_through_the_port_and_the_clamp(compact):
+    # (compact: also in tests/hdl/test_gc_layer_spram.py, with the tables in SPRAM)
     """Weights at 0, 30 mV, just below and at the prune bound, at and above 29 mV, loaded
     after CONNECT; the CLAMP command after the first (training) sample."""
-    c = small()
+    c = small(compact=compact)
     stim = make_gc_stimulus(4, c, 3, learn=[True, False, True])
     n = int(stim.mask.sum())
     p = c.params
@@ -72,8 +78,9 @@ def test_edge_weights_through_the_port_and_the_clamp():
     assert (exp.weights[0] > 0).any()
 
 
-def test_heavy_back_pressure_loses_no_spike():
-    c = small()
+@pytest.mark.parametrize("compact", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_heavy_back_pressure_loses_no_spike(compact):
+    c = small(compact=compact)
     stim = make_gc_stimulus(5, c, 2, learn=[True, False], density=0.6)
     exp, res = run(stim, out_stall=0.9)
     assert len(exp.events) > GCLayer.FIFO_DEPTH
@@ -110,12 +117,13 @@ def _costs(stim, exp, learn):
     return np.array(costs)
 
 
-@pytest.mark.parametrize("learn", [True, False])
-def test_cycles_per_step(learn, capsys):
+@pytest.mark.parametrize("learn, compact", [(True, False), (False, False), (True, True),
+                                            (False, True)])
+def test_cycles_per_step(learn, compact, capsys):
     """With the MC side ahead, a training step costs (synapses + empty fan-out lists + gcs)
     plus the spikes it reads plus a constant; without learning, gcs plus the delivered MCs'
     fan-out lists (+2 each, an empty one counting 1) plus a constant."""
-    c = GCLayerConfig(mcs=8, gcs=32, synapses=128, hold=50, rinse=50)
+    c = GCLayerConfig(mcs=8, gcs=32, synapses=128, hold=50, rinse=50, compact=compact)
     stim = make_gc_stimulus(7, c, 1, learn=learn, density=0.3)
     exp, res = run(stim)
     gaps = np.diff(res.step_ends)                    # steps 1 .. window - 1 of the sample
@@ -128,7 +136,8 @@ def test_cycles_per_step(learn, capsys):
         assert part.max() - part.min() <= spread, extra
     n = int(stim.mask.sum())
     with capsys.disabled():
-        print(f"\nGC layer {c.mcs} MCs, {c.gcs} GCs, {n} synapses, learn={learn}: "
+        print(f"\nGC layer {c.mcs} MCs, {c.gcs} GCs, {n} synapses, learn={learn}, "
+              f"compact={compact}: "
               f"cycles per step {gaps.min()}..{gaps.max()} (mean {gaps.mean():.1f}); "
               f"gcs + synapses = {c.gcs + n}; constant overhead {extra[0]} / {extra[-1]}")
     if learn:
@@ -137,6 +146,7 @@ def test_cycles_per_step(learn, capsys):
 
 @pytest.mark.parametrize("kwargs, exc, text", [
     (dict(lanes=2), ValueError, "GCLayer has one lane"),
+    (dict(compact=True, iic=True), ValueError, "compact pipelines .* not built with"),
 ])
 def test_unbuilt_options_are_refused(kwargs, exc, text):
     with pytest.raises(exc, match=text):
@@ -145,13 +155,14 @@ def test_unbuilt_options_are_refused(kwargs, exc, text):
         GCLayer(object())
 
 
-def test_malformed_transfers_set_error_and_are_dropped():
+@pytest.mark.parametrize("compact", [False, True])
+def test_malformed_transfers_set_error_and_are_dropped(compact):
     """An MC index >= mcs, a weight above 30 mV, a synapse or pointer address out of range,
     a GC index >= gcs and an unknown command each set the sticky ``error``; none writes."""
     from hetq.sim.gc_layer.amaranth_bench import send
     from hetq.sim.kit.amaranth_sim import simulate
 
-    c = GCLayerConfig(mcs=12, gcs=12, synapses=20, hold=50, rinse=50)
+    c = GCLayerConfig(mcs=12, gcs=12, synapses=20, hold=50, rinse=50, compact=compact)
     p = c.params
     cases = [("i", {"mc": 13, "end": 0}), ("weight_w", {"addr": 3, "data": p["w_max"] + 1}),
              ("weight_w", {"addr": 20, "data": 0}), ("ptr_w", {"addr": 13, "data": 0}),
@@ -176,21 +187,23 @@ def test_malformed_transfers_set_error_and_are_dropped():
         assert w == [p["w_init"]] * 20 and ptr2 == 0 and fan1 == 0, case
 
 
-def test_penalty_boundary_without_rinse():
+@pytest.mark.parametrize("compact", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_penalty_boundary_without_rinse(compact):
     """No rinse and changing drives: the stale ``pre`` stamps of the previous sample meet the
     first GC spikes of the next at deltas around -50, so the penalty's bound (delta < -50,
     not <= -50 nor < -51) decides weights (this seed was checked to catch both)."""
-    c = small(rinse=0)
+    c = small(rinse=0, compact=compact)
     stim = make_gc_stimulus(8, c, 8, learn=True, silent=0.1, levels=12)
     run(stim)
 
 
-def test_reset_between_samples_and_wrapping_stamps():
+@pytest.mark.parametrize("compact", [False, True])
+def test_reset_between_samples_and_wrapping_stamps(compact):
     """16-bit stamps started 50 steps before they wrap (the step counter written through
     ``cycle_w``): the signed differences across the wrap; RESET (reset_neurons) after the
     first sample clears voltages, the delay line and the last spikes, keeps weights and
     stamps."""
-    c = small(stamp_bits=16)
+    c = small(stamp_bits=16, compact=compact)
     stim = make_gc_stimulus(9, c, 3, learn=[True, True, False])
     stim.cycle0 = (1 << 16) // 50            # 65500: the stamps wrap 36 steps in
     stim.reset_after = 0
@@ -199,14 +212,16 @@ def test_reset_between_samples_and_wrapping_stamps():
     assert (exp.gc_v[0] == c.params["rest"]).all() and not exp.gc_r[0].any()
 
 
-@pytest.mark.parametrize("lanes, learn, stall", [(1, [True, False, True], 0.1),
-                                                 (2, [False, True], 0.3)])
-def test_mc_array_in_front(lanes, learn, stall):
+@pytest.mark.parametrize("lanes, learn, stall, compact", [(1, [True, False, True], 0.1, False),
+                                                          (2, [False, True], 0.3, False),
+                                                          pytest.param(1, [True, False], 0.2, True,
+                                                                       marks=pytest.mark.slow)])
+def test_mc_array_in_front(lanes, learn, stall, compact):
     """MCArray (end markers) -> GCLayer fed the drives: bit-exact with GCLayerModel.run on
     the same drives (the MC neurons included)."""
     from hetq.golden.fixed.mc_array import MCArrayConfig
 
-    c = small()
+    c = small(compact=compact)
     stim = make_gc_stimulus(20 + lanes, c, len(learn), learn=learn)
     stim.clamp_after = 0
     exp = expected_gc(stim)
@@ -230,13 +245,14 @@ def test_mc_gc_layer_refuses_mismatched_blocks():
         MCGCLayer(small(), small())
 
 
-@pytest.mark.parametrize("extra", [0, 8])
-def test_current_read_modify_write_hazards(extra):
+@pytest.mark.parametrize("extra, compact", [(0, False), (8, False), (0, True), (8, True)])
+def test_current_read_modify_write_hazards(extra, compact):
     """Every MC in the same step, MC m -> GCs m, m + 1 (and m + 8): the same GC's current is
     updated by synapses one cycle apart (the end of one list and the start of the next, in
     the sweep: the forwarding) or two apart (with the middle entry, or across the
-    event-driven walk's gap: the transparent read)."""
-    c = small()
+    event-driven walk's gap: the transparent read). In the compact pipeline the read is
+    transparent for the write of the synapse one ahead."""
+    c = small(compact=compact)
     stim = make_gc_stimulus(10, c, 2, learn=[True, False], empty=False)
     stim.mask[:] = False
     for m in range(c.mcs):
@@ -362,19 +378,20 @@ def test_iic_mc_array_in_front(lanes):
     assert not np.array_equal(exp.events, _without_iic(stim).events)
 # -- more than one lane (hetq.hdl.gc_lanes.LanedGCLayer) -----------------------------------
 
-@pytest.mark.parametrize("lanes, seed, learn, stall, out_stall", [
-    pytest.param(1, 40, [True, False, True], 0.2, 0.3, marks=pytest.mark.slow),  # as above
-    (2, 41, [True, False, True], 0.2, 0.3),
-    (3, 42, [False, True, False], 0.1, 0.5),
+@pytest.mark.parametrize("lanes, seed, learn, stall, out_stall, compact", [
+    pytest.param(1, 40, [True, False, True], 0.2, 0.3, False, marks=pytest.mark.slow),
+    (2, 41, [True, False, True], 0.2, 0.3, False),
+    (3, 42, [False, True, False], 0.1, 0.5, False),
+    pytest.param(2, 41, [True, False, True], 0.2, 0.3, True, marks=pytest.mark.slow),
 ])
-def test_lanes_against_the_model(lanes, seed, learn, stall, out_stall):
+def test_lanes_against_the_model(lanes, seed, learn, stall, out_stall, compact):
     """Random masks with empty fan-out lists (in the whole mask and in a lane), learning on
     and off, input idle cycles and back-pressure: every GC spike (merged back into the
     (step, gc) order), every weight after every sample, the GC state and the stamps of every
     lane equal to the model; 16 GCs over 3 lanes are lanes of 6, 5 and 5."""
     from hetq.golden.fixed.gc_layer import lane_fanout_lists
 
-    c = small(lanes=lanes)
+    c = small(lanes=lanes, compact=compact)
     stim = make_gc_stimulus(seed, c, len(learn), learn=learn)
     lists, _, _ = lane_fanout_lists(stim.mask, lanes)
     assert any((np.diff(ptr) == 0).any() for ptr, _ in lists)

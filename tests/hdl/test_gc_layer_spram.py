@@ -4,7 +4,8 @@ every GC spike, every weight after every sample (read back through the port), th
 and stamp memories, with learning on, off and toggled, weights loaded through the port,
 CLAMP (which reads and writes one bank in every clock), input stalls and output
 back-pressure; the weights a power-up gives without CONNECT; the cycles of every step equal
-to the block-RAM layer's."""
+to the block-RAM layer's. Each case runs on the default and on the compact pipelines
+(``compact=True``)."""
 
 import numpy as np
 import pytest
@@ -24,10 +25,11 @@ def small(**kwargs):
 run = run_and_check
 
 
-def test_learning_clamp_and_back_pressure_against_the_model():
+@pytest.mark.parametrize("compact", [False, True])
+def test_learning_clamp_and_back_pressure_against_the_model(compact):
     """Edge and random weights loaded after CONNECT, learning on, on, off, CLAMP after the
     second sample, random input stalls and output back-pressure."""
-    c = small()
+    c = small(compact=compact)
     stim = make_gc_stimulus(41, c, 3, learn=[True, True, False])
     n = int(stim.mask.sum())
     p = c.params
@@ -40,11 +42,12 @@ def test_learning_clamp_and_back_pressure_against_the_model():
     assert len(exp.events) > 3 and (np.diff(exp.weights, axis=0) != 0).any()
 
 
-def test_the_sweep_takes_the_cycles_of_the_block_ram_layer():
+@pytest.mark.parametrize("compact", [False, True])
+def test_the_sweep_takes_the_cycles_of_the_block_ram_layer(compact):
     """One training window without stalls: every step takes as many clocks as with the
     tables in block RAM (one synapse per clock; the writes that wait for their bank cost
     nothing), and both are bit-exact."""
-    c = small(rinse=0)
+    c = small(rinse=0, compact=compact)
     stim = make_gc_stimulus(42, c, 1, learn=True)
     exp = expected_gc(stim)
     spram = run_gc_amaranth(stim, exp=exp)
@@ -56,13 +59,14 @@ def test_the_sweep_takes_the_cycles_of_the_block_ram_layer():
     np.testing.assert_equal(np.diff(spram.step_ends), np.diff(bram.step_ends))
 
 
-def test_power_up_fills_the_weights_without_connect():
+@pytest.mark.parametrize("compact", [False, True])
+def test_power_up_fills_the_weights_without_connect(compact):
     """The SPRAM's contents are undefined at power-up (the twin's are random): the layer
     walks CONNECT's weight write by itself, so every weight reads back as 25 mV."""
     from hetq.sim.gc_layer.amaranth_bench import read_weights
     from hetq.sim.kit.amaranth_sim import simulate
 
-    c = small(synapses=40)
+    c = small(synapses=40, compact=compact)
     dut = GCLayer(c)
     got = []
 

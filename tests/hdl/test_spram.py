@@ -25,13 +25,14 @@ def _sweep(rng, depth, n, idle):
     return out
 
 
-@pytest.mark.parametrize("lag, idle", [(7, 0.15), (2, 0.3),
-                                       pytest.param(1, 0.0, marks=pytest.mark.slow),
-                                       pytest.param(10, 0.5, marks=pytest.mark.slow)])
-def test_reads_and_lagging_writes_equal_a_memory(lag, idle):
+@pytest.mark.parametrize("lag, idle, late", [(7, 0.15, False), (2, 0.3, False),
+                                             (4, 0.15, True),    # the compact GC layer's
+                                             pytest.param(1, 0.0, False, marks=pytest.mark.slow),
+                                             pytest.param(10, 0.5, False, marks=pytest.mark.slow)])
+def test_reads_and_lagging_writes_equal_a_memory(lag, idle, late):
     depth, wbits, gbits = 96, 21, 10
     rng = np.random.default_rng(lag)
-    dut = SynapseSPRAM(depth, wbits, gbits)
+    dut = SynapseSPRAM(depth, wbits, gbits, late_check=late)
     rd, wr = dut.rd, dut.wr
     ref_w = rng.integers(0, 1 << wbits, depth)
     ref_g = rng.integers(0, 1 << gbits, depth)
@@ -82,11 +83,13 @@ def test_reads_and_lagging_writes_equal_a_memory(lag, idle):
     assert seen["overflow"] == 0
 
 
-def test_overflow_when_a_bank_is_read_in_consecutive_clocks():
+@pytest.mark.parametrize("late", [False, True])
+def test_overflow_when_a_bank_is_read_in_consecutive_clocks(late):
     """Reads of synapses 0, 2, 4, ... (one bank, every clock) and writes into that bank every
     clock: the first write (registered, at the bank a clock later) waits, every later one
-    finds the bank read and its pending entry full, and ``overflow`` says so."""
-    dut = SynapseSPRAM(64, 21, 8)
+    finds the bank read and its pending entry full, and ``overflow`` says so (with
+    ``late_check`` a clock later)."""
+    dut = SynapseSPRAM(64, 21, 8, late_check=late)
     flags = []
 
     async def bench(ctx):
@@ -100,7 +103,27 @@ def test_overflow_when_a_bank_is_read_in_consecutive_clocks():
             flags.append(int(ctx.get(dut.overflow)))          # this clock's (registered)
 
     simulate(dut, [bench])
-    assert flags[:2] == [0, 0] and all(flags[2:])
+    first = 3 if late else 2
+    assert flags[:first] == [0] * first and all(flags[first:])
+
+
+def test_late_check_flags_a_clash_of_the_two_write_ports():
+    """The weight and the GC of two different synapses written in one clock: ``overflow``
+    the clock after (``late_check``: the clock after that)."""
+    for late in (False, True):
+        dut = SynapseSPRAM(64, 21, 8, late_check=late)
+        flags = []
+
+        async def bench(ctx):
+            for t in range(4):
+                for port, addr in ((dut.wr["w"], 3), (dut.wr["fan"], 5)):
+                    ctx.set(port.addr, addr)
+                    ctx.set(port.en, t == 0)
+                await ctx.tick()
+                flags.append(int(ctx.get(dut.overflow)))
+
+        simulate(dut, [bench])
+        assert flags == ([0, 1, 0, 0] if late else [1, 0, 0, 0]), (late, flags)
 
 
 def test_refusals():

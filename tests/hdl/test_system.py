@@ -259,14 +259,14 @@ def test_gc_mc_path_session_replies_equal_the_model():
 
 #: The iCEBreaker's GC build (``board_config("icebreaker", gcs=..., spram=True)``) in small:
 #: the serial quantizer and one divider, the GC layer's synapse tables in the SPRAM (its
-#: simulation twin) and 31-bit stamps, the MC array (its compact pipeline) there for the layer
-#: without the raster event path (RASTER is unknown).
+#: simulation twin), 31-bit stamps and its compact pipelines, the MC array (its compact
+#: pipeline) there for the layer without the raster event path (RASTER is unknown).
 GC_UP5K = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4, datapath="serial",
                                                  norm_lanes=1),
                        array=MCArrayConfig(mcs=8, hold=50, rinse=50, compact=True),
                        rasters=False,
                        gc=GCLayerConfig(mcs=8, gcs=32, synapses=32, hold=50, rinse=50,
-                                        spram=True, stamp_bits=31))
+                                        spram=True, stamp_bits=31, compact=True))
 
 
 def test_the_icebreaker_gc_build_session_replies_equal_the_model():
@@ -278,11 +278,12 @@ def test_the_icebreaker_gc_build_session_replies_equal_the_model():
     from hetq.golden.fixed.system import INFO_FIELDS, INFO_FORMAT
 
     board = board_config("icebreaker", duplication=1, gcs="auto", spram=True)
-    knobs = ("datapath", "norm_lanes", "array compact", "rasters", "spram", "stamp_bits")
+    knobs = ("datapath", "norm_lanes", "array compact", "rasters", "spram", "stamp_bits",
+             "gc compact")
 
     def choices(c):
         return (c.quantizer.datapath, c.quantizer.norm_lanes, c.array.compact, c.rasters,
-                c.gc.spram, c.gc.stamp_bits)
+                c.gc.spram, c.gc.stamp_bits, c.gc.compact)
 
     assert choices(GC_UP5K) == choices(board), knobs
     config = GC_UP5K

@@ -106,7 +106,7 @@ def test_cli(tmp_path, capsys, spram):
                  str(tmp_path), "-q", *(["--spram"] if spram else [])]) == 0
     out = capsys.readouterr().out
     assert "design: GCLayerConfig(mcs=8, gcs=16, synapses=64" in out
-    assert f"spram={spram})" in out
+    assert f"spram={spram}, compact=False)" in out
     assert "mismatches: 0" in out and "cycles per step: learning on" in out
 
 

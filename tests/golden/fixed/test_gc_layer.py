@@ -266,6 +266,9 @@ def test_errors():
     with pytest.raises(ValueError, match="lanes"):
         GCLayerConfig(gcs=1024, lanes=65)
     assert GCLayerConfig(gcs=24, lanes=3).lanes == 3
+    with pytest.raises(TypeError, match="compact must be a bool, not 1"):
+        GCLayerConfig(compact=1)
+    assert GCLayerConfig(compact=True).compact and not GCLayerConfig().compact
     with pytest.raises(ValueError, match="synapses"):
         GCLayerConfig(mcs=2, gcs=2, synapses=5)
     with pytest.raises(ValueError, match="multiple of 50"):
