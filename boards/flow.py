@@ -233,12 +233,15 @@ def block_params(config):
                 "sample_reply_bytes": config.sample_reply_bytes,
                 "link_samples_per_s": round(config.link_samples_per_s(), 1),
                 "cycles_per_sample": a.cycles_per_sample,
+                "array_compact": a.compact,
                 **({} if config.gc is None else {"gcs": config.gc.gcs,
-                                                  "synapses": config.gc.synapses})}
+                                                  "synapses": config.gc.synapses,
+                                                  "spram": config.gc.spram,
+                                                  "gc_compact": config.gc.compact})}
     if isinstance(config, MCArrayConfig):
         return {"block": "mc-array", "mcs": config.mcs, "lanes": config.lanes,
                 "hold": config.hold, "rinse": config.rinse, "inhibition": config.inhibition,
-                "cycles_per_step": config.cycles_per_step,
+                "compact": config.compact, "cycles_per_step": config.cycles_per_step,
                 "cycles_per_cycle": config.cycles_per_cycle,
                 "cycles_per_sample": config.cycles_per_sample}
     if isinstance(config, GCLayerConfig):
@@ -250,7 +253,7 @@ def block_params(config):
         return {"block": "gc-layer", "mcs": config.mcs, "gcs": config.gcs,
                 "synapses": config.synapses, "lanes": lanes, "hold": config.hold,
                 "rinse": config.rinse, "iic": config.iic, "spram": config.spram,
-                "fit_cycles_per_step": -(-config.synapses // lanes) + -(-config.gcs // lanes),
+                "compact": config.compact, "fit_cycles_per_step": -(-config.synapses // lanes) + -(-config.gcs // lanes),
                 "process_cycles_per_step": -(-config.gcs // lanes)}
     raise TypeError(f"no board harness for a {type(config).__name__}")
 

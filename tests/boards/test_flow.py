@@ -113,7 +113,15 @@ def test_a_build_records_its_configuration():
     config = MCArrayConfig(mcs=64, lanes=2, inhibition=True)
     params = block_params(config)
     assert params["block"] == "mc-array" and params["cycles_per_step"] == 32
+    assert not params["compact"]
+    assert block_params(config.replace(compact=True))["compact"]
     assert block_params(QuantizerConfig())["lanes"] == 2
+    from hetq.boards.operations import board_config
+
+    params = block_params(board_config("icebreaker", duplication=1, gcs="auto", spram=True))
+    assert (params["array_compact"], params["gc_compact"], params["spram"]) == (True,) * 3
+    params = block_params(board_config("ulx3s", gcs="auto"))
+    assert (params["array_compact"], params["gc_compact"], params["spram"]) == (False,) * 3
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"mcs": 16, "lanes": 2, "hold": 100, "rinse": 0,
