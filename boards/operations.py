@@ -36,8 +36,8 @@ GCS_PER_MC = 4
 BOARD_DEFAULTS = {
     "icebreaker": {"clock_mhz": 30.0, "datapath": "serial", "rasters": False, "norm_lanes": 1,
                    "stamp_bits": 31, "compact": True,
-                   "note": "at 8 x 32 the UP5K does not hold the MC array beside the "
-                           "quantizer; --rasters tries",
+                   "note": "the phases system; --rasters adds the MC array (4,249 of "
+                           "5,280 LCs at 8 x 32)",
                    "gc_note": "LCs saved for the GC layer; --rasters builds it"},
     "ulx3s": {"clock_mhz": 100.0, "datapath": "pipelined", "rasters": True},
 }
