@@ -66,6 +66,18 @@ def state_layout(config):
                               "at_threshold": 1})
 
 
+def _meta_chain(m, meta0, stages, busy):
+    """``[meta0, meta1, ..., meta<stages>]``: ``meta0`` through ``stages`` registers, one a
+    stage; ``busy`` is high while a valid group is in one of them."""
+    metas = [meta0]
+    for k in range(1, stages + 1):
+        meta = Signal(meta0.shape(), name=f"meta{k}")
+        m.d.sync += meta.eq(metas[-1])
+        metas.append(meta)
+    m.d.comb += busy.eq(Cat(mt.valid for mt in metas[1:]).any())
+    return metas
+
+
 class MCArray(CheckedComponent):
     """``mcs`` integer LIF neurons updated one step at a time, ``lanes`` updates per clock.
 
@@ -272,12 +284,7 @@ class MCArray(CheckedComponent):
             meta0 = Signal(meta_layout)
             m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.rinse.eq(rinse),
                          meta0.release.eq(last_phase), meta0.last.eq(last_group)]
-            metas = [meta0]
-            for k in range(1, write_stage + 1):
-                meta = Signal(meta_layout, name=f"meta{k}")
-                m.d.sync += meta.eq(metas[-1])
-                metas.append(meta)
-            m.d.comb += busy.eq(Cat(mt.valid for mt in metas[1:]).any())
+            metas = _meta_chain(m, meta0, write_stage, busy)
             push_stage = self.COMPACT_PUSH_STAGE
             # the step of the group at the push stage: the counter advances when the last
             # group of a step passes it (steps pass it at least two cycles apart, so the
@@ -359,12 +366,7 @@ class MCArray(CheckedComponent):
             m.d.comb += [meta0.valid.eq(issue), meta0.group.eq(group), meta0.step.eq(step),
                          meta0.rinse.eq(rinse), meta0.release.eq(last_phase),
                          meta0.last.eq(last_group)]
-            metas = [meta0]
-            for k in range(1, write_stage + 1):
-                meta = Signal(meta_layout, name=f"meta{k}")
-                m.d.sync += meta.eq(metas[-1])
-                metas.append(meta)
-            m.d.comb += busy.eq(Cat(mt.valid for mt in metas[1:]).any())
+            metas = _meta_chain(m, meta0, write_stage, busy)
 
             # the gamma ROM in two registered levels (a 6-input ROM is too deep for one clock on
             # iCE40): stage 1 looks up 16-entry slices by phase[:4], stage 2 picks one by phase[4:]

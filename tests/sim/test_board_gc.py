@@ -86,7 +86,13 @@ def test_train_and_compare_through_the_rtl(gc_sim, tmp_path, capsys):
     assert "6 samples, 32 MCs from the board" in run and "after 6 training samples" in run
     assert "192 GC phases: 0 differ; MC->GC weights: 0 differ; connectivity: 0 differ" in text
     assert text.rstrip().endswith("mismatches: 0")
-    # independently of `board compare`: the fixed-point network on the same fold
+    assert_fixed_network(res, tmp_path)
+
+
+def assert_fixed_network(res, tmp_path):
+    """Independently of `board compare`: ``res`` (a `board run` of :func:`fold_files`'s fold
+    with 32 GCs) equals the fixed-point network on the same fold, and the fold did something
+    (GCs fired, weights learned to 30 mV and were clamped)."""
     with np.load(tmp_path / "w.npz") as w:
         net = FixedNetwork(w["weights"], n_gc=32, connectivity=res["connectivity"])
     net.fit(np.load(tmp_path / "train.npy"), duration=250, rinse=50)
@@ -94,7 +100,6 @@ def test_train_and_compare_through_the_rtl(gc_sim, tmp_path, capsys):
     np.testing.assert_equal(res["gc_phase"], ref.gc_phase)
     np.testing.assert_equal(res["mc_phase"], ref.mc_phase)
     np.testing.assert_equal(res["mc_gc_weights"], net.mc_gc_weights)
-    # the fold did something: GCs fired, weights learned to 30 mV and were clamped
     assert np.count_nonzero(res["gc_phase"]) and (res["mc_gc_weights"] == 30).any()
 
 
@@ -183,11 +188,4 @@ def test_the_icebreaker_gc_build_through_the_rtl(up5k_sim, tmp_path, capsys):
     res, run, text = run_and_compare(url, tmp_path, capsys, ["--gc", "32"])
     assert "192 GC phases: 0 differ; MC->GC weights: 0 differ; connectivity: 0 differ" in text
     assert text.rstrip().endswith("mismatches: 0")
-    with np.load(tmp_path / "w.npz") as w:
-        net = FixedNetwork(w["weights"], n_gc=32, connectivity=res["connectivity"])
-    net.fit(np.load(tmp_path / "train.npy"), duration=250, rinse=50)
-    ref = net.process(np.load(tmp_path / "data.npy"), duration=250, rinse=50)
-    np.testing.assert_equal(res["gc_phase"], ref.gc_phase)
-    np.testing.assert_equal(res["mc_phase"], ref.mc_phase)
-    np.testing.assert_equal(res["mc_gc_weights"], net.mc_gc_weights)
-    assert np.count_nonzero(res["gc_phase"]) and (res["mc_gc_weights"] == 30).any()
+    assert_fixed_network(res, tmp_path)
