@@ -1157,6 +1157,33 @@ class GCLayer(CheckedComponent):
                         m.d.sync += in_cmd.eq(0)
                     m.next = "IDLE"
 
+        def write_backs(w, acc, acc_read, gc, spike, clear):
+            """The pipelines' memory ports, each ``(valid, address, data)`` at the stage that
+            writes it (``gc``'s data the refractory bit beside ``v_new``; ``spike`` the valid
+            and the GC): the weight, the current, the current's read address (the GC pass's
+            when it reads), the current cleared by the GC pass (``clear``: valid and GC), the GC
+            state, the spike list. (Arguments, not closures: Amaranth names a signal after the
+            variable it is created in, which a closure's cell hides.)"""
+            with m.If(w[0]):
+                m.d.comb += [wr["w"].addr.eq(w[1]), wr["w"].data.eq(w[2]), wr["w"].en.eq(1)]
+            with m.If(acc[0]):
+                m.d.comb += [wr["acc"].addr.eq(acc[1]), wr["acc"].data.eq(acc[2]),
+                             wr["acc"].en.eq(1)]
+            with m.If(lif):
+                m.d.comb += [rd["gc"].addr.eq(lif_g), rd["acc"].addr.eq(lif_g)]
+            with m.Else():
+                m.d.comb += rd["acc"].addr.eq(acc_read)
+            with m.If(clear[0]):
+                m.d.comb += [wr["acc"].addr.eq(clear[1]), wr["acc"].data.eq(0),
+                             wr["acc"].en.eq(1)]
+            with m.If(gc[0]):
+                m.d.comb += [wr["gc"].addr.eq(gc[1]),
+                             wr["gc"].data.eq(Cat(v_new, gc[2] & ~release)), wr["gc"].en.eq(1)]
+            with m.If(spike[0]):
+                m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(spike[1]),
+                             wr["spk"].en.eq(1)]
+                m.d.sync += n_spk.eq(n_spk + 1)
+
         # pipeline write-backs (after the engine's assignments, which they override; the
         # engine never writes these memories while the pipelines run)
         if c.compact:
@@ -1167,43 +1194,14 @@ class GCLayer(CheckedComponent):
             # (a fetch is issued in SWEEP or EVENT_MC only; the pointers read at other clocks
             # are not used), selected by a register instead of the FSM's state decode
             m.d.comb += f_addr.eq(Mux(learn, f_src, ev_mc))
-            with m.If(s4["wv"]):
-                m.d.comb += [wr["w"].addr.eq(s4["k"]), wr["w"].data.eq(s4["w"]),
-                             wr["w"].en.eq(1)]
-            with m.If(s4["av"]):
-                m.d.comb += [wr["acc"].addr.eq(s4["g"]), wr["acc"].data.eq(acc_sat),
-                             wr["acc"].en.eq(1)]
-            with m.If(lif):
-                m.d.comb += [rd["gc"].addr.eq(lif_g), rd["acc"].addr.eq(lif_g)]
-            with m.Else():
-                m.d.comb += rd["acc"].addr.eq(s3["g"])
-            with m.If(l1_v):
-                m.d.comb += [wr["acc"].addr.eq(l1_g), wr["acc"].data.eq(0), wr["acc"].en.eq(1)]
-            with m.If(l4_v):
-                m.d.comb += [wr["gc"].addr.eq(l4_g), wr["gc"].data.eq(Cat(v_new, l4_r & ~release)),
-                             wr["gc"].en.eq(1)]
-            with m.If(l2_v & l2_fire):
-                m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(l2_g),
-                             wr["spk"].en.eq(1)]
-                m.d.sync += n_spk.eq(n_spk + 1)
+            write_backs(w=(s4["wv"], s4["k"], s4["w"]), acc=(s4["av"], s4["g"], acc_sat),
+                        acc_read=s3["g"], gc=(l4_v, l4_g, l4_r), spike=(l2_v & l2_fire, l2_g),
+                        clear=(l1_v, l1_g))
         else:
-            with m.If(s7["v"] & ~s7["ev"]):
-                m.d.comb += [wr["w"].addr.eq(s7["k"]), wr["w"].data.eq(s7["w"]), wr["w"].en.eq(1)]
-            with m.If(s10["v"]):
-                m.d.comb += [wr["acc"].addr.eq(s10["g"]), wr["acc"].data.eq(s10["acc"]),
-                             wr["acc"].en.eq(1)]
-            with m.If(lif):
-                m.d.comb += [rd["gc"].addr.eq(lif_g), rd["acc"].addr.eq(lif_g)]
-            with m.Else():
-                m.d.comb += rd["acc"].addr.eq(s7["g"])
-            with m.If(l1_v):
-                m.d.comb += [wr["acc"].addr.eq(l1_g), wr["acc"].data.eq(0), wr["acc"].en.eq(1)]
-            with m.If(l5_v):
-                m.d.comb += [wr["gc"].addr.eq(l5_g), wr["gc"].data.eq(Cat(v_new, l5_r & ~release)),
-                             wr["gc"].en.eq(1)]
-            with m.If(l3_v & l3_fire):
-                m.d.comb += [wr["spk"].addr.eq(n_spk), wr["spk"].data.eq(l3_g), wr["spk"].en.eq(1)]
-                m.d.sync += n_spk.eq(n_spk + 1)
+            write_backs(w=(s7["v"] & ~s7["ev"], s7["k"], s7["w"]),
+                        acc=(s10["v"], s10["g"], s10["acc"]), acc_read=s7["g"],
+                        gc=(l5_v, l5_g, l5_r), spike=(l3_v & l3_fire, l3_g),
+                        clear=(l1_v, l1_g))
         if self._syn is not None:                      # the reads whose data is used
             if c.compact:
                 m.d.comb += self._syn.rd_need.eq(iss | in_rd0 | (in_cmd & (op == self.CLAMP)))
