@@ -133,6 +133,21 @@ def test_leds_heartbeat_and_error_hold():
     assert np.all(np.diff(np.flatnonzero(np.diff(beat))) == 4096)
 
 
+def assert_session_replies(config, reqs, expected, weights, seed, timeout):
+    """The system core under Amaranth's simulator, sent ``reqs`` (``(seq, cmd, payload)``)
+    with stalls: every reply frame byte-equal to ``expected`` (the device model's frames per
+    request). Returns the frames, flat."""
+    flat = [f for frames in expected for f in frames]
+    frames = [(request(seq, cmd, payload), 0) for seq, cmd, payload in reqs]
+    got = run_core_amaranth(config, frames, weights=weights, seed=seed, stall=0.1,
+                            replies=len(flat), timeout=timeout,
+                            per_request=[len(frames) for frames in expected])
+    assert len(got) == len(flat)
+    for k, (g, w) in enumerate(zip(got, flat)):
+        assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
+    return flat
+
+
 GC_SMALL = SystemConfig(quantizer=QuantizerConfig(sensors=2, duplication=4),
                         array=MCArrayConfig(mcs=8, hold=50, rinse=50),
                         gc=GCLayerConfig(mcs=8, gcs=32, synapses=32, hold=50, rinse=50))
@@ -153,14 +168,8 @@ def test_gc_session_replies_equal_the_model(train, samples, longer):
                       raster=longer)
     model = DeviceModel(config, weights=weights)
     expected = model_replies_seq(model, reqs)
-    flat = [f for frames in expected for f in frames]
-    frames = [(request(seq, cmd, payload), 0) for seq, cmd, payload in reqs]
-    got = run_core_amaranth(config, frames, weights=weights, seed=3, stall=0.1,
-                            replies=len(flat), timeout=1_200_000 if longer else 400_000,
-                            per_request=[len(frames) for frames in expected])
-    assert len(got) == len(flat)
-    for k, (g, w) in enumerate(zip(got, flat)):
-        assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
+    flat = assert_session_replies(config, reqs, expected, weights, seed=3,
+                                  timeout=1_200_000 if longer else 400_000)
     statuses = {f[3] for f in flat}
     assert {0, 2, 3, 4, 5} <= statuses                  # OK and every GC error status
     # without the GC->MC path its table (selector 3) is not there
@@ -226,14 +235,7 @@ def test_gc_mc_path_session_replies_equal_the_model():
     assert session(codes, late=True)[2][samples[-1]] != expected[samples[-1]]
     for k in samples:                   # the weight acts on the MC phases and the GC phases
         assert [a != b for a, b in zip(expected[k], zero[k])] == [True, True], k
-    flat = [f for frames in expected for f in frames]
-    frames = [(request(seq, cmd, payload), 0) for seq, cmd, payload in reqs]
-    got = run_core_amaranth(config, frames, weights=weights, seed=3, stall=0.1,
-                            replies=len(flat), timeout=600_000,
-                            per_request=[len(frames) for frames in expected])
-    assert len(got) == len(flat)
-    for k, (g, w) in enumerate(zip(got, flat)):
-        assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
+    assert_session_replies(config, reqs, expected, weights, seed=3, timeout=600_000)
     # the weight read back, the bad ones refused: above 0, below the format, past the one
     # entry; selector 4 is no table
     fmt = config.quantizer.fmt
@@ -292,14 +294,8 @@ def test_the_icebreaker_gc_build_session_replies_equal_the_model():
     reqs = gc_session(rng, config, train=1, samples=1, power_on=False, raster=True)
     model = DeviceModel(config, weights=weights)
     expected = model_replies_seq(model, reqs)
-    flat = [f for frames in expected for f in frames]
-    frames = [(request(seq, cmd, payload), 0) for seq, cmd, payload in reqs]
-    got = run_core_amaranth(config, frames, weights=weights, seed=5, stall=0.1,
-                            replies=len(flat), timeout=600_000,
-                            per_request=[len(frames) for frames in expected])
-    assert len(got) == len(flat)
-    for k, (g, w) in enumerate(zip(got, flat)):
-        assert g == w, f"reply frame {k}: got {g.hex()}, expected {w.hex()}"
+    flat = assert_session_replies(config, reqs, expected, weights, seed=5,
+                                  timeout=600_000)
     by_cmd = {}
     for (_, cmd, _), frames in zip(reqs, expected):
         by_cmd.setdefault(cmd, []).append(frames)
