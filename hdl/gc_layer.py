@@ -459,6 +459,46 @@ class GCLayer(CheckedComponent):
         m.d.comb += [can_fetch.eq(credits != 0),
                      walk_idle.eq((credits == self.WALK_QUEUE) & ~w_v),
                      iss.eq(w_v & w_has), iss_ev.eq(~learn), iss_k.eq(w_k)]
+
+        # the STDP rule of both synapse pipelines: the kind of change, then the new weight
+        ltp, ltd = stdp_tables(c.fmt)
+        ltp_rom = Array(Const(int(v), wbits) for v in ltp)
+        ltd_rom = Array(Const(int(v), wbits) for v in ltd)
+        assert TABLE_SIZE == 64 and PENALTY_DELTA < TABLE_SIZE
+
+        def change_kind(ev, pruned, active, delta):
+            """How the weight changes: 0 none (an event pass, or neither pruned nor active),
+            3 to zero (pruned, or the non-causation penalty), 1 up (delta < 0), 2 down
+            (0 < delta < TABLE_SIZE)."""
+            kind = Signal(2)
+            with m.If(ev | (~pruned & ~active)):
+                m.d.comb += kind.eq(0)
+            with m.Elif(pruned | (delta < -PENALTY_DELTA)):
+                m.d.comb += kind.eq(3)
+            with m.Elif(delta < 0):
+                m.d.comb += kind.eq(1)
+            with m.Elif((delta > 0) & (delta < TABLE_SIZE)):
+                m.d.comb += kind.eq(2)
+            return kind
+
+        def new_weight(w, kind, inc, dec):
+            """The weight after a change of ``kind``: up by ``inc`` clamped to w_max, down by
+            ``dec`` clamped to 0, or 0."""
+            up = Signal(wbits + 1)
+            down = Signal(signed(wbits + 2))
+            m.d.comb += [up.eq(w + inc), down.eq(w - dec)]
+            wn = Signal(wbits)
+            with m.Switch(kind):
+                with m.Case(0):
+                    m.d.comb += wn.eq(w)
+                with m.Case(1):
+                    m.d.comb += wn.eq(Mux(up > w_max, w_max, up))
+                with m.Case(2):
+                    m.d.comb += wn.eq(Mux(down < 0, 0, down))
+                with m.Case(3):
+                    m.d.comb += wn.eq(0)
+            return wn
+
         if c.compact:
             # -- compact synapse pipeline (30 MHz class FPGAs): C0 issues the weight and GC
             # reads; C1 reads pre and the delivered bit (at the registered MC) and post (at
@@ -490,38 +530,13 @@ class GCLayer(CheckedComponent):
             w2 = s2["w"]
             pruned = w2 < prune
             active = c_pre[sbits] & c_post[sbits] & (w2 != w_max)
-            assert TABLE_SIZE == 64 and PENALTY_DELTA < TABLE_SIZE
-            kind = Signal(2)                           # 0 none, 1 up, 2 down, 3 to zero
-            with m.If(s2["ev"] | (~pruned & ~active)):
-                m.d.comb += kind.eq(0)
-            with m.Elif(pruned | (delta < -PENALTY_DELTA)):
-                m.d.comb += kind.eq(3)
-            with m.Elif(delta < 0):
-                m.d.comb += kind.eq(1)
-            with m.Elif((delta > 0) & (delta < TABLE_SIZE)):
-                m.d.comb += kind.eq(2)
+            kind = change_kind(s2["ev"], pruned, active, delta)
             # the ROMs' index: -delta (up) or delta (down), modulo 64
             idx = Signal(6)
             m.d.comb += idx.eq(Mux(kind == 1, (-delta[:6])[:6], delta[:6]))
             s3 = cstage(3, {"v": s2["v"], "ev": s2["ev"]}, k=s2["k"],
                         dl=s2["ev"] | rd["dlv"].data[0], w=w2, g=s2["g"], kind=kind, idx=idx)
-            ltp, ltd = stdp_tables(c.fmt)
-            ltp_rom = Array(Const(int(v), wbits) for v in ltp)
-            ltd_rom = Array(Const(int(v), wbits) for v in ltd)
-            up = Signal(wbits + 1)
-            down = Signal(signed(wbits + 2))
-            m.d.comb += [up.eq(s3["w"] + ltp_rom[s3["idx"]]),
-                         down.eq(s3["w"] - ltd_rom[s3["idx"]])]
-            wn = Signal(wbits)
-            with m.Switch(s3["kind"]):
-                with m.Case(0):
-                    m.d.comb += wn.eq(s3["w"])
-                with m.Case(1):
-                    m.d.comb += wn.eq(Mux(up > w_max, w_max, up))
-                with m.Case(2):
-                    m.d.comb += wn.eq(Mux(down < 0, 0, down))
-                with m.Case(3):
-                    m.d.comb += wn.eq(0)
+            wn = new_weight(s3["w"], s3["kind"], ltp_rom[s3["idx"]], ltd_rom[s3["idx"]])
             s4 = cstage(4, {"v": s3["v"], "wv": s3["v"] & ~s3["ev"], "av": s3["v"] & s3["dl"]},
                         k=s3["k"], g=s3["g"], w=wn)
             acc_sum = Signal(ibits + 1)
@@ -555,36 +570,11 @@ class GCLayer(CheckedComponent):
             s5 = stage(5, v=s4["v"], ev=s4["ev"], k=s4["k"], dl=s4["dl"], w=w4, g=s4["g"],
                        delta=delta, pruned=w4 < prune,
                        active=s4["pre"][sbits] & s4["post"][sbits] & (w4 != w_max))
-            ltp, ltd = stdp_tables(c.fmt)
-            ltp_rom = Array(Const(int(v), wbits) for v in ltp)
-            ltd_rom = Array(Const(int(v), wbits) for v in ltd)
-            assert TABLE_SIZE == 64 and PENALTY_DELTA < TABLE_SIZE
             d5 = s5["delta"]
-            # how the weight changes: 0 none, 1 up, 2 down, 3 to zero (prune or penalty)
-            kind = Signal(2)
-            with m.If(s5["ev"] | (~s5["pruned"] & ~s5["active"])):
-                m.d.comb += kind.eq(0)
-            with m.Elif(s5["pruned"] | (d5 < -PENALTY_DELTA)):
-                m.d.comb += kind.eq(3)
-            with m.Elif(d5 < 0):
-                m.d.comb += kind.eq(1)
-            with m.Elif((d5 > 0) & (d5 < TABLE_SIZE)):
-                m.d.comb += kind.eq(2)
+            kind = change_kind(s5["ev"], s5["pruned"], s5["active"], d5)
             s6 = stage(6, v=s5["v"], ev=s5["ev"], k=s5["k"], dl=s5["dl"], w=s5["w"], g=s5["g"],
                        kind=kind, inc=ltp_rom[(-d5)[:6]], dec=ltd_rom[d5[:6]])
-            up = Signal(wbits + 1)
-            down = Signal(signed(wbits + 2))
-            m.d.comb += [up.eq(s6["w"] + s6["inc"]), down.eq(s6["w"] - s6["dec"])]
-            wn = Signal(wbits)
-            with m.Switch(s6["kind"]):
-                with m.Case(0):
-                    m.d.comb += wn.eq(s6["w"])
-                with m.Case(1):
-                    m.d.comb += wn.eq(Mux(up > w_max, w_max, up))
-                with m.Case(2):
-                    m.d.comb += wn.eq(Mux(down < 0, 0, down))
-                with m.Case(3):
-                    m.d.comb += wn.eq(0)
+            wn = new_weight(s6["w"], s6["kind"], s6["inc"], s6["dec"])
             s7 = stage(7, v=s6["v"], ev=s6["ev"], k=s6["k"], dl=s6["dl"], g=s6["g"], w=wn)
             s8 = stage(8, v=s7["v"] & s7["dl"], any=s7["v"], g=s7["g"], w=s7["w"])
             # S9 adds, S10 writes. The read (in S7) saw the write of three synapses ahead (the
